@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "allot",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Allot", targets: ["Allot"]),
+        .library(name: "AppleSimulator", targets: ["AppleSimulator"]),
+        .executable(name: "allot", targets: ["AllotCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libsqlite3 from the system: the real SQLite through its C API.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Value types and decisions, no I/O.
+        .target(name: "AllotCore"),
+        // The ledger in SQLite; the migrations in schema/ are compiled in by EmbedSchema.
+        .target(
+            name: "AllotStore",
+            dependencies: ["CSQLite", "AllotCore"],
+            plugins: ["EmbedSchema"]
+        ),
+        // Apple's Apps and Books service: protocol, wire types, error numbers, limits.
+        .target(name: "AppleAppsAndBooks"),
+        // A faithful stand-in for Apple's service, state in a file.
+        .target(name: "AppleSimulator", dependencies: ["AppleAppsAndBooks"]),
+        // The engine facade.
+        .target(
+            name: "Allot",
+            dependencies: [
+                "AllotCore", "AllotStore", "AppleAppsAndBooks",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "AllotCLI",
+            dependencies: [
+                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "EmbedSchemaTool"),
+        .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["EmbedSchemaTool"]),
+
+        .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
+        .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
+        .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),
+        .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

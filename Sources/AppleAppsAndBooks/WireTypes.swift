@@ -1,0 +1,319 @@
+// Apple's JSON, field for field (APPLE.md, "Endpoints"). Names here are Apple's words; the engine
+// translates them into its own vocabulary in one place.
+
+/// Who manages a location. `id` is a stable UUID per server installation and tenant.
+public struct MDMInfo: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var metadata: String
+    public init(id: String, name: String, metadata: String) {
+        self.id = id
+        self.name = name
+        self.metadata = metadata
+    }
+}
+
+/// The part every answer carries: check `mdmInfo` on each one.
+public struct ResponseHeader: Codable, Sendable, Hashable {
+    public var uId: String?
+    public var tokenExpirationDate: String?
+    public var mdmInfo: MDMInfo?
+    public init(uId: String? = nil, tokenExpirationDate: String? = nil, mdmInfo: MDMInfo? = nil) {
+        self.uId = uId
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+    }
+}
+
+public struct ServiceLimits: Codable, Sendable, Hashable {
+    public var maxAssets: Int
+    public var maxSerialNumbers: Int
+    public var maxClientUserIds: Int
+    public var maxRevokeSerialNumbers: Int
+    public var maxRevokeClientUserIds: Int
+    public var maxRequestPerSecond: Int
+    /// Apple's published example values; read the live ones from `GET /service/config`.
+    public static let appleDefaults = ServiceLimits(
+        maxAssets: 25, maxSerialNumbers: 1000, maxClientUserIds: 1000,
+        maxRevokeSerialNumbers: 100, maxRevokeClientUserIds: 100, maxRequestPerSecond: 15
+    )
+    public init(maxAssets: Int, maxSerialNumbers: Int, maxClientUserIds: Int,
+                maxRevokeSerialNumbers: Int, maxRevokeClientUserIds: Int, maxRequestPerSecond: Int) {
+        self.maxAssets = maxAssets
+        self.maxSerialNumbers = maxSerialNumbers
+        self.maxClientUserIds = maxClientUserIds
+        self.maxRevokeSerialNumbers = maxRevokeSerialNumbers
+        self.maxRevokeClientUserIds = maxRevokeClientUserIds
+        self.maxRequestPerSecond = maxRequestPerSecond
+    }
+}
+
+public struct ServiceErrorCode: Codable, Sendable, Hashable {
+    public var errorNumber: Int
+    public var errorMessage: String
+    public init(errorNumber: Int, errorMessage: String) {
+        self.errorNumber = errorNumber
+        self.errorMessage = errorMessage
+    }
+}
+
+public struct ServiceConfig: Codable, Sendable, Hashable {
+    public var limits: ServiceLimits
+    public var errorCodes: [ServiceErrorCode]
+    public var urls: [String: String]
+    public var notificationTypes: [String]
+    public init(limits: ServiceLimits, errorCodes: [ServiceErrorCode], urls: [String: String], notificationTypes: [String]) {
+        self.limits = limits
+        self.errorCodes = errorCodes
+        self.urls = urls
+        self.notificationTypes = notificationTypes
+    }
+}
+
+public struct ClientConfig: Codable, Sendable, Hashable {
+    public var uId: String
+    public var locationName: String
+    public var countryISO2ACode: String?
+    public var defaultPlatform: String?
+    public var tokenExpirationDate: String
+    public var mdmInfo: MDMInfo?
+    public var notificationUrl: String?
+    public var notificationTypes: [String]?
+    public init(uId: String, locationName: String, countryISO2ACode: String? = nil, defaultPlatform: String? = nil,
+                tokenExpirationDate: String, mdmInfo: MDMInfo?, notificationUrl: String? = nil, notificationTypes: [String]? = nil) {
+        self.uId = uId
+        self.locationName = locationName
+        self.countryISO2ACode = countryISO2ACode
+        self.defaultPlatform = defaultPlatform
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+        self.notificationUrl = notificationUrl
+        self.notificationTypes = notificationTypes
+    }
+}
+
+public struct ClientConfigRequest: Codable, Sendable, Hashable {
+    public var mdmInfo: MDMInfo
+    public var notificationUrl: String?
+    public var notificationAuthToken: String?
+    public var notificationTypes: [String]?
+    public init(mdmInfo: MDMInfo, notificationUrl: String? = nil, notificationAuthToken: String? = nil, notificationTypes: [String]? = nil) {
+        self.mdmInfo = mdmInfo
+        self.notificationUrl = notificationUrl
+        self.notificationAuthToken = notificationAuthToken
+        self.notificationTypes = notificationTypes
+    }
+}
+
+public struct AssetsQuery: Sendable, Hashable {
+    public var pageIndex: Int
+    public var adamId: String?
+    public var pricingParam: String?
+    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil) {
+        self.pageIndex = pageIndex
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+    }
+}
+
+public struct WireAsset: Codable, Sendable, Hashable {
+    public var adamId: String
+    public var pricingParam: String
+    public var productType: String
+    public var totalCount: Int
+    public var assignedCount: Int
+    public var availableCount: Int
+    public var retiredCount: Int
+    public var deviceAssignable: Bool
+    public var revocable: Bool
+    public var supportedPlatforms: [String]
+    public init(adamId: String, pricingParam: String, productType: String, totalCount: Int, assignedCount: Int,
+                availableCount: Int, retiredCount: Int, deviceAssignable: Bool, revocable: Bool, supportedPlatforms: [String]) {
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+        self.productType = productType
+        self.totalCount = totalCount
+        self.assignedCount = assignedCount
+        self.availableCount = availableCount
+        self.retiredCount = retiredCount
+        self.deviceAssignable = deviceAssignable
+        self.revocable = revocable
+        self.supportedPlatforms = supportedPlatforms
+    }
+}
+
+public struct AssetsPage: Codable, Sendable, Hashable {
+    public var assets: [WireAsset]
+    public var currentPageIndex: Int
+    public var nextPageIndex: Int?
+    public var totalPages: Int
+    public var size: Int
+    public var versionId: String
+    public var uId: String?
+    public var tokenExpirationDate: String?
+    public var mdmInfo: MDMInfo?
+    public init(assets: [WireAsset], currentPageIndex: Int, nextPageIndex: Int?, totalPages: Int, size: Int,
+                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?) {
+        self.assets = assets
+        self.currentPageIndex = currentPageIndex
+        self.nextPageIndex = nextPageIndex
+        self.totalPages = totalPages
+        self.size = size
+        self.versionId = versionId
+        self.uId = uId
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+    }
+}
+
+public struct AssignmentsQuery: Sendable, Hashable {
+    public var pageIndex: Int
+    public var adamId: String?
+    public var pricingParam: String?
+    public var serialNumber: String?
+    public var sinceVersionId: String?
+    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil,
+                serialNumber: String? = nil, sinceVersionId: String? = nil) {
+        self.pageIndex = pageIndex
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+        self.serialNumber = serialNumber
+        self.sinceVersionId = sinceVersionId
+    }
+}
+
+public struct WireAssignment: Codable, Sendable, Hashable {
+    public var adamId: String
+    public var pricingParam: String
+    public var serialNumber: String?
+    public var clientUserId: String?
+    public init(adamId: String, pricingParam: String, serialNumber: String? = nil, clientUserId: String? = nil) {
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+        self.serialNumber = serialNumber
+        self.clientUserId = clientUserId
+    }
+}
+
+public struct AssignmentsPage: Codable, Sendable, Hashable {
+    public var assignments: [WireAssignment]
+    public var currentPageIndex: Int
+    public var nextPageIndex: Int?
+    public var totalPages: Int
+    public var size: Int
+    public var versionId: String
+    public var uId: String?
+    public var tokenExpirationDate: String?
+    public var mdmInfo: MDMInfo?
+    public init(assignments: [WireAssignment], currentPageIndex: Int, nextPageIndex: Int?, totalPages: Int, size: Int,
+                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?) {
+        self.assignments = assignments
+        self.currentPageIndex = currentPageIndex
+        self.nextPageIndex = nextPageIndex
+        self.totalPages = totalPages
+        self.size = size
+        self.versionId = versionId
+        self.uId = uId
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+    }
+}
+
+public struct WireAssetKey: Codable, Sendable, Hashable {
+    public var adamId: String
+    public var pricingParam: String
+    public init(adamId: String, pricingParam: String) {
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+    }
+}
+
+/// The body of associate and disassociate: assets × serials (or client user ids, never both).
+public struct AssociationRequest: Codable, Sendable, Hashable {
+    public var assets: [WireAssetKey]
+    public var serialNumbers: [String]?
+    public var clientUserIds: [String]?
+    public init(assets: [WireAssetKey], serialNumbers: [String]? = nil, clientUserIds: [String]? = nil) {
+        self.assets = assets
+        self.serialNumbers = serialNumbers
+        self.clientUserIds = clientUserIds
+    }
+}
+
+public struct RevokeRequest: Codable, Sendable, Hashable {
+    public var serialNumbers: [String]?
+    public var clientUserIds: [String]?
+    public init(serialNumbers: [String]? = nil, clientUserIds: [String]? = nil) {
+        self.serialNumbers = serialNumbers
+        self.clientUserIds = clientUserIds
+    }
+}
+
+public struct EventResponse: Codable, Sendable, Hashable {
+    public var eventId: String
+    public var uId: String?
+    public var tokenExpirationDate: String?
+    public var mdmInfo: MDMInfo?
+    public init(eventId: String, uId: String? = nil, tokenExpirationDate: String? = nil, mdmInfo: MDMInfo? = nil) {
+        self.eventId = eventId
+        self.uId = uId
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+    }
+}
+
+public struct EventFailureInfo: Codable, Sendable, Hashable {
+    public var assets: [WireAssetKey]?
+    public var serialNumbers: [String]?
+    public var clientUserIds: [String]?
+    public init(assets: [WireAssetKey]? = nil, serialNumbers: [String]? = nil, clientUserIds: [String]? = nil) {
+        self.assets = assets
+        self.serialNumbers = serialNumbers
+        self.clientUserIds = clientUserIds
+    }
+}
+
+public struct EventFailure: Codable, Sendable, Hashable {
+    public var errorNumber: Int
+    public var errorMessage: String
+    public var errorInfo: EventFailureInfo?
+    public init(errorNumber: Int, errorMessage: String, errorInfo: EventFailureInfo?) {
+        self.errorNumber = errorNumber
+        self.errorMessage = errorMessage
+        self.errorInfo = errorInfo
+    }
+}
+
+public struct EventStatus: Codable, Sendable, Hashable {
+    /// `PENDING`, `COMPLETE` or `FAILED`.
+    public var eventStatus: String
+    /// `ASSOCIATE`, `DISASSOCIATE`, `REVOKE`, …
+    public var eventType: String
+    public var numRequested: Int
+    public var numCompleted: Int
+    public var failures: [EventFailure]?
+    public var uId: String?
+    public var tokenExpirationDate: String?
+    public var mdmInfo: MDMInfo?
+    public init(eventStatus: String, eventType: String, numRequested: Int, numCompleted: Int, failures: [EventFailure]?,
+                uId: String? = nil, tokenExpirationDate: String? = nil, mdmInfo: MDMInfo? = nil) {
+        self.eventStatus = eventStatus
+        self.eventType = eventType
+        self.numRequested = numRequested
+        self.numCompleted = numCompleted
+        self.failures = failures
+        self.uId = uId
+        self.tokenExpirationDate = tokenExpirationDate
+        self.mdmInfo = mdmInfo
+    }
+}
+
+/// Apple's error body: `{"errorNumber": 9625, "errorMessage": "..."}`.
+public struct WireError: Codable, Sendable, Hashable {
+    public var errorNumber: Int
+    public var errorMessage: String
+    public init(errorNumber: Int, errorMessage: String) {
+        self.errorNumber = errorNumber
+        self.errorMessage = errorMessage
+    }
+}
