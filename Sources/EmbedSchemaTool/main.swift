@@ -12,8 +12,8 @@ swift += "let embeddedMigrations: [(name: String, sql: String)] = [\n"
 for path in arguments.dropFirst() {
     let name = URL(fileURLWithPath: path).lastPathComponent
     let sql = try String(contentsOfFile: path, encoding: .utf8)
-    precondition(!sql.contains("\"#####"), "migration \(name) contains the raw-string delimiter")
-    swift += "    (name: \"\(name)\", sql: #####\"\n\(sql)\n\"#####),\n"
+    precondition(!sql.contains("\"\"\"#####"), "migration \(name) contains the raw-string delimiter")
+    swift += "    (name: \"\(name)\", sql: #####\"\"\"\n\(sql)\n\"\"\"#####),\n"
 }
 swift += "]\n"
 try swift.write(toFile: outputPath, atomically: true, encoding: .utf8)

@@ -1,0 +1,86 @@
+import AllotCore
+@_exported import AllotStore
+import AppleAppsAndBooks
+import Foundation
+
+/// The engine: tenants, tokens, devices, batches, sync, the outbox to Apple and the event log,
+/// over one SQLite ledger. An actor, so the one connection is used by one caller at a time and
+/// batches are serialised (SQLite has one writer anyway).
+public actor Allot {
+    let ledger: Ledger
+    /// Apple's service (or the simulator); nil for a ledger-only engine (benchmarks, tests).
+    public let apple: (any AppsAndBooksService)?
+
+    public init(databasePath: String, apple: (any AppsAndBooksService)? = nil,
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        ledger = try Ledger(path: databasePath, clock: clock)
+        self.apple = apple
+    }
+
+    // MARK: Tenants
+
+    public func createTenant(slug: String, name: String? = nil, policy: AllocationPolicy = .mostAvailable) throws -> Tenant {
+        try ledger.createTenant(slug: slug, name: name, policy: policy)
+    }
+
+    public func tenants() throws -> [Tenant] { try ledger.tenants() }
+
+    public func tenant(_ slug: String) throws -> Tenant { try ledger.requireTenant(slug: slug) }
+
+    public func setPolicy(tenant slug: String, _ policy: AllocationPolicy) throws {
+        try ledger.setPolicy(tenant: try tenant(slug).id, policy)
+    }
+
+    // MARK: Devices
+
+    public func registerDevices(tenant slug: String, _ devices: [DeviceInput]) throws -> ImportReport {
+        guard devices.count <= BatchLimits.itemsMax else {
+            throw AllotError(.tooLarge, "\(devices.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
+        }
+        return try ledger.registerDevices(tenant: try tenant(slug).id, devices)
+    }
+
+    public func importRoster(tenant slug: String, csv: [UInt8]) throws -> ImportReport {
+        try ledger.importRoster(tenant: try tenant(slug).id, csv: csv)
+    }
+
+    public func devices(tenant slug: String, group: String? = nil) throws -> [Device] {
+        try ledger.devices(tenant: try tenant(slug).id, group: group)
+    }
+
+    public func retireDevices(tenant slug: String, serials: [String]) throws -> RevocationReport {
+        try ledger.retireDevices(tenant: try tenant(slug).id, serials: serials)
+    }
+
+    /// The serials an assign or revoke selector names: a group, or every managed device.
+    public func serials(tenant slug: String, group: String?) throws -> [String] {
+        try ledger.activeSerials(tenant: try tenant(slug).id, group: group)
+    }
+
+    // MARK: Batches
+
+    public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
+                       idempotencyKey: String? = nil) throws -> BatchOutcome {
+        try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+    }
+
+    public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
+                       idempotencyKey: String? = nil) throws -> BatchOutcome {
+        try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+    }
+
+    // MARK: Pools and events
+
+    public func apps(tenant slug: String) throws -> [MergedPool] { try ledger.mergedPools(tenant: try tenant(slug).id) }
+
+    public func events(tenant slug: String, limit: Int = 50, kind: String? = nil) throws -> [Event] {
+        try ledger.events(tenant: try tenant(slug).id, limit: limit, kind: kind)
+    }
+
+    /// Applies a pool snapshot (what a sync reads from Apple) to one token.
+    public func applySnapshot(tenant slug: String, token: TokenID, assets: [SnapshotAsset]) throws -> SnapshotReport {
+        try ledger.applySnapshot(tenant: try tenant(slug).id, token: token, assets: assets)
+    }
+
+    public func tokens(tenant slug: String) throws -> [TokenRecord] { try ledger.tokens(tenant: try tenant(slug).id) }
+}

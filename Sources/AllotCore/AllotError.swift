@@ -1,0 +1,32 @@
+/// A refusal the caller can act on: one sentence saying what was wrong and how to fix it.
+/// `code` is stable (published in HTTP answers); `message` is for people.
+public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable, Codable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// The named thing (tenant, token, device) does not exist for this tenant.
+        public static let notFound = Code(rawValue: "not_found")
+        /// The input is malformed: fix it and try again.
+        public static let invalidInput = Code(rawValue: "invalid_input")
+        /// The request contradicts the state (a location already held, a renewal for another location).
+        public static let conflict = Code(rawValue: "conflict")
+        /// Apple refused or could not be reached.
+        public static let apple = Code(rawValue: "apple")
+        /// The input is larger than the engine accepts.
+        public static let tooLarge = Code(rawValue: "too_large")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public static func invalidInput(_ message: String) -> AllotError { AllotError(.invalidInput, message) }
+    public static func notFound(_ message: String) -> AllotError { AllotError(.notFound, message) }
+    public static func conflict(_ message: String) -> AllotError { AllotError(.conflict, message) }
+
+    public var description: String { message }
+}

@@ -1,0 +1,181 @@
+/// A device roster read from CSV (DESIGN.md, `devices import`): a header row naming the columns,
+/// `serial_number` required, `name`, `model`, `group` optional, in any order. Quoted fields,
+/// CRLF line ends and a UTF-8 byte-order mark are accepted. A bad line is rejected with its line
+/// number (the header is line 1) while the good ones import. A serial repeated in the file is
+/// merged: the last line's values win, and it counts once.
+public struct Roster: Sendable {
+    public struct Row: Sendable, Hashable {
+        public let line: Int
+        public let serial: SerialNumber
+        /// nil: the column is absent from the file, so the stored value is left as it is.
+        public let name: String?
+        public let model: String?
+        public let group: String?
+    }
+
+    public struct Rejection: Sendable, Hashable, Codable {
+        public let line: Int
+        public let reason: String
+    }
+
+    public let rows: [Row]
+    public let rejected: [Rejection]
+    public let hasName: Bool, hasModel: Bool, hasGroup: Bool
+
+    /// Limits on what one file may hold.
+    public static let lineBytesMax = 4_096
+    public static let rowsMax = 2_000_000
+    public static let fieldCharactersMax = 200
+
+    /// Parses the bytes of a roster file. Throws `RosterError` when the file as a whole cannot be
+    /// a roster (no header, no `serial_number` column, too many rows); bad lines are rejections.
+    public init(csv bytes: some Collection<UInt8>) throws(RosterError) {
+        var reader = CSVReader(Array(bytes))
+        guard let header = reader.nextRecord() else { throw RosterError("the roster file is empty; it needs a header row with a serial_number column") }
+        if case .failure(let problem) = header.fields {
+            throw RosterError("the roster's header row (line 1) \(problem)")
+        }
+        guard case .success(let headerFields) = header.fields else { fatalError("unreachable") }
+        let columns = headerFields.map { $0.trimmingWhitespace().lowercased() }
+        guard let serialColumn = columns.firstIndex(of: "serial_number") else {
+            throw RosterError("the roster's header row has no serial_number column (found: \(columns.joined(separator: ", ").printableExcerpt)); add one")
+        }
+        let nameColumn = columns.firstIndex(of: "name")
+        let modelColumn = columns.firstIndex(of: "model")
+        let groupColumn = columns.firstIndex(of: "group")
+        hasName = nameColumn != nil
+        hasModel = modelColumn != nil
+        hasGroup = groupColumn != nil
+
+        var rows: [Row] = []
+        var rejected: [Rejection] = []
+        var indexBySerial: [SerialNumber: Int] = [:]
+        while let record = reader.nextRecord() {
+            if rows.count + rejected.count >= Self.rowsMax {
+                throw RosterError("the roster has more than \(Self.rowsMax) rows; split it into several files")
+            }
+            let fields: [String]
+            switch record.fields {
+            case .failure(let problem):
+                rejected.append(Rejection(line: record.line, reason: problem.description))
+                continue
+            case .success(let parsed):
+                fields = parsed
+            }
+            if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
+            if fields.count != columns.count {
+                rejected.append(Rejection(line: record.line, reason: "has \(fields.count) fields but the header has \(columns.count)"))
+                continue
+            }
+            if let long = fields.first(where: { $0.count > Self.fieldCharactersMax }) {
+                rejected.append(Rejection(line: record.line, reason: "a field is longer than \(Self.fieldCharactersMax) characters ('\(long.printableExcerpt)')"))
+                continue
+            }
+            guard let serial = SerialNumber(fields[serialColumn]) else {
+                rejected.append(Rejection(line: record.line, reason: SerialNumber.problem(with: fields[serialColumn])))
+                continue
+            }
+            func optional(_ column: Int?) -> String? {
+                column.map { fields[$0].trimmingWhitespace() }
+            }
+            let row = Row(line: record.line, serial: serial, name: optional(nameColumn),
+                          model: optional(modelColumn), group: optional(groupColumn))
+            if let earlier = indexBySerial[serial] {
+                rows[earlier] = Row(line: rows[earlier].line, serial: serial, name: row.name, model: row.model, group: row.group)
+            } else {
+                indexBySerial[serial] = rows.count
+                rows.append(row)
+            }
+        }
+        self.rows = rows
+        self.rejected = rejected
+    }
+}
+
+public struct RosterError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// RFC 4180 records over bytes: fields separated by commas, optionally quoted with `"`, a
+/// doubled `""` inside quotes standing for one quote, records ending at LF or CRLF (a quoted
+/// field may span lines).
+struct CSVReader {
+    struct Record {
+        let line: Int
+        let fields: Result<[String], Problem>
+    }
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let bytes: [UInt8]
+    private var position: Int
+    private var line = 1
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        // A UTF-8 byte-order mark, as spreadsheet programs write it.
+        position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    }
+
+    mutating func nextRecord() -> Record? {
+        guard position < bytes.count else { return nil }
+        let startLine = line
+        let start = position
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var quoted = false
+        var problem: String?
+        while position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            if quoted {
+                if byte == UInt8(ascii: "\"") {
+                    if position < bytes.count && bytes[position] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        position += 1
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    if byte == UInt8(ascii: "\n") { line += 1 }
+                    field.append(byte)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: ","):
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
+            case UInt8(ascii: "\""):
+                if field.allSatisfy({ $0 == UInt8(ascii: " ") }) {
+                    field.removeAll(keepingCapacity: true)
+                    quoted = true
+                } else if problem == nil {
+                    problem = "has a quote inside an unquoted field; quote the whole field and double the quote (\"\")"
+                }
+            case UInt8(ascii: "\r") where position < bytes.count && bytes[position] == UInt8(ascii: "\n"):
+                continue
+            case UInt8(ascii: "\n"):
+                line += 1
+                return finish(fields, field, startLine: startLine, start: start, problem: problem)
+            default:
+                field.append(byte)
+            }
+        }
+        if quoted && problem == nil { problem = "has a quoted field that is never closed" }
+        return finish(fields, field, startLine: startLine, start: start, problem: problem)
+    }
+
+    private func finish(_ fields: [String], _ last: [UInt8], startLine: Int, start: Int, problem: String?) -> Record {
+        if position - start > Roster.lineBytesMax {
+            return Record(line: startLine, fields: .failure(Problem(description: "is longer than \(Roster.lineBytesMax) bytes")))
+        }
+        if let problem { return Record(line: startLine, fields: .failure(Problem(description: problem))) }
+        var all = fields
+        all.append(String(decoding: last, as: UTF8.self))
+        return Record(line: startLine, fields: .success(all))
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// The life of a location's content token in the engine (DESIGN.md, Tokens).
+public enum TokenState: String, Sendable, Codable, CaseIterable, Hashable {
+    case active
+    /// The date passed, or Apple answered 9621.
+    case expired
+    /// Apple answered 9625: "The server has revoked the sToken."
+    case revoked
+    /// Apple answered 9601/9622/9722, or the file could not be read.
+    case invalid
+    /// Another server (or Apple Configurator) wrote its `mdmInfo` on the location.
+    case claimedElsewhere = "claimed_elsewhere"
+    /// Being drained after an admin removed it.
+    case removed
+
+    /// A token that keeps its assignments counted but supplies no new ones.
+    public var suppliesNewAssignments: Bool { self == .active }
+}
+
+/// The rule of invariant 6: only active tokens not past their expiry supply new assignments.
+public func isUsable(state: TokenState, expiresAt: Date, now: Date) -> Bool {
+    state.suppliesNewAssignments && expiresAt > now
+}
+
+/// A token expiring within this many days is shown with a warning (not a state).
+public let tokenExpiryWarningDays = 30

@@ -1,0 +1,207 @@
+import AllotCore
+import Foundation
+
+extension Ledger {
+    /// Runs an assign or revoke batch for one tenant: every item decided in order, the
+    /// successful ones committed in one transaction with their pool counters, the operations
+    /// for Apple (outbox) and one event. All-or-nothing commits nothing if any item fails;
+    /// dry-run decides exactly as a real run would, then rolls back. With an idempotency key,
+    /// a repeated batch returns the first answer and applies nothing.
+    public func runBatch(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
+                         mode: BatchMode = .partial, idempotencyKey: String? = nil) throws -> BatchOutcome {
+        guard !items.isEmpty else { throw AllotError.invalidInput("the batch is empty; give at least one serial number") }
+        guard items.count <= BatchLimits.itemsMax else {
+            throw AllotError(.tooLarge, "the batch has \(items.count) items but at most \(BatchLimits.itemsMax) are accepted; split it")
+        }
+        if let key = idempotencyKey {
+            guard !key.isEmpty, key.count <= BatchLimits.idempotencyKeyLengthMax else {
+                throw AllotError.invalidInput("an idempotency key must have 1 to \(BatchLimits.idempotencyKeyLengthMax) characters")
+            }
+            if let earlier = try earlierAnswer(tenant: tenant.id, key: key) {
+                guard earlier.direction == direction else {
+                    throw AllotError.conflict("idempotency key '\(key.printableExcerpt)' was used for a \(earlier.direction.rawValue) batch; use a new key")
+                }
+                return earlier
+            }
+        }
+        let run = { () throws -> BatchOutcome in
+            try self.decideAndApply(tenant: tenant, direction: direction, items: items, mode: mode,
+                                    idempotencyKey: mode == .dryRun ? nil : idempotencyKey)
+        }
+        switch mode {
+        case .dryRun:
+            return try database.rolledBack(run)
+        case .partial, .allOrNothing:
+            do {
+                return try database.transaction(run)
+            } catch let refused as AllOrNothingRefusal {
+                return refused.outcome
+            }
+        }
+    }
+
+    private func decideAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
+                                mode: BatchMode, idempotencyKey: String?) throws -> BatchOutcome {
+        let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: items.count, key: idempotencyKey)
+        let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
+        let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
+        var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
+        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch)
+        let plan = try planner.plan(items, ledger: &ledger)
+
+        if mode == .allOrNothing && plan.failedCount > 0 {
+            let outcome = BatchOutcome(batchId: nil, direction: direction, mode: mode, committed: false, items: plan.outcomes)
+            throw AllOrNothingRefusal(outcome: outcome)
+        }
+        try applyEffects(tenant: tenant.id, batch: batch, direction: direction, poolDeltas: plan.poolDeltas,
+                         appleSerials: plan.appleSerials, changed: plan.changedCount)
+        let committed = mode != .dryRun
+        let outcome = BatchOutcome(batchId: committed ? batch : nil, direction: direction, mode: mode,
+                                   committed: committed, items: plan.outcomes)
+        if idempotencyKey != nil {
+            try database.run("UPDATE batches SET response = ? WHERE id = ?", [.blob(Array(try JSONEncoder().encode(outcome))), .integer(batch.rawValue)])
+        }
+        try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
+                        detail: BatchEventDetail(batchId: batch, items: items.count, counts: outcome.counts))
+        return outcome
+    }
+
+    /// Commits what a batch decided: one counter update per pool touched, one outbox operation
+    /// per pool for Apple, and the batch's count of changed rows.
+    func applyEffects(tenant: TenantID, batch: BatchID, direction: BatchDirection,
+                      poolDeltas: [PoolKey: Int], appleSerials: [PoolKey: [SerialNumber]], changed: Int) throws {
+        let update = try database.statement("""
+            UPDATE pool SET assigned_here = assigned_here + ?3 WHERE token_id = ?1 AND asset_id = ?2
+            RETURNING assigned_here, total
+            """)
+        for (pool, delta) in poolDeltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
+            update.bind(1, pool.tokenId)
+            update.bind(2, pool.assetId)
+            update.bind(3, delta)
+            let found = try update.step()
+            precondition(found, "a batch drew on pool \(pool) that does not exist")
+            let (assignedHere, total) = (update.int(0), update.int(1))
+            while try update.step() {}
+            update.reset()
+            precondition(assignedHere >= 0, "pool \(pool) went below zero assignments")
+            // Revocations may leave an over-allocated pool above its total; an assign batch never
+            // takes a pool above it, since the planner spends only free licences.
+            precondition(direction == .revoke || assignedHere <= total, "an assign batch took pool \(pool) above its total")
+        }
+        try enqueueForApple(tenant: tenant, batch: batch, kind: direction == .assign ? "associate" : "disassociate", appleSerials)
+        try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(changed)), .integer(batch.rawValue)])
+    }
+
+    /// One outbox operation per pool: the asset and its serials. Chunked to Apple's live
+    /// limits when pushed, not here, since the limits can change before then.
+    func enqueueForApple(tenant: TenantID, batch: BatchID?, kind: String, _ appleSerials: [PoolKey: [SerialNumber]]) throws {
+        guard !appleSerials.isEmpty else { return }
+        let assetKeys = try assetKeys(ids: Set(appleSerials.keys.map(\.assetId)))
+        let insert = try database.statement("""
+            INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        for (pool, serials) in appleSerials.sorted(by: { $0.key < $1.key }) where !serials.isEmpty {
+            insert.bind(1, tenant)
+            insert.bind(2, pool.tokenId)
+            insert.bind(3, kind)
+            insert.bind(4, assetKeys[pool.assetId]!.description)
+            insert.bind(5, serials.map(\.value).joined(separator: "\n"))
+            insert.bind(6, serials.count)
+            insert.bind(7, batch?.rawValue)
+            insert.bind(8, now)
+            try insert.run()
+        }
+    }
+
+    /// Takes back assignments that are already known (retire, token removal): local at once,
+    /// Apple through the outbox.
+    func revoke(tenant: TenantID, _ held: [HeldAssignment], batchKind: String) throws -> RevocationReport {
+        var report = RevocationReport()
+        guard !held.isEmpty else { return report }
+        let batch = try insertBatch(tenant: tenant, kind: batchKind, itemCount: held.count, key: nil)
+        var deltas: [PoolKey: Int] = [:]
+        var serials: [PoolKey: [SerialNumber]] = [:]
+        var devices = Set<String>()
+        let delete = try database.statement("DELETE FROM assignments WHERE tenant_id = ? AND asset_id = ? AND device_id = ?")
+        for row in held {
+            delete.bind(1, tenant)
+            delete.bind(2, row.asset)
+            delete.bind(3, row.device)
+            guard try delete.run() == 1 else { continue }
+            let pool = PoolKey(tokenId: row.token, assetId: row.asset)
+            deltas[pool, default: 0] -= 1
+            serials[pool, default: []].append(SerialNumber(row.serial)!)
+            devices.insert(row.serial)
+            report.revoked += 1
+        }
+        try applyEffects(tenant: tenant, batch: batch, direction: .revoke, poolDeltas: deltas, appleSerials: serials, changed: report.revoked)
+        report.devices = devices.sorted()
+        return report
+    }
+
+    func insertBatch(tenant: TenantID, kind: String, itemCount: Int, key: String?) throws -> BatchID {
+        try database.run("INSERT INTO batches (tenant_id, kind, item_count, changed_count, idempotency_key, created_at) VALUES (?, ?, ?, 0, ?, ?)",
+                         [.integer(tenant.rawValue), .text(kind), .integer(Int64(itemCount)), SQLValue(key), .integer(now)])
+        return BatchID(database.lastInsertRowID)
+    }
+
+    private func earlierAnswer(tenant: TenantID, key: String) throws -> BatchOutcome? {
+        guard let response = try database.queryFirst("SELECT response FROM batches WHERE tenant_id = ? AND idempotency_key = ?",
+                                                     [.integer(tenant.rawValue), .text(key)], row: { $0.blob(0) }) else { return nil }
+        guard let response else { return nil }
+        return try JSONDecoder().decode(BatchOutcome.self, from: Data(response))
+    }
+
+    /// The tenant's assets among `keys`, one query per distinct asset of the batch.
+    func resolveAssets(tenant: TenantID, _ keys: Set<AssetKey>) throws -> [AssetKey: AssetRef] {
+        var assets: [AssetKey: AssetRef] = [:]
+        for key in keys {
+            if let asset = try database.queryFirst(
+                "SELECT id, device_assignable FROM assets WHERE tenant_id = ? AND adam_id = ? AND pricing_param = ?",
+                [.integer(tenant.rawValue), .text(key.adamId), .text(key.pricingParam.rawValue)],
+                row: { AssetRef(id: AssetID($0.int64(0)), deviceAssignable: $0.bool(1)) }) {
+                assets[key] = asset
+            }
+        }
+        return assets
+    }
+
+    /// The usable tokens' pools of each asset, with their free licences.
+    func poolCandidates(tenant: TenantID, assets: [AssetID]) throws -> [AssetID: [PoolCandidate]] {
+        var candidates: [AssetID: [PoolCandidate]] = [:]
+        for asset in assets {
+            candidates[asset] = try database.query("""
+                SELECT p.token_id, p.total - p.assigned_here - p.assigned_elsewhere, t.expires_at, t.priority
+                FROM pool p JOIN tokens t ON t.id = p.token_id
+                WHERE t.tenant_id = ? AND p.asset_id = ? AND t.state = 'active' AND t.expires_at > ?
+                ORDER BY p.token_id
+                """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(now)]) { row in
+                PoolCandidate(tokenId: TokenID(row.int64(0)), available: max(0, row.int(1)),
+                              expiresAt: row.int64(2), priority: row.int(3))
+            }
+        }
+        return candidates
+    }
+
+    func assetKeys(ids: Set<AssetID>) throws -> [AssetID: AssetKey] {
+        var keys: [AssetID: AssetKey] = [:]
+        for id in ids {
+            keys[id] = try database.queryFirst("SELECT adam_id, pricing_param FROM assets WHERE id = ?", [.integer(id.rawValue)]) { row in
+                AssetKey(adamId: row.string(0), pricingParam: PricingParam(rawValue: row.string(1)) ?? .standard)
+            }
+        }
+        return keys
+    }
+}
+
+/// Thrown inside the transaction to roll back an all-or-nothing batch that had a failure.
+private struct AllOrNothingRefusal: Error {
+    let outcome: BatchOutcome
+}
+
+private struct BatchEventDetail: Encodable {
+    let batchId: BatchID
+    let items: Int
+    let counts: [String: Int]
+}

@@ -1,0 +1,128 @@
+import AllotCore
+
+extension Ledger {
+    /// Registers or updates devices, one transaction for all: new serials are imported, known
+    /// ones updated (and brought back if retired). Fields left nil keep their stored value.
+    public func registerDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
+        try database.transaction { try upsertDevices(tenant: tenant, devices) }
+    }
+
+    /// Imports a CSV roster: bad lines are rejected with their line number, the good ones
+    /// imported in one transaction. A file that cannot be a roster at all changes nothing.
+    public func importRoster(tenant: TenantID, csv: some Collection<UInt8>) throws -> ImportReport {
+        let roster: Roster
+        do { roster = try Roster(csv: csv) } catch { throw AllotError.invalidInput(error.message) }
+        let inputs = roster.rows.map { row in
+            DeviceInput(serial: row.serial, name: row.name, model: row.model, group: row.group)
+        }
+        var report = try database.transaction {
+            let report = try upsertDevices(tenant: tenant, inputs)
+            try recordEvent(tenant: tenant, kind: "roster_imported",
+                            detail: ["imported": report.imported, "updated": report.updated, "rejected": roster.rejected.count])
+            return report
+        }
+        report.rejected = roster.rejected
+        return report
+    }
+
+    private func upsertDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
+        let insert = try database.statement("""
+            INSERT INTO devices (tenant_id, serial, name, model, grp) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (tenant_id, serial) DO NOTHING
+            """)
+        // Empty text clears a field; NULL (the column absent from the file) keeps it.
+        let update = try database.statement("""
+            UPDATE devices SET
+                name = CASE WHEN ?3 IS NULL THEN name ELSE nullif(?3, '') END,
+                model = CASE WHEN ?4 IS NULL THEN model ELSE nullif(?4, '') END,
+                grp = CASE WHEN ?5 IS NULL THEN grp ELSE nullif(?5, '') END,
+                retired_at = NULL
+            WHERE tenant_id = ?1 AND serial = ?2
+            """)
+        var report = ImportReport()
+        for device in devices {
+            insert.bind(1, tenant)
+            insert.bind(2, device.serial.value)
+            insert.bind(3, device.name.flatMap { $0.isEmpty ? nil : $0 })
+            insert.bind(4, device.model.flatMap { $0.isEmpty ? nil : $0 })
+            insert.bind(5, device.group.flatMap { $0.isEmpty ? nil : $0 })
+            if try insert.run() == 1 {
+                report.imported += 1
+                continue
+            }
+            update.bind(1, tenant)
+            update.bind(2, device.serial.value)
+            update.bind(3, device.name)
+            update.bind(4, device.model)
+            update.bind(5, device.group)
+            try update.run()
+            report.updated += 1
+        }
+        return report
+    }
+
+    public func devices(tenant: TenantID, group: String? = nil, includeRetired: Bool = true) throws -> [Device] {
+        try database.query("""
+            SELECT id, serial, name, model, grp, retired_at IS NOT NULL FROM devices
+            WHERE tenant_id = ?1 AND (?2 IS NULL OR grp = ?2) AND (?3 = 1 OR retired_at IS NULL)
+            ORDER BY serial
+            """, [.integer(tenant.rawValue), SQLValue(group), .integer(includeRetired ? 1 : 0)]) { row in
+            Device(id: DeviceID(row.int64(0)), serialNumber: row.string(1), name: row.optionalString(2),
+                   model: row.optionalString(3), group: row.optionalString(4), retired: row.bool(5))
+        }
+    }
+
+    /// Takes every licence back from these devices and marks them retired. Refused whole, with
+    /// nothing changed, if a serial is malformed or unknown.
+    public func retireDevices(tenant: TenantID, serials: [String]) throws -> RevocationReport {
+        guard !serials.isEmpty else { throw AllotError.invalidInput("no serial numbers were given; name the devices to retire") }
+        guard serials.count <= BatchLimits.itemsMax else {
+            throw AllotError(.tooLarge, "\(serials.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
+        }
+        return try database.transaction {
+            var deviceIds: [DeviceID] = []
+            for raw in serials {
+                guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw) + "; nothing was retired") }
+                guard let device = try database.queryFirst("SELECT id FROM devices WHERE tenant_id = ? AND serial = ?",
+                                                            [.integer(tenant.rawValue), .text(serial.value)], row: { DeviceID($0.int64(0)) }) else {
+                    throw AllotError.notFound("no device with serial \(serial) is registered; nothing was retired")
+                }
+                deviceIds.append(device)
+            }
+            let held = try deviceIds.flatMap { device in
+                try database.query("""
+                    SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
+                    WHERE a.tenant_id = ? AND a.device_id = ?
+                    """, [.integer(tenant.rawValue), .integer(device.rawValue)], row: HeldAssignment.init(row:))
+            }
+            let report = try revoke(tenant: tenant, held, batchKind: "retire")
+            for device in deviceIds {
+                try database.run("UPDATE devices SET retired_at = coalesce(retired_at, ?) WHERE id = ?", [.integer(now), .integer(device.rawValue)])
+            }
+            try recordEvent(tenant: tenant, kind: "devices_retired", detail: ["devices": deviceIds.count, "revoked": report.revoked])
+            return report
+        }
+    }
+
+    /// Serials of the tenant's devices under management, optionally of one group.
+    public func activeSerials(tenant: TenantID, group: String? = nil) throws -> [String] {
+        try database.query("""
+            SELECT serial FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2) ORDER BY id
+            """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.string(0) }
+    }
+}
+
+/// An assignment row with the serial of its device, for taking it back.
+struct HeldAssignment {
+    let asset: AssetID
+    let device: DeviceID
+    let token: TokenID
+    let serial: String
+
+    init(row: Statement) {
+        asset = AssetID(row.int64(0))
+        device = DeviceID(row.int64(1))
+        token = TokenID(row.int64(2))
+        serial = row.string(3)
+    }
+}

@@ -1,0 +1,31 @@
+import AllotCore
+import Foundation
+
+extension Ledger {
+    /// Records one event: per batch and per state change, never per item.
+    public func recordEvent(tenant: TenantID, kind: String, token: TokenID? = nil, detail: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(detail), as: UTF8.self)
+        try database.run("INSERT INTO events (tenant_id, at, kind, token_id, detail) VALUES (?, ?, ?, ?, ?)",
+                         [.integer(tenant.rawValue), .integer(now), .text(kind), SQLValue(token?.rawValue), .text(json)])
+    }
+
+    /// The newest events first.
+    public func events(tenant: TenantID, limit: Int = 50, kind: String? = nil) throws -> [Event] {
+        let limit = max(1, min(limit, 10_000))
+        return try database.query("""
+            SELECT id, at, kind, token_id, detail FROM events
+            WHERE tenant_id = ? AND (?2 IS NULL OR kind = ?2) ORDER BY id DESC LIMIT ?3
+            """, [.integer(tenant.rawValue), SQLValue(kind), .integer(Int64(limit))]) { row in
+            Event(id: row.int64(0), at: row.int64(1), kind: row.string(2),
+                  tokenId: row.optionalInt64(3).map(TokenID.init), detail: row.string(4))
+        }
+    }
+
+    /// Drops events older than the retention period; how many.
+    @discardableResult
+    public func purgeEvents() throws -> Int {
+        try database.run("DELETE FROM events WHERE at < ?", [.integer(now - Self.eventRetentionDays * 86_400)])
+    }
+}

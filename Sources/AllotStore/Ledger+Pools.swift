@@ -1,0 +1,110 @@
+import AllotCore
+
+extension Ledger {
+    /// Applies what Apple says a token holds: every asset with its total and Apple's count of
+    /// licences in use. New assets join the tenant; `assigned_elsewhere` becomes Apple's count
+    /// less the assignments of ours that Apple has confirmed; assets missing from the snapshot
+    /// drop to a total of zero. Over-allocation (Apple's total below what is in use) is reported,
+    /// not hidden.
+    public func applySnapshot(tenant: TenantID, token: TokenID, assets: [SnapshotAsset]) throws -> SnapshotReport {
+        try database.transaction {
+            guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
+                                          [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
+                throw AllotError.notFound("token \(token) is not this tenant's")
+            }
+            var report = SnapshotReport()
+            let upsertAsset = try database.statement("""
+                INSERT INTO assets (tenant_id, adam_id, pricing_param, product_type, device_assignable) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (tenant_id, adam_id, pricing_param) DO UPDATE SET product_type = excluded.product_type,
+                    device_assignable = excluded.device_assignable
+                RETURNING id, (SELECT count(*) FROM pool WHERE pool.asset_id = assets.id) = 0
+                """)
+            var seen = Set<AssetID>()
+            try database.run("UPDATE pool SET total = 0, assigned_elsewhere = 0 WHERE token_id = ?", [.integer(token.rawValue)])
+            for asset in assets {
+                precondition(asset.total >= 0 && asset.appleAssigned >= 0, "Apple's counts are never negative")
+                upsertAsset.bind(1, tenant)
+                upsertAsset.bind(2, asset.asset.adamId)
+                upsertAsset.bind(3, asset.asset.pricingParam.rawValue)
+                upsertAsset.bind(4, asset.productType)
+                upsertAsset.bind(5, asset.deviceAssignable)
+                guard try upsertAsset.step() else { preconditionFailure("an upsert with RETURNING returns its row") }
+                let assetId = AssetID(upsertAsset.int64(0))
+                if upsertAsset.bool(1) && !seen.contains(assetId) { report.assetsAdded += 1 }
+                while try upsertAsset.step() {}
+                upsertAsset.reset()
+                seen.insert(assetId)
+                let confirmedHere = try database.queryFirst(
+                    "SELECT count(*) FROM assignments WHERE token_id = ? AND asset_id = ? AND status = 1",
+                    [.integer(token.rawValue), .integer(assetId.rawValue)]) { $0.int(0) } ?? 0
+                try database.run("""
+                    INSERT INTO pool (token_id, asset_id, total, assigned_elsewhere, revocable) VALUES (?1, ?2, ?3, ?4, ?5)
+                    ON CONFLICT (token_id, asset_id) DO UPDATE SET total = ?3, assigned_elsewhere = ?4, revocable = ?5
+                    """, [.integer(token.rawValue), .integer(assetId.rawValue), .integer(Int64(asset.total)),
+                          .integer(Int64(max(0, asset.appleAssigned - confirmedHere))), .integer(asset.revocable ? 1 : 0)])
+            }
+            report.overAllocated = try overAllocations(tenant: tenant, token: token)
+            try database.run("UPDATE tokens SET last_sync_at = ? WHERE id = ?", [.integer(now), .integer(token.rawValue)])
+            try recordEvent(tenant: tenant, kind: "pool_synced", token: token,
+                            detail: ["assets": assets.count, "assetsAdded": report.assetsAdded, "overAllocated": report.overAllocated.count])
+            if !report.overAllocated.isEmpty {
+                try recordEvent(tenant: tenant, kind: "over_allocation", token: token, detail: report.overAllocated)
+            }
+            return report
+        }
+    }
+
+    /// The pools of a token whose licences in use exceed Apple's total.
+    public func overAllocations(tenant: TenantID, token: TokenID? = nil) throws -> [OverAllocation] {
+        try database.query("""
+            SELECT a.adam_id, a.pricing_param, p.token_id, p.total, p.assigned_here, p.assigned_elsewhere
+            FROM pool p JOIN assets a ON a.id = p.asset_id
+            WHERE a.tenant_id = ?1 AND (?2 IS NULL OR p.token_id = ?2) AND p.assigned_here + p.assigned_elsewhere > p.total
+            ORDER BY p.token_id, a.adam_id
+            """, [.integer(tenant.rawValue), SQLValue(token?.rawValue)]) { row in
+            OverAllocation(adamId: row.string(0), pricingParam: row.string(1), tokenId: TokenID(row.int64(2)),
+                           total: row.int(3), assignedHere: row.int(4), assignedElsewhere: row.int(5))
+        }
+    }
+
+    /// The tenant's apps, each once, with counts summed over its usable tokens and a
+    /// breakdown per token.
+    public func mergedPools(tenant: TenantID) throws -> [MergedPool] {
+        struct Row {
+            let adamId: String, pricingParam: String, productType: String, deviceAssignable: Bool
+            let share: MergedPool.TokenShare
+        }
+        let now = self.now
+        let rows = try database.query("""
+            SELECT a.adam_id, a.pricing_param, a.product_type, a.device_assignable,
+                   t.id, t.location_uid, p.total, p.assigned_here, p.assigned_elsewhere, t.state, t.expires_at
+            FROM pool p JOIN assets a ON a.id = p.asset_id JOIN tokens t ON t.id = p.token_id
+            WHERE a.tenant_id = ? ORDER BY length(a.adam_id), a.adam_id, a.pricing_param, t.id
+            """, [.integer(tenant.rawValue)]) { row -> Row in
+            let total = row.int(6), here = row.int(7), elsewhere = row.int(8)
+            let usable = TokenState(rawValue: row.string(9)) == .active && row.int64(10) > now
+            return Row(adamId: row.string(0), pricingParam: row.string(1), productType: row.string(2), deviceAssignable: row.bool(3),
+                       share: .init(id: TokenID(row.int64(4)), locationUid: row.string(5), total: total, assigned: here + elsewhere,
+                                    assignedHere: here, available: max(0, total - here - elsewhere), usable: usable))
+        }
+        var pools: [MergedPool] = []
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let first = rows[start]
+            let end = rows[start...].firstIndex { $0.adamId != first.adamId || $0.pricingParam != first.pricingParam } ?? rows.endIndex
+            let shares = rows[start..<end].map(\.share)
+            let usable = shares.filter(\.usable)
+            pools.append(MergedPool(
+                adamId: first.adamId, pricingParam: first.pricingParam, productType: first.productType,
+                deviceAssignable: first.deviceAssignable,
+                total: usable.reduce(0) { $0 + $1.total },
+                assigned: usable.reduce(0) { $0 + $1.assigned },
+                available: usable.reduce(0) { $0 + $1.available },
+                overAllocated: shares.reduce(0) { $0 + max(0, $1.assigned - $1.total) },
+                assignedOnUnusableTokens: shares.filter { !$0.usable }.reduce(0) { $0 + $1.assignedHere },
+                tokens: shares))
+            start = end
+        }
+        return pools
+    }
+}

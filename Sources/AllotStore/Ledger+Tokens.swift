@@ -1,0 +1,149 @@
+import AllotCore
+
+/// A token to add: what the file and Apple's client config said.
+public struct NewToken: Sendable {
+    public let locationUid: String
+    public let locationName: String
+    public let orgName: String
+    public let secret: [UInt8]?
+    public let expiresAt: Int64
+    public let priority: Int
+    public init(locationUid: String, locationName: String, orgName: String, secret: [UInt8]?, expiresAt: Int64, priority: Int = 0) {
+        self.locationUid = locationUid
+        self.locationName = locationName
+        self.orgName = orgName
+        self.secret = secret
+        self.expiresAt = expiresAt
+        self.priority = priority
+    }
+}
+
+extension Ledger {
+    /// Adds a token. A location belongs to at most one tenant: one already held is refused.
+    public func addToken(tenant: TenantID, _ token: NewToken) throws -> TokenID {
+        try database.transaction {
+            if let holder = try database.queryFirst("SELECT id, tenant_id FROM tokens WHERE location_uid = ?", [.text(token.locationUid)],
+                                                    row: { (TokenID($0.int64(0)), TenantID($0.int64(1))) }) {
+                if holder.1 == tenant {
+                    throw AllotError.conflict("location \(token.locationName) (\(token.locationUid)) is already this tenant's token \(holder.0); renew that token instead of adding it again")
+                }
+                throw AllotError.conflict("location \(token.locationName) (\(token.locationUid)) is already managed by another tenant of this server; a location belongs to one tenant only")
+            }
+            try database.run("""
+                INSERT INTO tokens (tenant_id, location_uid, location_name, org_name, secret, expires_at, priority, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.integer(tenant.rawValue), .text(token.locationUid), .text(token.locationName), .text(token.orgName),
+                      token.secret.map(SQLValue.blob) ?? .null, .integer(token.expiresAt), .integer(Int64(token.priority)), .integer(now)])
+            let id = TokenID(database.lastInsertRowID)
+            try recordEvent(tenant: tenant, kind: "token_added", token: id,
+                            detail: ["locationUid": token.locationUid, "locationName": token.locationName])
+            return id
+        }
+    }
+
+    private static let tokenColumns = """
+        id, tenant_id, location_uid, location_name, org_name, expires_at, state, owner_name, priority, last_sync_at, secret IS NOT NULL
+        """
+
+    public func tokens(tenant: TenantID) throws -> [TokenRecord] {
+        try database.query("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? ORDER BY id", [.integer(tenant.rawValue)], row: Self.token(from:))
+    }
+
+    /// Every token of every tenant (for the outbox worker and periodic sync).
+    public func allTokens() throws -> [TokenRecord] {
+        try database.query("SELECT \(Self.tokenColumns) FROM tokens ORDER BY id", row: Self.token(from:))
+    }
+
+    /// A tenant's token by id or by location `uId`.
+    public func token(tenant: TenantID, _ reference: String) throws -> TokenRecord? {
+        let byId = Int64(reference).map { id in
+            try? database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND id = ?",
+                                     [.integer(tenant.rawValue), .integer(id)], row: Self.token(from:))
+        } ?? nil
+        if let byId { return byId }
+        return try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND location_uid = ?",
+                                       [.integer(tenant.rawValue), .text(reference)], row: Self.token(from:))
+    }
+
+    public func requireToken(tenant: TenantID, _ reference: String) throws -> TokenRecord {
+        guard let token = try token(tenant: tenant, reference) else {
+            throw AllotError.notFound("this tenant has no token '\(reference.printableExcerpt)'; `allot token list` shows its tokens by id and location")
+        }
+        return token
+    }
+
+    /// Changes a token's state with an event, when it changes.
+    public func setTokenState(tenant: TenantID, token: TokenID, _ state: TokenState, ownerName: String? = nil, reason: String) throws {
+        try database.transaction {
+            let before = try database.queryFirst("SELECT state, owner_name FROM tokens WHERE id = ? AND tenant_id = ?",
+                                                 [.integer(token.rawValue), .integer(tenant.rawValue)],
+                                                 row: { (TokenState(rawValue: $0.string(0)), $0.optionalString(1)) })
+            guard let before else { throw AllotError.notFound("token \(token) does not exist") }
+            guard before.0 != state || before.1 != ownerName else { return }
+            try database.run("UPDATE tokens SET state = ?, owner_name = ? WHERE id = ?",
+                             [.text(state.rawValue), SQLValue(ownerName), .integer(token.rawValue)])
+            var detail = ["from": before.0?.rawValue ?? "?", "to": state.rawValue, "reason": reason]
+            if let ownerName { detail["owner"] = ownerName }
+            try recordEvent(tenant: tenant, kind: "token_state_changed", token: token, detail: detail)
+        }
+    }
+
+    /// Replaces a token's secret and expiry (renewal), returning it to active.
+    public func renewToken(tenant: TenantID, token: TokenID, secret: [UInt8], expiresAt: Int64, orgName: String, locationName: String) throws {
+        try database.transaction {
+            try database.run("UPDATE tokens SET secret = ?, expires_at = ?, org_name = ?, location_name = ?, state = 'active', owner_name = NULL WHERE id = ? AND tenant_id = ?",
+                             [.blob(secret), .integer(expiresAt), .text(orgName), .text(locationName), .integer(token.rawValue), .integer(tenant.rawValue)])
+            try recordEvent(tenant: tenant, kind: "token_renewed", token: token, detail: ["expiresAt": expiresAt])
+        }
+    }
+
+    /// The encrypted secret of a token, or nil once erased.
+    public func tokenSecret(token: TokenID) throws -> [UInt8]? {
+        try database.queryFirst("SELECT secret FROM tokens WHERE id = ?", [.integer(token.rawValue)]) { $0.blob(0) } ?? nil
+    }
+
+    public func setTokenPriority(tenant: TenantID, token: TokenID, _ priority: Int) throws {
+        try database.run("UPDATE tokens SET priority = ? WHERE id = ? AND tenant_id = ?",
+                         [.integer(Int64(priority)), .integer(token.rawValue), .integer(tenant.rawValue)])
+    }
+
+    /// Removes a token: every assignment drawn on it is revoked (locally now, Apple through the
+    /// outbox), the token is marked removed, and assets no other token holds leave the tenant.
+    /// The secret stays until the outbox has drained (`eraseDrainedSecrets`).
+    public func removeToken(tenant: TenantID, token: TokenID) throws -> RevocationReport {
+        try database.transaction {
+            let held = try database.query("""
+                SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
+                WHERE a.tenant_id = ? AND a.token_id = ?
+                """, [.integer(tenant.rawValue), .integer(token.rawValue)], row: HeldAssignment.init(row:))
+            let report = try revoke(tenant: tenant, held, batchKind: "remove_token")
+            try database.run("UPDATE tokens SET state = 'removed' WHERE id = ?", [.integer(token.rawValue)])
+            // The pool rows of a removed token give nothing and count nothing any more.
+            try database.run("DELETE FROM pool WHERE token_id = ? AND assigned_here = 0", [.integer(token.rawValue)])
+            let dropped = try database.run("""
+                DELETE FROM assets WHERE tenant_id = ?1
+                AND NOT EXISTS (SELECT 1 FROM pool WHERE pool.asset_id = assets.id)
+                AND NOT EXISTS (SELECT 1 FROM assignments WHERE assignments.asset_id = assets.id)
+                """, [.integer(tenant.rawValue)])
+            try recordEvent(tenant: tenant, kind: "token_removed", token: token,
+                            detail: ["revoked": report.revoked, "devices": report.devices.count, "assetsDropped": dropped])
+            return report
+        }
+    }
+
+    /// Erases the secrets of removed tokens whose Apple operations are all delivered.
+    @discardableResult
+    public func eraseDrainedSecrets() throws -> Int {
+        try database.run("""
+            UPDATE tokens SET secret = NULL WHERE state = 'removed' AND secret IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.token_id = tokens.id AND outbox.state IN ('pending', 'sent', 'paused'))
+            """)
+    }
+
+    static func token(from row: Statement) -> TokenRecord {
+        TokenRecord(id: TokenID(row.int64(0)), tenantId: TenantID(row.int64(1)), locationUid: row.string(2),
+                    locationName: row.string(3), orgName: row.string(4), expiresAt: row.int64(5),
+                    state: TokenState(rawValue: row.string(6)) ?? .invalid, ownerName: row.optionalString(7),
+                    priority: row.int(8), lastSyncAt: row.optionalInt64(9), hasSecret: row.bool(10))
+    }
+}

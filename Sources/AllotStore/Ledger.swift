@@ -1,0 +1,87 @@
+import AllotCore
+import Foundation
+
+/// The ledger in SQLite: one connection, the migrations applied, every call scoped to a tenant.
+/// Not Sendable: the engine's actor owns it.
+public final class Ledger {
+    public let database: Database
+    /// Seconds since 1970; tests set it to move time.
+    public var clock: @Sendable () -> Int64
+
+    /// Events older than this are purged when a ledger opens.
+    public static let eventRetentionDays: Int64 = 90
+
+    public init(path: String, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        database = try Database(path: path)
+        self.clock = clock
+        try Migrations.apply(to: database)
+        try purgeEvents()
+    }
+
+    public var now: Int64 { clock() }
+
+    // MARK: Tenants
+
+    public static let slugLengthMax = 64
+
+    public func createTenant(slug: String, name: String?, policy: AllocationPolicy = .mostAvailable) throws -> Tenant {
+        guard Self.isValidSlug(slug) else {
+            throw AllotError.invalidInput("tenant slug '\(slug.printableExcerpt)' is not valid; use 1 to \(Self.slugLengthMax) lowercase letters, digits and dashes, e.g. springfield-schools")
+        }
+        let name = name?.trimmingWhitespace() ?? slug
+        guard name.count <= 200 else { throw AllotError.invalidInput("the tenant name is longer than 200 characters; shorten it") }
+        return try database.transaction {
+            if try tenant(slug: slug) != nil {
+                throw AllotError.conflict("tenant '\(slug)' already exists; pick another slug")
+            }
+            let mdmId = UUID().uuidString.lowercased()
+            try database.run("INSERT INTO tenants (slug, name, mdm_id, policy, created_at) VALUES (?, ?, ?, ?, ?)",
+                             [.text(slug), .text(name.isEmpty ? slug : name), .text(mdmId), .text(policy.rawValue), .integer(now)])
+            let id = TenantID(database.lastInsertRowID)
+            try recordEvent(tenant: id, kind: "tenant_created", detail: ["slug": slug, "policy": policy.rawValue])
+            return Tenant(id: id, slug: slug, name: name.isEmpty ? slug : name, policy: policy, mdmId: mdmId)
+        }
+    }
+
+    public static func isValidSlug(_ slug: String) -> Bool {
+        !slug.isEmpty && slug.utf8.count <= slugLengthMax && slug.first != "-"
+            && slug.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+    }
+
+    public func tenants() throws -> [Tenant] {
+        try database.query("SELECT id, slug, name, policy, mdm_id FROM tenants ORDER BY slug", row: Self.tenant(from:))
+    }
+
+    public func tenant(slug: String) throws -> Tenant? {
+        try database.queryFirst("SELECT id, slug, name, policy, mdm_id FROM tenants WHERE slug = ?", [.text(slug)], row: Self.tenant(from:))
+    }
+
+    /// The tenant, or a refusal naming the slug.
+    public func requireTenant(slug: String) throws -> Tenant {
+        guard let tenant = try tenant(slug: slug) else {
+            throw AllotError.notFound("there is no tenant '\(slug.printableExcerpt)'; create it with `allot tenant create \(Self.isValidSlug(slug) ? slug : "SLUG")`")
+        }
+        return tenant
+    }
+
+    public func setPolicy(tenant: TenantID, _ policy: AllocationPolicy) throws {
+        try database.run("UPDATE tenants SET policy = ? WHERE id = ?", [.text(policy.rawValue), .integer(tenant.rawValue)])
+    }
+
+    /// Stores the hash of the tenant's API key (the key itself is never stored).
+    public func setAPIKeyHash(tenant: TenantID, _ hash: String) throws {
+        try database.transaction {
+            try database.run("UPDATE tenants SET api_key_hash = ? WHERE id = ?", [.text(hash), .integer(tenant.rawValue)])
+            try recordEvent(tenant: tenant, kind: "api_key_rotated", detail: [String: String]())
+        }
+    }
+
+    public func apiKeyHash(tenant: TenantID) throws -> String? {
+        try database.queryFirst("SELECT api_key_hash FROM tenants WHERE id = ?", [.integer(tenant.rawValue)]) { $0.optionalString(0) } ?? nil
+    }
+
+    private static func tenant(from row: Statement) -> Tenant {
+        Tenant(id: TenantID(row.int64(0)), slug: row.string(1), name: row.string(2),
+               policy: AllocationPolicy(rawValue: row.string(3)) ?? .mostAvailable, mdmId: row.string(4))
+    }
+}
