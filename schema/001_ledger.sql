@@ -110,6 +110,7 @@ CREATE TABLE outbox (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
     event_id        TEXT,
+    sent_at         INTEGER,                     -- when Apple last accepted it (resend after 10 min PENDING)
     last_error      TEXT,
     batch_id        INTEGER REFERENCES batches(id),
     created_at      INTEGER NOT NULL

@@ -10,11 +10,41 @@ public actor Allot {
     let ledger: Ledger
     /// Apple's service (or the simulator); nil for a ledger-only engine (benchmarks, tests).
     public let apple: (any AppsAndBooksService)?
+    public let settings: EngineSettings
+    let databasePath: String
+    /// Loaded on first use, so a ledger-only engine never creates a key file.
+    var secretBox: SecretBox?
+    /// Apple's live limits, re-read every `settings.serviceConfigRefreshSeconds`.
+    var limitsCache: (limits: ServiceLimits, readAt: Int64)?
+    /// When each token last called Apple, to stay under `maxRequestPerSecond`.
+    var lastAppleCall: [TokenID: ContinuousClock.Instant] = [:]
+    /// True while a push runs: pushes are serialised across the actor's suspension points.
+    var pushing = false
 
-    public init(databasePath: String, apple: (any AppsAndBooksService)? = nil,
+    public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
+                settings: EngineSettings = EngineSettings(),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         ledger = try Ledger(path: databasePath, clock: clock)
         self.apple = apple
+        self.settings = settings
+        self.databasePath = databasePath
+        secretBox = secrets
+    }
+
+    var now: Int64 { ledger.now }
+
+    func secrets() throws -> SecretBox {
+        if let secretBox { return secretBox }
+        let loaded = try SecretBox.load(databasePath: databasePath)
+        secretBox = loaded
+        return loaded
+    }
+
+    func requireApple() throws -> any AppsAndBooksService {
+        guard let apple else {
+            throw AllotError.invalidInput("this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)")
+        }
+        return apple
     }
 
     // MARK: Tenants

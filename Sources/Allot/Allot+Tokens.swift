@@ -1,0 +1,237 @@
+import AllotCore
+import AppleAppsAndBooks
+import Foundation
+
+/// What a token's owner check found on an Apple answer.
+enum Ownership: Equatable {
+    case ours
+    case unclaimed
+    case claimed(by: String)
+}
+
+extension Allot {
+    // MARK: Add, renew, remove, take over (DESIGN.md, Tokens)
+
+    /// Adds a location's token to a tenant: the file is checked, Apple asked who holds the
+    /// location, a location held by any tenant refused, one claimed by another server refused
+    /// unless `takeover`, then claimed with the tenant's `mdmInfo` and synced.
+    public func addToken(tenant slug: String, fileContents: String, takeover: Bool = false, priority: Int = 0) async throws -> TokenRecord {
+        let tenant = try tenant(slug)
+        let file = try parseTokenFile(fileContents)
+        let apple = try requireApple()
+        let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
+        if let existing = try ledger.database.queryFirst("SELECT tenant_id, id FROM tokens WHERE location_uid = ?", [.text(config.uId)],
+                                                        row: { (TenantID($0.int64(0)), $0.int64(1)) }) {
+            throw existing.0 == tenant.id
+                ? AllotError.conflict("location \(config.locationName) (\(config.uId)) is already token \(existing.1) of this tenant; use `allot token renew` to replace its file")
+                : AllotError.conflict("location \(config.locationName) (\(config.uId)) is already managed by another tenant of this server; a location belongs to one tenant only")
+        }
+        let previousOwner: String?
+        switch ownership(config.mdmInfo, tenant: tenant) {
+        case .ours, .unclaimed:
+            previousOwner = nil
+        case .claimed(let owner):
+            guard takeover else {
+                throw AllotError.conflict("location \(config.locationName) (\(config.uId)) is managed by \(owner); two servers on one location lose licences, so add it with --takeover only if \(owner) should stop managing it")
+            }
+            previousOwner = owner
+        }
+        _ = try await callApple { try await apple.updateClientConfig(token: file.bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
+        let sealed = try secrets().seal(file.bearer)
+        let id = try ledger.addToken(tenant: tenant.id, NewToken(
+            locationUid: config.uId, locationName: config.locationName, orgName: file.orgName, secret: sealed,
+            expiresAt: Int64(file.expiresAt.timeIntervalSince1970), priority: priority))
+        if let previousOwner {
+            try ledger.recordEvent(tenant: tenant.id, kind: "token_taken_over", token: id, detail: ["previousOwner": previousOwner])
+        }
+        _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, String(id.rawValue)))
+        return try ledger.requireToken(tenant: tenant.id, String(id.rawValue))
+    }
+
+    /// Replaces a token's file with a fresh one for the same location. Assignments stay; the
+    /// token returns to active. A file for another location is refused with both named.
+    public func renewToken(tenant slug: String, token reference: String, fileContents: String) async throws -> TokenRecord {
+        let tenant = try tenant(slug)
+        let token = try ledger.requireToken(tenant: tenant.id, reference)
+        guard token.state != .removed else {
+            throw AllotError.conflict("token \(token.id) was removed; add the file as a new token instead")
+        }
+        let file = try parseTokenFile(fileContents)
+        let apple = try requireApple()
+        let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
+        guard config.uId == token.locationUid else {
+            throw AllotError.conflict("the token file is for location \(config.locationName) (\(config.uId)) but token \(token.id) is for \(token.locationName) (\(token.locationUid)): remove token \(token.id) and add this file instead")
+        }
+        let owner = ownership(config.mdmInfo, tenant: tenant)
+        let claimedElsewhere: Bool = if case .claimed = owner { true } else { false }
+        if !claimedElsewhere {
+            _ = try await callApple { try await apple.updateClientConfig(token: file.bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
+        }
+        try ledger.renewToken(tenant: tenant.id, token: token.id, secret: try secrets().seal(file.bearer),
+                              expiresAt: Int64(file.expiresAt.timeIntervalSince1970), orgName: file.orgName, locationName: config.locationName)
+        if case .claimed(let other) = owner {
+            try ledger.setTokenState(tenant: tenant.id, token: token.id, .claimedElsewhere, ownerName: other,
+                                     reason: "renewed, but \(other) manages the location; take it over to use it")
+        } else {
+            try ledger.resumeOperations(token: token.id)
+        }
+        _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
+        return try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
+    }
+
+    /// Removes a token: every assignment drawn on it is revoked (here at once, at Apple through
+    /// the outbox); the devices that had those apps are returned for uninstall commands.
+    public func removeToken(tenant slug: String, token reference: String) throws -> RevocationReport {
+        let tenant = try tenant(slug)
+        let token = try ledger.requireToken(tenant: tenant.id, reference)
+        guard token.state != .removed else { throw AllotError.conflict("token \(token.id) is already removed") }
+        let report = try ledger.removeToken(tenant: tenant.id, token: token.id)
+        // Paused operations (a dead or claimed token) are sent by the next push once more:
+        // a removed token delivers what it can, then its secret is erased.
+        try ledger.resumeOperations(token: token.id)
+        try ledger.eraseDrainedSecrets()
+        return report
+    }
+
+    /// Takes a location back from another server: writes our `mdmInfo`, re-reads Apple's
+    /// assignments and, with `cleanUp`, revokes those this server did not make.
+    public func takeOver(tenant slug: String, token reference: String, cleanUp: Bool) async throws -> TakeoverReport {
+        let tenant = try tenant(slug)
+        let token = try ledger.requireToken(tenant: tenant.id, reference)
+        guard token.state != .removed else { throw AllotError.conflict("token \(token.id) was removed; add its file again instead") }
+        let apple = try requireApple()
+        let bearer = try bearer(of: token)
+        let before = try await callApple(token) { try await apple.clientConfig(token: bearer) }
+        let previousOwner: String? = if case .claimed(let owner) = ownership(before.mdmInfo, tenant: tenant) { owner } else { nil }
+        _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
+        let state: TokenState = token.expiresAt > now ? .active : .expired
+        try ledger.setTokenState(tenant: tenant.id, token: token.id, state, ownerName: nil, reason: "taken over")
+        try ledger.recordEvent(tenant: tenant.id, kind: "token_taken_over", token: token.id,
+                               detail: ["previousOwner": previousOwner ?? "nobody", "cleanUp": cleanUp ? "yes" : "no"])
+        try ledger.resumeOperations(token: token.id)
+
+        var report = TakeoverReport(tokenId: token.id, previousOwner: previousOwner, appleAssignments: 0, notOurs: 0, revoking: 0)
+        let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple)
+        report.appleAssignments = appleAssignments.count
+        let ours = try ledger.assignedSerials(tenant: tenant.id, token: token.id)
+        var notOurs: [AssetKey: [SerialNumber]] = [:]
+        for assignment in appleAssignments {
+            guard let pricing = PricingParam(rawValue: assignment.pricingParam),
+                  let serial = assignment.serialNumber.flatMap({ SerialNumber($0) }) else { continue }
+            let key = AssetKey(adamId: assignment.adamId, pricingParam: pricing)
+            if ours[key]?.contains(serial.value) != true { notOurs[key, default: []].append(serial) }
+        }
+        report.notOurs = notOurs.values.reduce(0) { $0 + $1.count }
+        _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
+        if cleanUp && report.notOurs > 0 {
+            report.revoking = try ledger.enqueueCleanUp(tenant: tenant.id, token: token.id, notOurs)
+            try ledger.recordEvent(tenant: tenant.id, kind: "token_cleaned_up", token: token.id, detail: ["revoking": report.revoking])
+        }
+        return report
+    }
+
+    public func tokenList(tenant slug: String) throws -> [TokenRecord] { try ledger.tokens(tenant: try tenant(slug).id) }
+
+    // MARK: Helpers shared by the Apple-facing calls
+
+    func parseTokenFile(_ contents: String) throws -> VPPTokenFile {
+        do {
+            return try VPPTokenFile(contents: contents, now: Date(timeIntervalSince1970: TimeInterval(now)))
+        } catch {
+            throw AllotError.invalidInput(error.description)
+        }
+    }
+
+    func mdmInfo(for tenant: Tenant) -> MDMInfo {
+        MDMInfo(id: tenant.mdmId, name: settings.serverName, metadata: "tenant \(tenant.slug)")
+    }
+
+    func ownership(_ info: MDMInfo?, tenant: Tenant) -> Ownership {
+        guard let info, !info.id.isEmpty else { return .unclaimed }
+        if info.id == tenant.mdmId { return .ours }
+        return .claimed(by: info.name.isEmpty ? "another server (id \(info.id))" : info.name)
+    }
+
+    /// The decrypted Bearer of a token. Never logged.
+    func bearer(of token: TokenRecord) throws -> String {
+        guard let sealed = try ledger.tokenSecret(token: token.id) else {
+            throw AllotError.conflict("token \(token.id) has no stored file any more (it was removed); add the file again")
+        }
+        return try secrets().open(sealed)
+    }
+
+    /// Runs one Apple call, turning Apple's refusals into one clear sentence.
+    func callApple<T: Sendable>(_ token: TokenRecord? = nil, _ call: () async throws -> T) async throws -> T {
+        if let token { await pace(token.id) }
+        do {
+            return try await call()
+        } catch let error as AppleServiceError {
+            if let token { try noteTokenDeath(error, token: token) }
+            throw AllotError(.apple, Self.explain(error))
+        }
+    }
+
+    /// Marks a token expired, revoked or invalid when Apple says so, and pauses its operations.
+    func noteTokenDeath(_ error: AppleServiceError, token: TokenRecord) throws {
+        if token.state == .removed {
+            // A removed token that died cannot drain: its operations end here, so its secret
+            // can be erased. Apple keeps counting those licences until an admin reclaims them.
+            try ledger.failOperations(token: token.id, error: "the removed token is no longer accepted by Apple (\(error.errorNumber))")
+            return
+        }
+        let state: TokenState
+        switch error.classification {
+        case .tokenExpired: state = .expired
+        case .tokenRevoked: state = .revoked
+        case .tokenInvalid: state = .invalid
+        default: return
+        }
+        try ledger.setTokenState(tenant: token.tenantId, token: token.id, state, reason: "Apple answered \(error.errorNumber): \(error.message)")
+        try ledger.pauseOperations(token: token.id)
+    }
+
+    /// Records a claim by another server seen on any answer: the token stops supplying licences.
+    func noteOwnership(_ info: MDMInfo?, token: TokenRecord, tenant: Tenant) throws -> Bool {
+        guard case .claimed(let owner) = ownership(info, tenant: tenant) else { return true }
+        try ledger.setTokenState(tenant: tenant.id, token: token.id, .claimedElsewhere, ownerName: owner,
+                                 reason: "Apple reports \(owner) manages the location")
+        try ledger.pauseOperations(token: token.id)
+        return false
+    }
+
+    static func explain(_ error: AppleServiceError) -> String {
+        switch error.classification {
+        case .tokenExpired: "Apple says the token has expired (\(error.errorNumber)); download a fresh one and renew it"
+        case .tokenRevoked: "Apple has revoked the token (\(error.errorNumber)); download a fresh one and renew it"
+        case .tokenInvalid: "Apple does not accept the token (\(error.errorNumber): \(error.message)); download it again, it may have been replaced by a newer file"
+        case .retryLater: "Apple is busy or unavailable (\(error.errorNumber)); try again later"
+        case .ourBug, .itemRefused, .other: "Apple refused the request (\(error.errorNumber): \(error.message))"
+        }
+    }
+
+    /// Waits as needed to stay under Apple's requests per second for one token.
+    func pace(_ token: TokenID) async {
+        guard settings.paceRequests else { return }
+        let perSecond = max(1, limitsCache?.limits.maxRequestPerSecond ?? ServiceLimits.appleDefaults.maxRequestPerSecond)
+        let spacing = Duration.nanoseconds(1_000_000_000 / Int64(perSecond))
+        let clock = ContinuousClock()
+        if let last = lastAppleCall[token] {
+            let next = last.advanced(by: spacing)
+            lastAppleCall[token] = max(next, clock.now)
+            if next > clock.now { try? await clock.sleep(until: next) }
+        } else {
+            lastAppleCall[token] = clock.now
+        }
+    }
+}
+
+public struct TakeoverReport: Sendable, Hashable, Codable {
+    public let tokenId: TokenID
+    public let previousOwner: String?
+    /// Assignments Apple lists for the location.
+    public var appleAssignments: Int
+    /// Of those, the ones this server did not make.
+    public var notOurs: Int
+    /// Of those, the ones queued for revocation (with clean-up).
+    public var revoking: Int
+}

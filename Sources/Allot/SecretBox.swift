@@ -1,0 +1,66 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Encrypts token files at rest with AES-GCM. The key comes from `ALLOT_SECRET_KEY` (32 bytes
+/// in Base64) or from a key file beside the database, created with mode 0600 on first use.
+/// Secrets never leave this type except to be sent to Apple.
+public struct SecretBox: Sendable {
+    /// Kept as bytes: SymmetricKey is not Sendable, and the box crosses actors.
+    private let keyBytes: Data
+    private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+
+    public static let environmentVariable = "ALLOT_SECRET_KEY"
+
+    public init(key: SymmetricKey) { keyBytes = key.withUnsafeBytes { Data($0) } }
+
+    /// The key for the database at `databasePath`.
+    public static func load(databasePath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretBox {
+        if let text = environment[environmentVariable], !text.isEmpty {
+            guard let bytes = Data(base64Encoded: text), bytes.count == 32 else {
+                throw AllotErrorBridge.invalid("\(environmentVariable) must be 32 random bytes in Base64 (make one with `openssl rand -base64 32`)")
+            }
+            return SecretBox(key: SymmetricKey(data: bytes))
+        }
+        let keyPath = databasePath + ".key"
+        if let existing = FileManager.default.contents(atPath: keyPath) {
+            guard existing.count == 32 else {
+                throw AllotErrorBridge.invalid("the key file \(keyPath) is damaged (it must hold 32 bytes); restore it from a backup")
+            }
+            return SecretBox(key: SymmetricKey(data: existing))
+        }
+        let key = SymmetricKey(size: .bits256)
+        try key.withUnsafeBytes { bytes in
+            // O_EXCL: two processes starting at once must not both write a key.
+            let descriptor = Glibc.open(keyPath, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor >= 0 else {
+                throw AllotErrorBridge.invalid("cannot create the key file \(keyPath) (errno \(errno)); check the folder's permissions or set \(environmentVariable)")
+            }
+            defer { close(descriptor) }
+            guard write(descriptor, bytes.baseAddress, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+                throw AllotErrorBridge.invalid("cannot write the key file \(keyPath) (errno \(errno))")
+            }
+        }
+        return SecretBox(key: key)
+    }
+
+    public func seal(_ secret: String) throws -> [UInt8] {
+        Array(try AES.GCM.seal(Data(secret.utf8), using: key).combined!)
+    }
+
+    public func open(_ sealed: [UInt8]) throws -> String {
+        do {
+            let box = try AES.GCM.SealedBox(combined: Data(sealed))
+            return String(decoding: try AES.GCM.open(box, using: key), as: UTF8.self)
+        } catch {
+            throw AllotErrorBridge.invalid("a stored token cannot be decrypted: the secret key is not the one it was stored with (check \(Self.environmentVariable) or the .key file beside the database)")
+        }
+    }
+}
+
+import AllotCore
+enum AllotErrorBridge {
+    static func invalid(_ message: String) -> AllotError { AllotError.invalidInput(message) }
+}
