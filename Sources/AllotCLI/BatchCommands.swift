@@ -95,7 +95,7 @@ struct BatchOptions: ParsableArguments {
                 ? try await allot.assign(tenant: tenant.tenant, items, mode: mode, idempotencyKey: idempotencyKey)
                 : try await allot.revoke(tenant: tenant.tenant, items, mode: mode, idempotencyKey: idempotencyKey)
         }
-        let delivery = try await BatchDelivery.afterCommit(outcome, allot: allot, tenant: tenant.tenant, push: !noPush, global: global)
+        let delivery = try await Delivery.afterBatch(outcome, allot: allot, tenant: tenant.tenant, push: !noPush, global: global)
         if global.json {
             try JSONOutput.emit(BatchJSON(outcome, asset: asset, delivery: delivery))
         } else {
@@ -159,9 +159,9 @@ struct BatchJSON: Encodable {
     let pricingParam: String
     let counts: [String: Int]
     let items: [Item]
-    let delivery: BatchDelivery
+    let delivery: Delivery
 
-    init(_ outcome: BatchOutcome, asset: AssetKey, delivery: BatchDelivery) {
+    init(_ outcome: BatchOutcome, asset: AssetKey, delivery: Delivery) {
         batchId = outcome.batchId?.rawValue
         direction = outcome.direction.rawValue
         mode = outcome.mode.rawValue
@@ -191,7 +191,7 @@ struct BatchJSON: Encodable {
 }
 
 enum BatchText {
-    static func render(_ outcome: BatchOutcome, asset: AssetKey, delivery: BatchDelivery) {
+    static func render(_ outcome: BatchOutcome, asset: AssetKey, delivery: Delivery) {
         let failed = outcome.items.filter { !$0.result.isSuccess }
         if !failed.isEmpty {
             var table = Table(.init("SERIAL"), .init("RESULT"), .init("REASON"))

@@ -85,7 +85,8 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let allot = try await global.openEngine()
             let report = try await allot.retireDevices(tenant: tenant.tenant, serials: serials)
-            try RevocationOutput.emit(report, json: global.json,
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoked > 0, global: global)
+            try RevocationOutput.emit(report, delivery: delivery, json: global.json,
                                       summary: "Retired \(Text.count(Set(serials).count, "device")); \(Text.count(report.revoked, "licence")) given back.")
         }
     }
@@ -93,9 +94,15 @@ struct DevicesCommand: AsyncParsableCommand {
 
 /// `{revoked, devices[]}`: shared by `devices retire` and `token remove`.
 enum RevocationOutput {
-    static func emit(_ report: RevocationReport, json: Bool, summary: String) throws {
+    struct Payload: Encodable {
+        let revoked: Int
+        let devices: [String]
+        let delivery: Delivery
+    }
+
+    static func emit(_ report: RevocationReport, delivery: Delivery, json: Bool, summary: String) throws {
         if json {
-            try JSONOutput.emit(report)
+            try JSONOutput.emit(Payload(revoked: report.revoked, devices: report.devices, delivery: delivery))
             return
         }
         if !report.devices.isEmpty {
@@ -103,6 +110,7 @@ enum RevocationOutput {
                             + (report.devices.count > TextLimits.serialsShown ? " … (--json lists all)" : ""))
         }
         Standard.output(summary)
+        if let note = delivery.note { Standard.output(note) }
     }
 }
 

@@ -33,13 +33,11 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// Opens the engine on the ledger, with Apple's service when one is configured (or required).
-    func openEngine(requiringApple: Bool = false) async throws -> Allot {
+    /// Opens the engine on the ledger, with Apple's service when one is configured. Commands
+    /// that need Apple without one are refused by the engine.
+    func openEngine() async throws -> Allot {
         var service: (any AppsAndBooksService)?
         if let spec = appleSpec { service = try await makeAppleService(spec: spec) }
-        if requiringApple && service == nil {
-            throw CLIError("this command talks to Apple, but no Apple service is configured; pass --apple sim:PATH or --apple https://URL, or set $ALLOT_APPLE")
-        }
         return try Allot(databasePath: databasePath, apple: service)
     }
 }

@@ -14,7 +14,48 @@ struct SyncCommand: AsyncParsableCommand {
     var token: String?
 
     func run() async throws {
-        throw CLIError("sync is not part of this build yet")
+        let allot = try await global.openEngine()
+        let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant.tenant, token: token) }
+        if global.json {
+            try JSONOutput.emit(["tokens": reports.map(SyncJSON.init)])
+            return
+        }
+        var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
+                          .init("OVER-ALLOCATED", .right), .init("NOTE"))
+        for report in reports {
+            let notes = (report.error.map { [$0] } ?? []) + report.warnings
+            table.add(cells: ["\(report.tokenId)", report.locationUid, report.state.rawValue, Text.count(report.assets),
+                              Text.count(report.assetsAdded), report.overAllocated.isEmpty ? "-" : Text.count(report.overAllocated.count),
+                              notes.joined(separator: "; ")])
+        }
+        if !reports.isEmpty { Standard.output(table.render()) }
+        for over in reports.flatMap(\.overAllocated) {
+            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); revoke \(Text.count(over.excess)) or buy more.")
+        }
+        let usable = reports.count { $0.state == .active && $0.error == nil }
+        Standard.output("Synced \(Text.count(reports.count, "token")), \(Text.count(usable)) active.")
+    }
+}
+
+struct SyncJSON: Encodable {
+    let tokenId: Int64
+    let locationUid: String
+    let state: String
+    let assets: Int
+    let assetsAdded: Int
+    let overAllocated: [OverAllocation]
+    let warnings: [String]
+    let error: String?
+
+    init(_ report: TokenSyncReport) {
+        tokenId = report.tokenId.rawValue
+        locationUid = report.locationUid
+        state = report.state.rawValue
+        assets = report.assets
+        assetsAdded = report.assetsAdded
+        overAllocated = report.overAllocated
+        warnings = report.warnings
+        error = report.error
     }
 }
 
@@ -27,6 +68,12 @@ struct PushCommand: AsyncParsableCommand {
     @OptionGroup var tenant: TenantOption
 
     func run() async throws {
-        throw CLIError("push is not part of this build yet")
+        let allot = try await global.openEngine()
+        let report = try await Progress.around("telling Apple") { try await allot.push(tenant: tenant.tenant) }
+        if global.json {
+            try JSONOutput.emit(report)
+        } else {
+            Standard.output(PushText.summary(report, tenant: tenant.tenant))
+        }
     }
 }

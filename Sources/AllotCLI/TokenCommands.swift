@@ -24,7 +24,12 @@ struct TokenCommand: AsyncParsableCommand {
         var priority = 0
 
         func run() async throws {
-            throw CLIError("token add is not part of this build yet")
+            let contents = try TokenFileInput.read(file)
+            let allot = try await global.openEngine()
+            let token = try await allot.addToken(tenant: tenant.tenant, fileContents: contents, takeover: takeover, priority: priority)
+            try TokenText.emitOne(token, json: global.json,
+                                  summary: "Added token \(token.id): \(token.locationName) (\(token.locationUid)) of \(token.orgName), expires \(Text.date(token.expiresAt))"
+                                      + (takeover ? ", taken over" : "") + "; its licences are synced into the pool (`allot apps --tenant \(tenant.tenant)`).")
         }
     }
 
@@ -38,7 +43,11 @@ struct TokenCommand: AsyncParsableCommand {
         var file: String
 
         func run() async throws {
-            throw CLIError("token renew is not part of this build yet")
+            let contents = try TokenFileInput.read(file)
+            let allot = try await global.openEngine()
+            let renewed = try await allot.renewToken(tenant: tenant.tenant, token: token, fileContents: contents)
+            try TokenText.emitOne(renewed, json: global.json,
+                                  summary: "Renewed token \(renewed.id): \(renewed.locationName) (\(renewed.locationUid)) now expires \(Text.date(renewed.expiresAt)), state \(TokenText.state(renewed)); every assignment is kept.")
         }
     }
 
@@ -50,7 +59,11 @@ struct TokenCommand: AsyncParsableCommand {
         var token: String
 
         func run() async throws {
-            throw CLIError("token remove is not part of this build yet")
+            let allot = try await global.openEngine()
+            let report = try await allot.removeToken(tenant: tenant.tenant, token: token)
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoked > 0, global: global)
+            try RevocationOutput.emit(report, delivery: delivery, json: global.json,
+                                      summary: "Removed token \(token): \(Text.count(report.revoked, "licence")) revoked from \(Text.count(report.devices.count, "device")).")
         }
     }
 
@@ -64,7 +77,22 @@ struct TokenCommand: AsyncParsableCommand {
         var cleanUp = false
 
         func run() async throws {
-            throw CLIError("token takeover is not part of this build yet")
+            let allot = try await global.openEngine()
+            let report = try await allot.takeOver(tenant: tenant.tenant, token: token, cleanUp: cleanUp)
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoking > 0, global: global)
+            if global.json {
+                try JSONOutput.emit(TakeoverJSON(report: report, delivery: delivery))
+                return
+            }
+            var summary = "Took over token \(report.tokenId)" + (report.previousOwner.map { " from \($0)" } ?? "")
+                + ": Apple lists \(Text.count(report.appleAssignments, "assignment")) at the location, \(Text.count(report.notOurs)) not made by this server"
+            if cleanUp {
+                summary += report.revoking > 0 ? "; \(Text.count(report.revoking)) of those are being revoked." : "; nothing to clean up."
+            } else {
+                summary += report.notOurs > 0 ? "; run again with --clean-up to revoke them." : "."
+            }
+            Standard.output(summary)
+            if let note = delivery.note { Standard.output(note) }
         }
     }
 
@@ -74,7 +102,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var tenant: TenantOption
 
         func run() async throws {
-            let tokens = try await global.openEngine().tokens(tenant: tenant.tenant)
+            let tokens = try await global.openEngine().tokenList(tenant: tenant.tenant)
             let now = Int64(Date().timeIntervalSince1970)
             if global.json {
                 try JSONOutput.emit(["tokens": tokens.map { TokenJSON($0, now: now) }])
@@ -97,7 +125,50 @@ struct TokenCommand: AsyncParsableCommand {
     }
 }
 
+/// A `.vpptoken` file: read as text, never echoed.
+enum TokenFileInput {
+    static let bytesMax = 64 * 1024
+
+    static func read(_ path: String) throws -> String {
+        let bytes = try InputFile.read(path, what: "token")
+        guard bytes.count <= bytesMax else {
+            throw CLIError("'\(path)' is larger than a token file can be (\(bytesMax / 1024) KB); download the .vpptoken file again from Apple Business Manager or Apple School Manager")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+struct TakeoverJSON: Encodable {
+    let report: TakeoverReport
+    let delivery: Delivery
+
+    enum CodingKeys: String, CodingKey { case tokenId, previousOwner, appleAssignments, notOurs, revoking, delivery }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(report.tokenId.rawValue, forKey: .tokenId)
+        try container.encode(report.previousOwner, forKey: .previousOwner)
+        try container.encode(report.appleAssignments, forKey: .appleAssignments)
+        try container.encode(report.notOurs, forKey: .notOurs)
+        try container.encode(report.revoking, forKey: .revoking)
+        try container.encode(delivery, forKey: .delivery)
+    }
+}
+
 enum TokenText {
+    /// One token: its JSON object, or a sentence for people.
+    static func emitOne(_ token: TokenRecord, json: Bool, summary: String) throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        if json {
+            try JSONOutput.emit(TokenJSON(token, now: now))
+            return
+        }
+        Standard.output(summary)
+        let note = note(token, now: now)
+        if token.state != .active { Standard.output("Note: the token is \(state(token)); it supplies no new licences until that is resolved.") }
+        if note.contains("renew") { Standard.output("Note: \(note).") }
+    }
+
     static func state(_ token: TokenRecord) -> String {
         token.state == .claimedElsewhere ? "claimed by \(token.ownerName ?? "another server")" : token.state.rawValue
     }
