@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
         .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+        // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
+        .testTarget(name: "AllotCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )
