@@ -28,12 +28,13 @@ import Testing
         #expect(batches.isEmpty, "nothing was committed")
     }
 
-    @Test func unknownAndInvalidSerialsAreItemResults() throws {
+    @Test func serialsGivenWithCommasAreSeparateItems() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 1)
         let result = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--serial", "C02XK1JHJG5J,12", "--json")
         let items = try result.json()[array: "items"]
-        #expect(items.map { $0["result"] as? String } == ["unknown_device", "invalid_serial"])
+        #expect(items.compactMap { $0["serialNumber"] as? String } == ["C02XK1JHJG5J", "12"])
+        #expect(items.last?["result"] as? String == "invalid_serial")
         #expect(result.status == 3)
     }
 
@@ -51,7 +52,7 @@ import Testing
         let roster = try workspace.write("pick.csv", "serial_number\n\(Workspace.serial(1))\nx\n")
         let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--roster", roster)
         #expect(result.status == 1)
-        result.expectOneSentence(containing: "line 3")
+        result.expectOneSentence(containing: "Line 3")
     }
 
     @Test func aPlainListOfSerialsIsARoster() throws {
