@@ -52,7 +52,7 @@ struct SimulatorSeed: Decodable {
             locations.append(SimulatedLocation(
                 uId: location.uId, locationName: location.locationName, orgName: location.orgName,
                 expires: expires, mdmInfo: location.mdmInfo, notificationUrl: nil, notificationTypes: nil,
-                currentToken: VPPTokenFile.contents(secret: TokenSecret.make(), expirationDate: expires,
+                currentToken: VPPTokenFileFormat.contents(secret: TokenSecret.make(), expirationDate: expires,
                                                     orgName: location.orgName),
                 // Version 1 is taken by the seed; later versions come from the state's sequence, which starts above it.
                 tokenStatus: .active, assets: assets, assignments: [], version: 1

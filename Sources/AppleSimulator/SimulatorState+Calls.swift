@@ -69,5 +69,5 @@ extension SimulatedFault {
 
 extension SimulatedLocation {
     /// Apple's `tokenExpirationDate`, in the token file's date form.
-    var tokenExpirationDate: String { VPPTokenFile.formatExpirationDate(expires) }
+    var tokenExpirationDate: String { VPPTokenFileFormat.formatExpirationDate(expires) }
 }

@@ -42,7 +42,7 @@ extension SimulatorState {
         let expires = now.addingTimeInterval(SimulatorDefaults.tokenLifetimeSeconds)
         locations[index].expires = expires
         locations[index].tokenStatus = .active
-        locations[index].currentToken = VPPTokenFile.contents(
+        locations[index].currentToken = VPPTokenFileFormat.contents(
             secret: TokenSecret.make(), expirationDate: expires, orgName: locations[index].orgName
         )
         return locations[index]

@@ -44,7 +44,7 @@ import Testing
     @Test func formatExpirationDateWritesUTCWithPlusZeroZeroZeroZero() {
         // 2027-06-30T22:33:22Z
         let date = Date(timeIntervalSince1970: 1_814_394_802)
-        #expect(VPPTokenFile.formatExpirationDate(date) == "2027-06-30T22:33:22+0000")
+        #expect(VPPTokenFileFormat.formatExpirationDate(date) == "2027-06-30T22:33:22+0000")
     }
 
     @Test func seedWithADeviceAssignableBookIsRefused() throws {

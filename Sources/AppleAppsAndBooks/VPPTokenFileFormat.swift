@@ -6,7 +6,7 @@ import Foundation
 /// Parsing and validating token files is deliberately not here: the engine has its own parser
 /// and the simulator its own minimal reading, so that a mistake made by one side cannot hide
 /// behind the same mistake made by the other.
-public enum VPPTokenFile {
+public enum VPPTokenFileFormat {
     /// The three keys of the decoded JSON, in Apple's spelling.
     public static let keys: Set<String> = ["token", "expDate", "orgName"]
 
