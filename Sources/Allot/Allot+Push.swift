@@ -127,8 +127,12 @@ extension Allot {
                 !(failure.errorNumber == AppleErrorNumber.licenseAlreadyAssigned
                   || (failure.errorNumber == AppleErrorNumber.licenseNotFound && operation.kind != .associate))
             }
-            if status.eventStatus.uppercased() == "FAILED" && refused.isEmpty && failures.isEmpty {
-                // The whole event failed with no item named: send it again later.
+            let passing = refused.contains { failure in
+                AppleServiceError(errorNumber: failure.errorNumber, message: failure.errorMessage, httpStatus: 200).classification == .retryLater
+            }
+            if status.eventStatus.uppercased() == "FAILED" && (passing || failures.isEmpty) {
+                // Apple failed for a passing reason (9603, 9644…) or named no item: send it
+                // again later. Re-sending is harmless, since associations are idempotent.
                 let delay = settings.backoff.delaySeconds(afterAttempt: operation.attempts + 1, retryAfterSeconds: nil)
                 try ledger.reschedule(operation.id, at: now + delay, resend: true, error: "Apple's event failed", countsAsAttempt: true)
                 report.retrying += 1

@@ -1,0 +1,59 @@
+import AppleAppsAndBooks
+
+/// The error numbers the simulator answers, with Apple's HTTP status and a message in Apple's
+/// manner. One table, so `serviceConfig().errorCodes` and the thrown errors cannot disagree.
+enum ServiceErrorCatalog {
+    struct Entry {
+        var number: Int
+        var httpStatus: Int
+        var message: String
+    }
+
+    static let entries: [Entry] = [
+        Entry(number: AppleErrorNumber.loginRequired, httpStatus: 401, message: "Login required"),
+        Entry(number: AppleErrorNumber.invalidArgument, httpStatus: 400, message: "Invalid argument"),
+        Entry(number: AppleErrorNumber.internalError, httpStatus: 500, message: "Internal error"),
+        Entry(number: AppleErrorNumber.tokenExpired, httpStatus: 401, message: "The sToken has expired."),
+        Entry(number: AppleErrorNumber.invalidAuthToken, httpStatus: 401, message: "Invalid authentication token"),
+        Entry(number: AppleErrorNumber.tokenRevoked, httpStatus: 401, message: "The server has revoked the sToken."),
+        Entry(number: AppleErrorNumber.maintenance, httpStatus: 503, message: "The service is in maintenance mode"),
+        Entry(number: AppleErrorNumber.tooManyRequests, httpStatus: 429, message: "Too many requests"),
+        Entry(number: AppleErrorNumber.tooManyAssets, httpStatus: 400, message: "Too many assets in the request"),
+        Entry(number: AppleErrorNumber.tooManyClientUserIds, httpStatus: 400, message: "Too many client user ids in the request"),
+        Entry(number: AppleErrorNumber.tooManySerialNumbers, httpStatus: 400, message: "Too many serial numbers in the request"),
+        Entry(number: AppleErrorNumber.duplicateAssets, httpStatus: 400, message: "Duplicate assets in the request"),
+        Entry(number: AppleErrorNumber.duplicateSerialNumbers, httpStatus: 400, message: "Duplicate serial numbers in the request"),
+        Entry(number: AppleErrorNumber.notRevocable, httpStatus: 400, message: "The asset is not revocable"),
+        Entry(number: AppleErrorNumber.notDeviceAssignable, httpStatus: 400, message: "The asset cannot be assigned to a device"),
+        Entry(number: AppleErrorNumber.notEnoughLicenses, httpStatus: 200, message: "Not enough licenses"),
+        Entry(number: AppleErrorNumber.badAuthorizationHeader, httpStatus: 401, message: "Invalid Authorization header"),
+        Entry(number: AppleErrorNumber.incompleteMDMInfo, httpStatus: 400, message: "mdmInfo is missing, incomplete or too long"),
+        Entry(number: AppleErrorNumber.temporarilyUnavailable, httpStatus: 503, message: "The service is temporarily unavailable"),
+    ]
+
+    static func entry(_ number: Int) -> Entry {
+        guard let entry = entries.first(where: { $0.number == number }) else {
+            preconditionFailure("the simulator answered error \(number), which is not in its catalog")
+        }
+        return entry
+    }
+
+    /// The error a synchronous answer throws; `detail` says what exactly was wrong, for whoever
+    /// debugs the engine (Apple's own messages are terse).
+    static func error(_ number: Int, detail: String? = nil, retryAfterSeconds: Int? = nil) -> AppleServiceError {
+        let entry = entry(number)
+        let message = detail.map { "\(entry.message): \($0)" } ?? entry.message
+        return AppleServiceError(errorNumber: number, message: message, httpStatus: entry.httpStatus,
+                                 retryAfterSeconds: retryAfterSeconds)
+    }
+
+    /// An item's failure inside an event's `failures[]`.
+    static func failure(_ number: Int, assets: [WireAssetKey], serialNumbers: [String]) -> EventFailure {
+        EventFailure(errorNumber: number, errorMessage: entry(number).message,
+                     errorInfo: EventFailureInfo(assets: assets, serialNumbers: serialNumbers))
+    }
+
+    static var wireCodes: [ServiceErrorCode] {
+        entries.map { ServiceErrorCode(errorNumber: $0.number, errorMessage: $0.message) }
+    }
+}
