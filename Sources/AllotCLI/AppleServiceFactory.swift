@@ -29,7 +29,7 @@ enum AppleServiceSpec: Equatable {
 func makeAppleService(spec: AppleServiceSpec) async throws -> any AppsAndBooksService {
     switch spec {
     case .simulator(let statePath):
-        throw CLIError("the built-in simulator (sim:\(statePath)) is not part of this build yet")
+        return try SimulatorFile.open(statePath)
     case .http(let baseURL):
         throw CLIError("the HTTP client for Apple's service (\(baseURL.absoluteString)) is not part of this build yet; use --apple sim:PATH")
     }

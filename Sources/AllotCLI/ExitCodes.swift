@@ -1,6 +1,7 @@
 import AllotCore
 import AllotStore
 import AppleAppsAndBooks
+import AppleSimulator
 import ArgumentParser
 import Foundation
 
@@ -30,6 +31,9 @@ enum ExitStatus {
             return refused
         case let failure as SQLiteError:
             Standard.error(sentence(databaseAdvice(failure)))
+            return refused
+        case let simulator as AppleSimulatorError:
+            Standard.error(sentence("the simulator refused: \(simulator.description); nothing was changed"))
             return refused
         case let apple as AppleServiceError:
             Standard.error(sentence("Apple's service refused the request (\(apple)); nothing was changed, check the token and try again"))
