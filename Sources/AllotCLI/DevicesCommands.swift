@@ -133,7 +133,7 @@ struct DeviceJSON: Encodable {
 
 /// How much of a long list the people's output shows before pointing at --json.
 enum TextLimits {
-    static let rowsShown = 20
+    static let rowsShown = 10
     static let serialsShown = 30
 }
 

@@ -60,10 +60,12 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let allot = try await global.openEngine()
+            let named = try await allot.tokenList(tenant: tenant.tenant).first { "\($0.id)" == token || $0.locationUid == token }
             let report = try await allot.removeToken(tenant: tenant.tenant, token: token)
             let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoked > 0, global: global)
+            let name = named.map { "token \($0.id) (\($0.locationName), \($0.locationUid))" } ?? "token \(token)"
             try RevocationOutput.emit(report, delivery: delivery, json: global.json,
-                                      summary: "Removed token \(token): \(Text.count(report.revoked, "licence")) revoked from \(Text.count(report.devices.count, "device")).")
+                                      summary: "Removed \(name): \(Text.count(report.revoked, "licence")) revoked from \(Text.count(report.devices.count, "device")).")
         }
     }
 
