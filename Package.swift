@@ -52,6 +52,9 @@ let package = Package(
         .executableTarget(name: "EmbedSchemaTool"),
         .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["EmbedSchemaTool"]),
 
+        // The child process of the crash tests: writes batches until it is killed.
+        .executableTarget(name: "LedgerCrashWriter", dependencies: ["AllotStore", "AllotCore"], path: "Tests/LedgerCrashWriter"),
+
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
         .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),

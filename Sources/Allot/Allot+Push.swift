@@ -38,14 +38,21 @@ extension Allot {
         for _ in 0..<settings.pushRoundsMax {
             let due = try ledger.dueOperations(tenant: tenant?.id)
             if due.isEmpty { break }
+            // Looked up once a round: a delivery may change a token's state, and the next
+            // round reads it again.
+            let tokens = Dictionary(uniqueKeysWithValues: try ledger.allTokens().map { ($0.id, $0) })
+            let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
             for operation in due {
-                try await deliver(operation, apple: apple, report: &report, resync: &tokensToResync)
+                guard let token = tokens[operation.tokenId], let owner = tenants[operation.tenantId] else { continue }
+                // A token paused or claimed earlier in this round waits for the next one.
+                let current = try ledger.requireToken(tenant: owner.id, String(token.id.rawValue))
+                try await deliver(operation, token: current, tenant: owner, apple: apple, report: &report, resync: &tokensToResync)
             }
         }
-        for token in tokensToResync {
-            let record = try ledger.allTokens().first { $0.id == token }
-            if let record, let owner = try ledger.tenants().first(where: { $0.id == record.tenantId }) {
-                _ = try await syncToken(tenant: owner, token: record)
+        if !tokensToResync.isEmpty {
+            let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
+            for record in try ledger.allTokens() where tokensToResync.contains(record.id) {
+                if let owner = tenants[record.tenantId] { _ = try await syncToken(tenant: owner, token: record) }
             }
         }
         try ledger.eraseDrainedSecrets()
@@ -54,10 +61,8 @@ extension Allot {
     }
 
     /// One step of one operation: send it, or poll it, and record what Apple said.
-    private func deliver(_ operation: OutboxOperation, apple: any AppsAndBooksService,
+    private func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
                          report: inout PushReport, resync: inout Set<TokenID>) async throws {
-        guard let token = try ledger.allTokens().first(where: { $0.id == operation.tokenId }),
-              let tenant = try ledger.tenants().first(where: { $0.id == operation.tenantId }) else { return }
         // A removed token still delivers its revocations: that is how it drains.
         let deliverable = token.state == .active || token.state == .removed
         guard deliverable else {

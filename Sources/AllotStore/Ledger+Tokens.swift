@@ -91,8 +91,10 @@ extension Ledger {
     /// Replaces a token's secret and expiry (renewal), returning it to active.
     public func renewToken(tenant: TenantID, token: TokenID, secret: [UInt8], expiresAt: Int64, orgName: String, locationName: String) throws {
         try database.transaction {
-            try database.run("UPDATE tokens SET secret = ?, expires_at = ?, org_name = ?, location_name = ?, state = 'active', owner_name = NULL WHERE id = ? AND tenant_id = ?",
-                             [.blob(secret), .integer(expiresAt), .text(orgName), .text(locationName), .integer(token.rawValue), .integer(tenant.rawValue)])
+            let renewed = try database.run("UPDATE tokens SET secret = ?, expires_at = ?, org_name = ?, location_name = ?, state = 'active', owner_name = NULL WHERE id = ? AND tenant_id = ?",
+                                           [.blob(secret), .integer(expiresAt), .text(orgName), .text(locationName), .integer(token.rawValue), .integer(tenant.rawValue)])
+            // Another tenant's token (or none): nothing changed, and no event may name it here.
+            guard renewed == 1 else { throw AllotError.notFound("token \(token) is not this tenant's") }
             try recordEvent(tenant: tenant, kind: "token_renewed", token: token, detail: ["expiresAt": expiresAt])
         }
     }
@@ -112,6 +114,11 @@ extension Ledger {
     /// The secret stays until the outbox has drained (`eraseDrainedSecrets`).
     public func removeToken(tenant: TenantID, token: TokenID) throws -> RevocationReport {
         try database.transaction {
+            // The statements below name the token by id alone: check it is this tenant's first.
+            guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
+                                          [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
+                throw AllotError.notFound("token \(token) is not this tenant's")
+            }
             let held = try database.query("""
                 SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
                 WHERE a.tenant_id = ? AND a.token_id = ?
