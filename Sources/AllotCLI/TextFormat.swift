@@ -102,3 +102,9 @@ enum Text {
         }
     }
 }
+
+/// How much of a long list the people's output shows before pointing at --json.
+enum TextLimits {
+    static let rowsShown = 10
+    static let serialsShown = 30
+}
