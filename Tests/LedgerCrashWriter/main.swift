@@ -52,7 +52,7 @@ do {
             SnapshotAsset(asset: $0, total: 400, appleAssigned: 0)
         })
     }
-    FileManager.default.createFile(atPath: path + ".ready", contents: Data())
+    _ = FileManager.default.createFile(atPath: path + ".ready", contents: Data())
 
     var rng = SplitMix64(state: seed)
     while true {
