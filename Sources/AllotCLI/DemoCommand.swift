@@ -1,3 +1,4 @@
+import Allot
 import ArgumentParser
 import Foundation
 
@@ -25,7 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         setenv("ALLOT_DB", "allot.sqlite", 1)
         setenv("ALLOT_APPLE", "sim:sim.json", 1)
-        unsetenv(SecretKeyEnvironment.name)
+        unsetenv(SecretBox.environmentVariable)
 
         var demo = DemoScript()
         demo.say("""

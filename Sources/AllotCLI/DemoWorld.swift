@@ -52,8 +52,3 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
-
-/// The variable the engine reads the secrets key from (SecretBox): the demo makes its own key file.
-enum SecretKeyEnvironment {
-    static let name = "ALLOT_SECRET_KEY"
-}
