@@ -11,6 +11,8 @@ struct Options {
     var batchesPerRound = 5
     var scaling = false
     var directory: String?
+    /// For profiling (callgrind): run one workload alone and print nothing else.
+    var only: String?
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH]
@@ -19,6 +21,7 @@ struct Options {
           --batches N  batches per round (default 5; 2 with --quick)
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
+          --only W     profile one workload alone (planning, engine or limit), e.g. under callgrind
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -42,6 +45,10 @@ struct Options {
                 options.batchesPerRound = n
                 batchesGiven = true
             case "--dir": options.directory = value(argument)
+            case "--only":
+                let name = value(argument)
+                guard ["planning", "engine", "limit"].contains(name) else { fail("--only takes planning, engine or limit") }
+                options.only = name
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -129,6 +136,34 @@ func row(_ name: String, unit: String, rates: [Double], note: String = "") -> Do
 
 let itemsPerRound = batchSize * options.batchesPerRound
 log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rounds of \(options.batchesPerRound) batches of \(format(Double(batchSize))) in \(directory)")
+
+// MARK: Profiling one workload
+
+if let only = options.only {
+    if only == "planning" {
+        var planning = PlanningWorkload(shape: shape, batchSize: batchSize)
+        let input = (0..<options.batchesPerRound * options.rounds).map { _ in planning.nextItems() }
+        let seconds = try Measure.seconds { for items in input { _ = try planning.plan(items) } }
+        print("planning: \(format(Double(batchSize * input.count) / seconds)) items/s")
+    } else {
+        let fixture = try Fixture(path: databasePath(only), shape: shape)
+        if only == "engine" {
+            var engine = EngineRunner(fixture: fixture, batchSize: batchSize)
+            let input = (0..<options.batchesPerRound * options.rounds).map { _ in engine.nextItems() }
+            let seconds = try Measure.seconds { for items in input { try engine.run(items) } }
+            print("engine: \(format(Double(batchSize * input.count) / seconds)) allocations/s")
+        } else {
+            fixture.close()
+            let limit = LimitRunner(fixture: fixture, batchSize: batchSize)
+            let input = (0..<options.batchesPerRound * options.rounds).map { _ in limit.nextBatch() }
+            let seconds = Measure.seconds { for batch in input { limit.run(batch) } }
+            print("limit: \(format(Double(batchSize * input.count) / seconds)) rows/s")
+            limit.close()
+        }
+        removeDatabase(fixture.path)
+    }
+    exit(0)
+}
 
 // MARK: Comparison: engine, limit, naive
 
