@@ -59,7 +59,7 @@ let package = Package(
         // side-by-side table without the Benchmark package, so it builds fast.
         .target(
             name: "BenchmarkSupport",
-            dependencies: ["Allot", "AllotCore", "AllotStore", "CSQLite"],
+            dependencies: ["AllotCore", "AllotStore", "CSQLite"],
             path: "Benchmarks/BenchmarkSupport"
         ),
         .executableTarget(
