@@ -8,11 +8,14 @@ let package = Package(
         .library(name: "Allot", targets: ["Allot"]),
         .library(name: "AppleSimulator", targets: ["AppleSimulator"]),
         .executable(name: "allot", targets: ["AllotCLI"]),
+        .executable(name: "allot-bench", targets: ["AllotBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Benchmarks only; its malloc interposer counts allocations.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -54,6 +57,27 @@ let package = Package(
 
         // The child process of the crash tests: writes batches until it is killed.
         .executableTarget(name: "LedgerCrashWriter", dependencies: ["AllotStore", "AllotCore"], path: "Tests/LedgerCrashWriter"),
+        // Benchmarks (DESIGN.md, Performance). The workloads are shared; `allot-bench` prints the
+        // side-by-side table without the Benchmark package, so it builds fast.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["AllotCore", "AllotStore", "CSQLite"],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
+        .executableTarget(
+            name: "AllotBench",
+            dependencies: ["BenchmarkSupport", "AllotCore", "AllotStore"],
+            path: "Benchmarks/AllotBench"
+        ),
+        .executableTarget(
+            name: "AllotBenchmarks",
+            dependencies: [
+                "BenchmarkSupport", "AllotCore", "AllotStore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/AllotBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
 
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
