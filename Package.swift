@@ -7,12 +7,19 @@ let package = Package(
     products: [
         .library(name: "Allot", targets: ["Allot"]),
         .library(name: "AppleSimulator", targets: ["AppleSimulator"]),
+        .library(name: "AppleHTTPClient", targets: ["AppleHTTPClient"]),
+        .library(name: "AppleSimulatorServer", targets: ["AppleSimulatorServer"]),
+        .library(name: "AppleServiceFactory", targets: ["AppleServiceFactory"]),
         .executable(name: "allot", targets: ["AllotCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -33,6 +40,29 @@ let package = Package(
         .target(name: "AppleAppsAndBooks"),
         // A faithful stand-in for Apple's service, state in a file.
         .target(name: "AppleSimulator", dependencies: ["AppleAppsAndBooks"]),
+        // Apple's service over HTTP (Apple itself, or a served simulator).
+        .target(
+            name: "AppleHTTPClient",
+            dependencies: [
+                "AppleAppsAndBooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The simulator behind Apple's paths and JSON, on loopback.
+        .target(
+            name: "AppleSimulatorServer",
+            dependencies: [
+                "AppleAppsAndBooks", "AppleSimulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `--apple sim:PATH` or `--apple https://…`: one place that turns the spec into a service.
+        .target(name: "AppleServiceFactory", dependencies: ["AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient"]),
         // The engine facade.
         .target(
             name: "Allot",
@@ -57,8 +87,26 @@ let package = Package(
 
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
-        .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),
+        .testTarget(
+            name: "AllotTests",
+            dependencies: [
+                "Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator",
+                "AppleHTTPClient", "AppleSimulatorServer",
+            ]
+        ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+        .testTarget(
+            name: "AppleHTTPClientTests",
+            dependencies: [
+                "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
