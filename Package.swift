@@ -107,6 +107,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
+        .testTarget(name: "AllotCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )
