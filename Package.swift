@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .library(name: "Allot", targets: ["Allot"]),
         .library(name: "AppleSimulator", targets: ["AppleSimulator"]),
+        .library(name: "AppleHTTPClient", targets: ["AppleHTTPClient"]),
+        .library(name: "AppleSimulatorServer", targets: ["AppleSimulatorServer"]),
+        .library(name: "AppleServiceFactory", targets: ["AppleServiceFactory"]),
         .executable(name: "allot", targets: ["AllotCLI"]),
         .executable(name: "allot-bench", targets: ["AllotBench"]),
     ],
@@ -16,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Benchmarks only; its malloc interposer counts allocations.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -36,6 +43,29 @@ let package = Package(
         .target(name: "AppleAppsAndBooks"),
         // A faithful stand-in for Apple's service, state in a file.
         .target(name: "AppleSimulator", dependencies: ["AppleAppsAndBooks"]),
+        // Apple's service over HTTP (Apple itself, or a served simulator).
+        .target(
+            name: "AppleHTTPClient",
+            dependencies: [
+                "AppleAppsAndBooks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The simulator behind Apple's paths and JSON, on loopback.
+        .target(
+            name: "AppleSimulatorServer",
+            dependencies: [
+                "AppleAppsAndBooks", "AppleSimulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `--apple sim:PATH` or `--apple https://…`: one place that turns the spec into a service.
+        .target(name: "AppleServiceFactory", dependencies: ["AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient"]),
         // The engine facade.
         .target(
             name: "Allot",
@@ -48,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "AllotCLI",
             dependencies: [
-                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient", "AppleSimulatorServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,8 +111,26 @@ let package = Package(
 
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
-        .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),
+        .testTarget(
+            name: "AllotTests",
+            dependencies: [
+                "Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator",
+                "AppleHTTPClient", "AppleSimulatorServer",
+            ]
+        ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+        .testTarget(
+            name: "AppleHTTPClientTests",
+            dependencies: [
+                "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
         .testTarget(name: "AllotCLITests"),
     ],

@@ -1,4 +1,5 @@
 import AppleAppsAndBooks
+import AppleHTTPClient
 import AppleSimulator
 import ArgumentParser
 import Foundation
@@ -31,6 +32,6 @@ func makeAppleService(spec: AppleServiceSpec) async throws -> any AppsAndBooksSe
     case .simulator(let statePath):
         return try SimulatorFile.open(statePath)
     case .http(let baseURL):
-        throw CLIError("the HTTP client for Apple's service (\(baseURL.absoluteString)) is not part of this build yet; use --apple sim:PATH")
+        return AppleHTTPClient(baseURL: baseURL.absoluteString)
     }
 }

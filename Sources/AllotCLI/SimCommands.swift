@@ -1,6 +1,7 @@
 import AllotCore
 import AppleAppsAndBooks
 import AppleSimulator
+import AppleSimulatorServer
 import ArgumentParser
 import Foundation
 
@@ -168,15 +169,26 @@ struct SimCommand: AsyncParsableCommand {
         @OptionGroup var state: SimStateOption
         @Option(help: "The address to listen on.")
         var host = "127.0.0.1"
-        @Option(help: "The port to listen on.")
+        @Option(help: "The port to listen on (0: any free port).")
         var port = 8081
 
         func validate() throws {
-            guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+            guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         }
 
         func run() async throws {
-            throw CLIError("serving the simulator over HTTP is not part of this build yet; use --apple sim:\(state.state) to reach it in-process")
+            _ = try SimulatorFile.open(state.state)
+            let json = global.json
+            let statePath = state.state
+            // Runs until SIGINT or SIGTERM; the base URL is printed once the port is bound.
+            try await serveSimulator(statePath: statePath, host: host, port: port) { baseURL in
+                if json {
+                    try? JSONOutput.emit(["baseUrl": baseURL, "state": statePath])
+                } else {
+                    Standard.output("Simulated Apple (state \(statePath)) at \(baseURL)")
+                    Standard.output("Point allot at it with --apple \(baseURL); Ctrl-C stops it.")
+                }
+            }
         }
     }
 }

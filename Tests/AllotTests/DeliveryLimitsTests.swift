@@ -6,8 +6,9 @@ import Foundation
 import Testing
 
 @Suite struct DeliveryLimitsTests {
-    @Test func operationsAreChunkedToApplesLiveSerialLimit() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func operationsAreChunkedToApplesLiveSerialLimit(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         var limits = ServiceLimits.appleDefaults
         limits.maxSerialNumbers = 3
@@ -23,10 +24,11 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments())
     }
 
-    @Test func aPendingEventIsPolledNoFasterThanTheIntervalAndConfirmedWhenComplete() async throws {
+    @Test(arguments: AppleTransport.allCases)
+    func aPendingEventIsPolledNoFasterThanTheIntervalAndConfirmedWhenComplete(transport: AppleTransport) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-poll-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let world = try World()
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.simulator.setPendingPolls(2)
         var settings = EngineSettings()
@@ -34,7 +36,7 @@ import Testing
         settings.paceRequests = false
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let clock = world.clock
-        let engine = try Allot(databasePath: folder.appendingPathComponent("poll.sqlite").path, apple: world.simulator,
+        let engine = try Allot(databasePath: folder.appendingPathComponent("poll.sqlite").path, apple: world.apple,
                                secrets: SecretBox(key: world.key), settings: settings, clock: { clock.now })
         _ = try await engine.createTenant(slug: "springfield")
         _ = try await engine.registerDevices(tenant: "springfield", [DeviceInput(serial: World.serial(1))])
@@ -54,8 +56,9 @@ import Testing
         #expect(try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .done })
     }
 
-    @Test func tokenFilesAreEncryptedAtRest() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func tokenFilesAreEncryptedAtRest(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 1)
         let file = try world.tokenFile("1001")

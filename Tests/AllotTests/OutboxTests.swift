@@ -7,8 +7,9 @@ import Testing
 
 /// Delivery to Apple: exactly once through faults, restarts and refusals.
 @Suite struct OutboxTests {
-    @Test func withInjected503And429AndAFailedEventEveryOperationLandsExactlyOnce() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func withInjected503And429AndAFailedEventEveryOperationLandsExactlyOnce(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 12)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -31,8 +32,9 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments())
     }
 
-    @Test func aProcessKilledBetweenCommitAndPushDeliversOnRestart() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func aProcessKilledBetweenCommitAndPushDeliversOnRestart(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 3)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -46,8 +48,9 @@ import Testing
         #expect(try await restarted.push().sent == 0)
     }
 
-    @Test func licencesAppleRefusesFor9709AreReleasedAndTheCountsResynced() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func licencesAppleRefusesFor9709AreReleasedAndTheCountsResynced(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 10)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -64,8 +67,9 @@ import Testing
         #expect(app.available == 0)
     }
 
-    @Test func afterAnyMixOfBatchesAndPushesAppleEqualsTheLedger() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func afterAnyMixOfBatchesAndPushesAppleEqualsTheLedger(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 20)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))

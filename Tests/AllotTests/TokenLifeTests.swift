@@ -7,8 +7,9 @@ import Testing
 
 /// The seeds' stories of DESIGN.md "Tokens", end to end against the simulator in-process.
 @Suite struct TokenLifeTests {
-    @Test func oneAppInTwoTokensShowsOnceAndLicencesComeFromEither() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func oneAppInTwoTokensShowsOnceAndLicencesComeFromEither(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 16)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -27,8 +28,9 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments())
     }
 
-    @Test func renewalWithTheRightFileKeepsEveryAssignmentAndReturnsToActive() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func renewalWithTheRightFileKeepsEveryAssignmentAndReturnsToActive(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 5)
         let token = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -54,8 +56,9 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments())
     }
 
-    @Test func renewalWithAnotherLocationsFileIsRefusedAndNothingChanges() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func renewalWithAnotherLocationsFileIsRefusedAndNothingChanges(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 1)
         let token = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -73,8 +76,9 @@ import Testing
         #expect(try await world.engine.events(tenant: "springfield", limit: 1000).count == eventsBefore)
     }
 
-    @Test func removalGivesEveryLicenceBackListsTheDevicesAndDropsAnAppOnlyThatTokenHeld() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func removalGivesEveryLicenceBackListsTheDevicesAndDropsAnAppOnlyThatTokenHeld(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 4)
         let main = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -94,8 +98,9 @@ import Testing
         #expect(try await world.engine.hasStoredSecret(tenant: "springfield", token: "\(main.id)") == false)
     }
 
-    @Test func anExpiredOrRevokedTokenKeepsItsAssignmentsButGivesNoNewOnes() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func anExpiredOrRevokedTokenKeepsItsAssignmentsButGivesNoNewOnes(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 4)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -114,8 +119,9 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments())
     }
 
-    @Test func aTokenClaimedByAppleConfiguratorIsNoticedNamedAndLeavesThePoolUntilTakenOver() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func aTokenClaimedByAppleConfiguratorIsNoticedNamedAndLeavesThePoolUntilTakenOver(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 6)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
@@ -138,15 +144,16 @@ import Testing
         #expect(try await world.engine.apps(tenant: "springfield").first { $0.adamId == World.sharedApp.adamId }?.total == 15)
     }
 
-    @Test func takeOverWithCleanUpRevokesWhatThisServerDidNotAssign() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func takeOverWithCleanUpRevokesWhatThisServerDidNotAssign(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 2)
         // Another MDM assigned two licences at Configurator Lab before we took it.
         let lab = try world.tokenFile("3001")
-        let event = try await world.simulator.associate(token: lab, AssociationRequest(
+        let event = try await world.apple.associate(token: lab, AssociationRequest(
             assets: [WireAssetKey(adamId: "361309726", pricingParam: "STDQ")], serialNumbers: ["FOREIGN00001", "FOREIGN00002"]))
-        _ = try await world.simulator.eventStatus(token: lab, eventId: event.eventId)
+        _ = try await world.apple.eventStatus(token: lab, eventId: event.eventId)
         #expect(try await world.simulator.allAssignments(location: "3001").count == 2)
         await #expect(throws: AllotError.self) {
             _ = try await world.engine.addToken(tenant: "springfield", fileContents: lab)
@@ -162,8 +169,9 @@ import Testing
         #expect(try await world.simulator.allAssignments(location: "3001").isEmpty)
     }
 
-    @Test func aLocationUsedByAnotherTenantIsRefused() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func aLocationUsedByAnotherTenantIsRefused(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 1)
         try await world.tenant("shelbyville", devices: 1)
@@ -176,8 +184,9 @@ import Testing
         #expect(try await world.engine.tokenList(tenant: "shelbyville").isEmpty)
     }
 
-    @Test func theWrongLocationsTokenLeavesCountsAtZeroAndIsReported() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func theWrongLocationsTokenLeavesCountsAtZeroAndIsReported(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 1)
         _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("2001"))
@@ -187,8 +196,9 @@ import Testing
         #expect(try await world.engine.events(tenant: "springfield", kind: "token_has_no_licences").isEmpty == false)
     }
 
-    @Test func everyWayATokenFileCanBeWrongHasItsOwnMessage() async throws {
-        let world = try World()
+    @Test(arguments: AppleTransport.allCases)
+    func everyWayATokenFileCanBeWrongHasItsOwnMessage(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
         defer { world.cleanUp() }
         try await world.tenant(devices: 1)
         func base64(_ json: String) -> String { Data(json.utf8).base64EncodedString() }

@@ -1,7 +1,9 @@
 import Allot
 import AllotCore
 import AppleAppsAndBooks
+import AppleHTTPClient
 import AppleSimulator
+import AppleSimulatorServer
 import Crypto
 import Foundation
 import Synchronization
@@ -14,11 +16,28 @@ final class TestClock: Sendable {
     func advance(_ delta: Int64) { seconds.withLock { $0 += delta } }
 }
 
+/// How the engine reaches the simulator: the Apple-side tests run once each way, with the same
+/// assertions.
+enum AppleTransport: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// The simulator actor in this process.
+    case inProcess
+    /// `AppleHTTPClient` against the simulator served on an ephemeral loopback port.
+    case http
+
+    var description: String { rawValue }
+}
+
 /// A temporary world: a simulator seeded with locations, its token files, and an engine on a
 /// fresh SQLite file, cleaned up when the test ends.
 struct World {
     let folder: URL
+    /// The simulator itself, for the world changing behind Apple's API (control operations) and
+    /// for reading Apple's truth.
     let simulator: AppleSimulator
+    /// What the engine talks to: the simulator, or an HTTP client of the served simulator.
+    let apple: any AppsAndBooksService
+    /// The server, when `transport` is `.http`; stopped by `cleanUp`.
+    let served: ServedSimulator?
     let clock: TestClock
     let engine: Allot
     let key = SymmetricKey(size: .bits256)
@@ -42,26 +61,37 @@ struct World {
         ]}
         """
 
-    init(seed: String = World.twoLocationSeed) throws {
+    init(seed: String = World.twoLocationSeed, transport: AppleTransport = .inProcess) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-world-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: folder.appendingPathComponent("sim.json"),
                                                   tokensDirectory: folder.appendingPathComponent("tokens"))
+        switch transport {
+        case .inProcess:
+            served = nil
+            apple = simulator
+        case .http:
+            let served = try await ServedSimulator.start(simulator: simulator)
+            self.served = served
+            // The engine keeps its own 5-minute cache of Apple's limits on the test clock; a
+            // second cache here would make the two transports count calls differently.
+            apple = AppleHTTPClient(baseURL: served.baseURL, timeout: .seconds(20), serviceConfigRefreshSeconds: 0)
+        }
         clock = TestClock()
-        engine = try World.openEngine(folder: folder, simulator: simulator, clock: clock, key: key)
+        engine = try World.openEngine(folder: folder, apple: apple, clock: clock, key: key)
     }
 
-    static func openEngine(folder: URL, simulator: AppleSimulator, clock: TestClock, key: SymmetricKey) throws -> Allot {
+    static func openEngine(folder: URL, apple: any AppsAndBooksService, clock: TestClock, key: SymmetricKey) throws -> Allot {
         var settings = EngineSettings()
         settings.pollIntervalSeconds = 0
         settings.paceRequests = false
         let clock = clock
-        return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, apple: simulator,
+        return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, apple: apple,
                          secrets: SecretBox(key: key), settings: settings, clock: { clock.now })
     }
 
     /// A second engine on the same database: what a restart after a crash sees.
-    func reopened() throws -> Allot { try World.openEngine(folder: folder, simulator: simulator, clock: clock, key: key) }
+    func reopened() throws -> Allot { try World.openEngine(folder: folder, apple: apple, clock: clock, key: key) }
 
     func tokenFile(_ uId: String) throws -> String {
         try String(contentsOf: AppleSimulator.tokenFileURL(location: uId, tokensDirectory: folder.appendingPathComponent("tokens")), encoding: .utf8)
@@ -100,5 +130,8 @@ struct World {
         return try await engine.ledgerAssignmentsForTests(tenant: slug)
     }
 
-    func cleanUp() { try? FileManager.default.removeItem(at: folder) }
+    func cleanUp() {
+        served?.stopSoon()
+        try? FileManager.default.removeItem(at: folder)
+    }
 }
