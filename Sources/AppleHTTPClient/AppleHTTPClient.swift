@@ -156,6 +156,11 @@ public struct AppleHTTPClient: AppsAndBooksService {
             throw AppleHTTPClientError.malformedAnswer(path: path, httpStatus: 0, reason: "the answer is over \(Self.responseBytesMax) bytes")
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as IOError {
+            // A refused or reset connection: the system's words (no request data in them).
+            // AsyncHTTPClient retries refused connections until the deadline (its issue #743),
+            // so this arrives after `timeout`.
+            throw AppleHTTPClientError.transport(path: path, reason: "could not connect to \(baseURL): \(String(cString: strerror(error.errnoCode)))")
         } catch {
             throw AppleHTTPClientError.transport(path: path, reason: "\(type(of: error))")
         }
