@@ -8,11 +8,16 @@ let package = Package(
         .library(name: "Allot", targets: ["Allot"]),
         .library(name: "AppleSimulator", targets: ["AppleSimulator"]),
         .executable(name: "allot", targets: ["AllotCLI"]),
+        .library(name: "AllotServer", targets: ["AllotServer"]),
+        .executable(name: "allot-http-load", targets: ["AllotHTTPLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -49,6 +54,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The HTTP API for backend services (issue 7).
+        .target(
+            name: "AllotServer",
+            dependencies: [
+                "Allot", "AllotCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Load over loopback HTTP against the in-process engine, in one run.
+        .executableTarget(
+            name: "AllotHTTPLoad",
+            dependencies: [
+                "Allot", "AllotCore", "AllotServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/AllotHTTPLoad"
+        ),
         .executableTarget(name: "EmbedSchemaTool"),
         .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["EmbedSchemaTool"]),
 
@@ -58,6 +82,16 @@ let package = Package(
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
         .testTarget(name: "AllotTests", dependencies: ["Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator"]),
+        .testTarget(
+            name: "AllotServerTests",
+            dependencies: [
+                "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
     ],
     swiftLanguageModes: [.v6]
