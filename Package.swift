@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "allot", targets: ["AllotCLI"]),
         .library(name: "AllotServer", targets: ["AllotServer"]),
         .executable(name: "allot-http-load", targets: ["AllotHTTPLoad"]),
+        .executable(name: "allot-bench", targets: ["AllotBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
+        // Benchmarks only; its malloc interposer counts allocations.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -78,6 +81,27 @@ let package = Package(
 
         // The child process of the crash tests: writes batches until it is killed.
         .executableTarget(name: "LedgerCrashWriter", dependencies: ["AllotStore", "AllotCore"], path: "Tests/LedgerCrashWriter"),
+        // Benchmarks (DESIGN.md, Performance). The workloads are shared; `allot-bench` prints the
+        // side-by-side table without the Benchmark package, so it builds fast.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: ["AllotCore", "AllotStore", "CSQLite"],
+            path: "Benchmarks/BenchmarkSupport"
+        ),
+        .executableTarget(
+            name: "AllotBench",
+            dependencies: ["BenchmarkSupport", "AllotCore", "AllotStore"],
+            path: "Benchmarks/AllotBench"
+        ),
+        .executableTarget(
+            name: "AllotBenchmarks",
+            dependencies: [
+                "BenchmarkSupport", "AllotCore", "AllotStore",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/AllotBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
 
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
@@ -93,6 +117,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+        // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
+        .testTarget(name: "AllotCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

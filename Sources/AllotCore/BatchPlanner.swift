@@ -63,81 +63,141 @@ public struct BatchPlanner {
     public let direction: BatchDirection
     public let policy: AllocationPolicy
     private let assets: [AssetKey: AssetRef]
-    /// The usable tokens' pools of each asset, with the licences still free.
-    private var candidates: [AssetID: [PoolCandidate]]
+    /// The usable tokens' pools of each asset, with the licences still free: one slot per
+    /// asset, found through `slots`, so that spending a licence updates the array in place.
+    private var pools: [[PoolCandidate]]
+    private let slots: [AssetID: Int]
+    /// The last asset looked up, with its slot: the items of a batch mostly share one app, and
+    /// comparing its key is cheaper than hashing it for every item.
+    private var lastAsset: (key: AssetKey, asset: AssetRef?, slot: Int?)?
 
     public init(direction: BatchDirection, policy: AllocationPolicy,
                 assets: [AssetKey: AssetRef], candidates: [AssetID: [PoolCandidate]]) {
         self.direction = direction
         self.policy = policy
         self.assets = assets
-        self.candidates = candidates
+        var pools: [[PoolCandidate]] = []
+        var slots: [AssetID: Int] = [:]
+        pools.reserveCapacity(candidates.count)
+        for (asset, pool) in candidates {
+            slots[asset] = pools.count
+            pools.append(pool)
+        }
+        self.pools = pools
+        self.slots = slots
     }
 
     public mutating func plan(_ items: [BatchItem], ledger: inout some AssignmentLedger) throws -> BatchPlan {
         var plan = BatchPlan()
         plan.outcomes.reserveCapacity(items.count)
+        var effects = PoolEffects()
         for item in items {
-            plan.outcomes.append(try decide(item, ledger: &ledger, plan: &plan))
+            plan.outcomes.append(try decide(item, ledger: &ledger, effects: &effects))
         }
+        effects.write(to: &plan)
         return plan
     }
 
-    private mutating func decide(_ item: BatchItem, ledger: inout some AssignmentLedger, plan: inout BatchPlan) throws -> ItemOutcome {
+    /// The asset of an item and its slot of pools, through the one-entry cache.
+    @inline(__always)
+    private mutating func lookUp(_ key: AssetKey) -> (asset: AssetRef?, slot: Int?) {
+        if let last = lastAsset, last.key == key { return (last.asset, last.slot) }
+        let asset = assets[key]
+        let slot = asset.flatMap { slots[$0.id] }
+        lastAsset = (key, asset, slot)
+        return (asset, slot)
+    }
+
+    private mutating func decide(_ item: BatchItem, ledger: inout some AssignmentLedger, effects: inout PoolEffects) throws -> ItemOutcome {
         guard let serial = SerialNumber(item.serial) else {
             return ItemOutcome(serialNumber: item.serial, asset: item.asset, result: .invalidSerial,
                                reason: SerialNumber.problem(with: item.serial))
         }
-        func outcome(_ result: ItemResult, token: TokenID? = nil, reason: String? = nil) -> ItemOutcome {
-            ItemOutcome(serialNumber: serial.value, asset: item.asset, result: result, tokenId: token, reason: reason)
-        }
-        guard let asset = assets[item.asset] else {
-            return outcome(.unknownApp, reason: "app \(item.asset) is in none of this tenant's tokens")
+        let (found, slot) = lookUp(item.asset)
+        guard let asset = found else {
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .unknownApp,
+                               reason: "app \(item.asset) is in none of this tenant's tokens")
         }
         if direction == .assign && !asset.deviceAssignable {
-            return outcome(.notDeviceAssignable, reason: "app \(item.asset) cannot be assigned to a device (Apple: not device-assignable)")
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .notDeviceAssignable,
+                               reason: "app \(item.asset) cannot be assigned to a device (Apple: not device-assignable)")
         }
         guard let device = try ledger.device(serial: serial) else {
-            return outcome(.unknownDevice, reason: "no device with serial \(serial) is registered; import it first")
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .unknownDevice,
+                               reason: "no device with serial \(serial) is registered; import it first")
         }
         if device.retired {
-            return outcome(.unknownDevice, reason: "device \(serial) is retired; import it again to manage it")
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .unknownDevice,
+                               reason: "device \(serial) is retired; import it again to manage it")
         }
         switch direction {
         case .assign:
-            return try assign(serial, asset: asset.id, device: device.id, ledger: &ledger, plan: &plan, outcome: outcome)
+            return try assign(serial, item: item, asset: asset.id, slot: slot, device: device.id, ledger: &ledger, effects: &effects)
         case .revoke:
             guard let token = try ledger.deleteAssignment(asset: asset.id, device: device.id) else {
-                return outcome(.notAssigned)
+                return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .notAssigned)
             }
-            record(PoolKey(tokenId: token, assetId: asset.id), serial: serial, plan: &plan)
-            return outcome(.revoked, token: token)
+            effects.record(PoolKey(tokenId: token, assetId: asset.id), serial: serial, delta: direction.poolDelta)
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .revoked, tokenId: token)
         }
     }
 
     private mutating func assign(
-        _ serial: SerialNumber, asset: AssetID, device: DeviceID,
-        ledger: inout some AssignmentLedger, plan: inout BatchPlan,
-        outcome: (ItemResult, TokenID?, String?) -> ItemOutcome
+        _ serial: SerialNumber, item: BatchItem, asset: AssetID, slot: Int?, device: DeviceID,
+        ledger: inout some AssignmentLedger, effects: inout PoolEffects
     ) throws -> ItemOutcome {
-        guard let index = candidates[asset].flatMap(policy.choose(from:)) else {
-            if try ledger.holds(asset: asset, device: device) { return outcome(.alreadyAssigned, nil, nil) }
-            return outcome(.noLicense, nil, "no usable token has a free licence of this app")
+        guard let slot, let index = policy.choose(from: pools[slot]) else {
+            if try ledger.holds(asset: asset, device: device) {
+                return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .alreadyAssigned)
+            }
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .noLicense,
+                               reason: "no usable token has a free licence of this app")
         }
-        let token = candidates[asset]![index].tokenId
+        let token = pools[slot][index].tokenId
         // The insert tells whether the device already held the asset: no licence is spent then.
         guard try ledger.insertAssignment(asset: asset, device: device, token: token) else {
-            return outcome(.alreadyAssigned, nil, nil)
+            return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .alreadyAssigned)
         }
-        candidates[asset]![index].available -= 1
-        precondition(candidates[asset]![index].available >= 0, "a pool went below zero free licences")
-        record(PoolKey(tokenId: token, assetId: asset), serial: serial, plan: &plan)
-        return outcome(.assigned, token, nil)
+        pools[slot][index].available -= 1
+        precondition(pools[slot][index].available >= 0, "a pool went below zero free licences")
+        effects.record(PoolKey(tokenId: token, assetId: asset), serial: serial, delta: direction.poolDelta)
+        return ItemOutcome(serialNumber: serial.value, asset: item.asset, result: .assigned, tokenId: token)
+    }
+}
+
+/// What a batch does to each pool, gathered per pool while the items are decided and written
+/// to the plan's dictionaries once per pool at the end (not once per item): the counter change
+/// and the serials for Apple, in batch order.
+private struct PoolEffects {
+    var pools: [(key: PoolKey, delta: Int, serials: [SerialNumber])] = []
+    var index: [PoolKey: Int] = [:]
+    var last: Int?
+    var changed = 0
+
+    @inline(__always)
+    mutating func record(_ pool: PoolKey, serial: SerialNumber, delta: Int) {
+        let slot: Int
+        if let last, pools[last].key == pool {
+            slot = last
+        } else if let found = index[pool] {
+            slot = found
+        } else {
+            slot = pools.count
+            index[pool] = slot
+            pools.append((pool, 0, []))
+        }
+        last = slot
+        pools[slot].delta += delta
+        pools[slot].serials.append(serial)
+        changed += 1
     }
 
-    private func record(_ pool: PoolKey, serial: SerialNumber, plan: inout BatchPlan) {
-        plan.poolDeltas[pool, default: 0] += direction.poolDelta
-        plan.appleSerials[pool, default: []].append(serial)
-        plan.changedCount += 1
+    mutating func write(to plan: inout BatchPlan) {
+        for pool in pools {
+            plan.poolDeltas[pool.key, default: 0] += pool.delta
+            plan.appleSerials[pool.key, default: []].append(contentsOf: pool.serials)
+        }
+        plan.changedCount += changed
+        pools = []
     }
 }

@@ -8,6 +8,14 @@ public struct SerialNumber: Hashable, Sendable, Comparable, Codable, CustomStrin
 
     /// Returns nil when `raw` is not a serial number once trimmed and uppercased.
     public init?(_ raw: some StringProtocol) {
+        // Fast path, the common case of a batch: 8 to 14 bytes, all ASCII letters and digits.
+        // Nothing to trim then, so the result is the one the general path below would give,
+        // without its Unicode whitespace checks and array (a serial fits a small string, which
+        // needs no allocation).
+        if let fast = raw.utf8.withContiguousStorageIfAvailable(Self.asciiAlphanumeric) ?? nil {
+            value = fast
+            return
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Self.lengthMax)
         var trimmed = Substring(raw)[...]
@@ -23,6 +31,27 @@ public struct SerialNumber: Hashable, Sendable, Comparable, Codable, CustomStrin
         }
         guard bytes.count >= Self.lengthMin else { return nil }
         value = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The uppercased serial when `utf8` is 8 to 14 ASCII letters and digits; nil otherwise
+    /// (including every input the general path would trim or refuse).
+    @inline(__always)
+    private static func asciiAlphanumeric(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
+        let count = utf8.count
+        guard count >= lengthMin && count <= lengthMax else { return nil }
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"): continue
+            default: return nil
+            }
+        }
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            for offset in 0..<count {
+                let byte = utf8[offset]
+                buffer[offset] = byte >= UInt8(ascii: "a") ? byte - 32 : byte
+            }
+            return count
+        }
     }
 
     /// The reason a raw serial was refused, in one sentence for the person who typed it.

@@ -1,0 +1,75 @@
+import Allot
+import AllotCore
+import ArgumentParser
+
+/// `allot apps`: the merged pools, one line per app with its tokens beneath.
+struct AppsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apps",
+        abstract: "The tenant's merged pools: each app once, its licences summed over the usable tokens."
+    )
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var tenant: TenantOption
+
+    func run() async throws {
+        let pools = try await global.openEngine().apps(tenant: tenant.tenant)
+        if global.json {
+            try JSONOutput.emit(["apps": pools.map(AppJSON.init)])
+            return
+        }
+        guard !pools.isEmpty else {
+            Standard.output("No apps yet: add a token with `allot token add --tenant \(tenant.tenant) FILE`.")
+            return
+        }
+        var table = Table(.init("APP"), .init("TYPE"), .init("TOTAL", .right), .init("ASSIGNED", .right),
+                          .init("AVAILABLE", .right), .init("OVER", .right), .init("NOTE"))
+        for pool in pools {
+            table.add(cells: ["\(pool.adamId):\(pool.pricingParam)", pool.productType, Text.count(pool.total), Text.count(pool.assigned),
+                              Text.count(pool.available), pool.overAllocated > 0 ? Text.count(pool.overAllocated) : "-",
+                              pool.deviceAssignable ? "" : "not device-assignable"])
+            for share in pool.tokens {
+                table.add(cells: ["  token \(share.id) (\(share.locationUid))", "", Text.count(share.total), Text.count(share.assigned),
+                                  Text.count(share.available), "", share.usable ? "" : "unusable: licences out of the pool"])
+            }
+        }
+        Standard.output(table.render())
+        let available = pools.reduce(0) { $0 + $1.available }
+        let over = pools.filter { $0.overAllocated > 0 }
+        Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available"
+                        + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): run `allot sync`."))
+    }
+}
+
+struct AppJSON: Encodable {
+    struct TokenShare: Encodable {
+        let id: Int64
+        let locationUid: String
+        let total: Int
+        let assigned: Int
+        let available: Int
+        let usable: Bool
+    }
+    let adamId: String
+    let pricingParam: String
+    let productType: String
+    let deviceAssignable: Bool
+    let total: Int
+    let assigned: Int
+    let available: Int
+    let overAllocated: Int
+    let tokens: [TokenShare]
+
+    init(_ pool: MergedPool) {
+        adamId = pool.adamId
+        pricingParam = pool.pricingParam
+        productType = pool.productType
+        deviceAssignable = pool.deviceAssignable
+        total = pool.total
+        assigned = pool.assigned
+        available = pool.available
+        overAllocated = pool.overAllocated
+        tokens = pool.tokens.map {
+            TokenShare(id: $0.id.rawValue, locationUid: $0.locationUid, total: $0.total, assigned: $0.assigned, available: $0.available, usable: $0.usable)
+        }
+    }
+}

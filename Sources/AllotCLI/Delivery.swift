@@ -1,0 +1,59 @@
+import Allot
+import AllotCore
+import Foundation
+
+/// What happened to the Apple side of a committed change: pushed now, or left in the outbox.
+/// A push that fails does not undo the commit: the outbox keeps the operations and the next
+/// push (or `allot serve`) delivers them.
+struct Delivery: Encodable {
+    /// Whether a push to Apple ran after the commit.
+    let pushed: Bool
+    let push: PushReport?
+    /// Why the push could not finish, when it could not.
+    let pushError: String?
+    /// For people: what happened with Apple, or what to run next.
+    let note: String?
+
+    enum CodingKeys: String, CodingKey { case pushed, push, pushError }
+
+    static let none = Delivery(pushed: false, push: nil, pushError: nil, note: nil)
+
+    /// Pushes the tenant's outbox when `when` holds, Apple is configured, and the caller wants it.
+    static func push(allot: Allot, tenant: String, when changed: Bool, wanted: Bool = true, global: GlobalOptions) async throws -> Delivery {
+        guard changed else { return .none }
+        guard wanted else {
+            return Delivery(pushed: false, push: nil, pushError: nil,
+                            note: "Apple's side waits in the outbox; `allot push --tenant \(tenant)` delivers it.")
+        }
+        guard global.appleSpec != nil else {
+            return Delivery(pushed: false, push: nil, pushError: nil,
+                            note: "No Apple service is configured, so Apple's side waits in the outbox; `allot push --tenant \(tenant) --apple SPEC` delivers it.")
+        }
+        do {
+            let report = try await Progress.around("telling Apple") { try await allot.push(tenant: tenant) }
+            return Delivery(pushed: true, push: report, pushError: nil, note: PushText.summary(report, tenant: tenant))
+        } catch {
+            let reason = (error as? AllotError)?.message ?? "\(error)"
+            return Delivery(pushed: false, push: nil, pushError: reason,
+                            note: "Committed, but Apple was not told yet (\(reason)); `allot push --tenant \(tenant)` tries again.")
+        }
+    }
+
+    static func afterBatch(_ outcome: BatchOutcome, allot: Allot, tenant: String, push wanted: Bool, global: GlobalOptions) async throws -> Delivery {
+        let changed = (outcome.counts[ItemResult.assigned.rawValue] ?? 0) + (outcome.counts[ItemResult.revoked.rawValue] ?? 0)
+        return try await push(allot: allot, tenant: tenant, when: outcome.committed && outcome.mode != .dryRun && changed > 0,
+                              wanted: wanted, global: global)
+    }
+}
+
+enum PushText {
+    static func summary(_ report: PushReport, tenant: String) -> String {
+        var parts = ["Apple: \(Text.count(report.sent, "request")) sent, \(Text.count(report.completed, "operation")) finished"]
+        if !report.released.isEmpty { parts.append("\(Text.count(report.released.count, "licence")) refused by Apple and released (\(Text.list(Array(report.released.prefix(5)))))") }
+        if report.retrying > 0 { parts.append("\(Text.count(report.retrying)) to retry") }
+        if report.failed > 0 { parts.append("\(Text.count(report.failed)) given up") }
+        if !report.pausedTokens.isEmpty { parts.append("paused on token \(Text.list(report.pausedTokens.map(\.description))) (see `allot token list --tenant \(tenant)`)") }
+        if report.unfinished > 0 { parts.append("\(Text.count(report.unfinished)) still waiting; `allot push --tenant \(tenant)` collects them") }
+        return parts.joined(separator: "; ") + "."
+    }
+}

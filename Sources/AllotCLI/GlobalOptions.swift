@@ -1,0 +1,55 @@
+import Allot
+import AppleAppsAndBooks
+import ArgumentParser
+import Foundation
+
+/// The options every command takes (DESIGN.md, "CLI contract": Global).
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The ledger database file (default: $ALLOT_DB, else ./allot.sqlite).", valueName: "path"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("Apple's service: sim:PATH for the built-in simulator with its state in PATH, or an https:// URL (default: $ALLOT_APPLE).", valueName: "spec"))
+    var apple: String?
+
+    @Flag(name: .long, help: "Print exactly one JSON object on stdout.")
+    var json = false
+
+    static let defaultDatabasePath = "./allot.sqlite"
+
+    var databasePath: String {
+        db ?? ProcessInfo.processInfo.environment["ALLOT_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDatabasePath
+    }
+
+    /// The Apple service asked for, if any; `validate()` has checked that it parses.
+    var appleSpec: AppleServiceSpec? {
+        guard let text = apple ?? ProcessInfo.processInfo.environment["ALLOT_APPLE"], !text.isEmpty else { return nil }
+        return try? AppleServiceSpec(parsing: text)
+    }
+
+    func validate() throws {
+        if let db, db.isEmpty { throw ValidationError("--db needs a file path") }
+        if let text = apple ?? ProcessInfo.processInfo.environment["ALLOT_APPLE"], !text.isEmpty {
+            _ = try AppleServiceSpec(parsing: text)
+        }
+    }
+
+    /// Opens the engine on the ledger, with Apple's service when one is configured. Commands
+    /// that need Apple without one are refused by the engine.
+    func openEngine() async throws -> Allot {
+        var service: (any AppsAndBooksService)?
+        if let spec = appleSpec { service = try await makeAppleService(spec: spec) }
+        return try Allot(databasePath: databasePath, apple: service)
+    }
+}
+
+/// The `--tenant SLUG` option of the tenant-scoped commands.
+struct TenantOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
+    var tenant: String
+
+    func validate() throws {
+        guard Ledger.isValidSlug(tenant) else {
+            throw ValidationError("--tenant '\(tenant)' is not a tenant slug; slugs are lowercase letters, digits and dashes")
+        }
+    }
+}

@@ -1,0 +1,214 @@
+import AllotCore
+import AppleAppsAndBooks
+import AppleSimulator
+import ArgumentParser
+import Foundation
+
+/// `allot sim …`: drive the built-in simulator of Apple's service. Its state lives in one file
+/// that the engine reads through `--apple sim:PATH`, so a change made here is what Apple says on
+/// the engine's next call.
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "The built-in simulator of Apple's Apps and Books service: create locations, act as another server, change counts.",
+        subcommands: [Init.self, Claim.self, RevokeToken.self, ExpireToken.self, SetTotal.self, RenewToken.self, Assignments.self, Serve.self]
+    )
+
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a simulated Apple from a seed, and write DIR/<uId>.vpptoken for every location."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: ArgumentHelp("The seed: locations with their assets and counts.", valueName: "seed.json"))
+        var seed: String
+        @OptionGroup var state: SimStateOption
+        @Option(help: ArgumentHelp("Where to write the token files.", valueName: "dir"))
+        var tokensDir: String
+
+        func run() async throws {
+            let bytes = try InputFile.read(seed, what: "seed")
+            let simulator = try AppleSimulator.initialize(seed: Data(bytes), statePath: URL(fileURLWithPath: state.state),
+                                                          tokensDirectory: URL(fileURLWithPath: tokensDir))
+            _ = simulator
+            let files = try FileManager.default.contentsOfDirectory(atPath: tokensDir).filter { $0.hasSuffix(".vpptoken") }.sorted()
+            if global.json {
+                try JSONOutput.emit(SimInitJSON(state: state.state, tokenFiles: files.map { (tokensDir as NSString).appendingPathComponent($0) }))
+                return
+            }
+            Standard.output("Simulated Apple at \(state.state) with \(Text.count(files.count, "location")); token files: \(files.map { (tokensDir as NSString).appendingPathComponent($0) }.joined(separator: " ")).")
+            Standard.output("Use it with --apple sim:\(state.state) (or export ALLOT_APPLE=sim:\(state.state)).")
+        }
+    }
+
+    struct Claim: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Another server (or Apple Configurator) takes a location by writing its mdmInfo."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: "The other server's name, e.g. \"Apple Configurator 2\".")
+        var name: String
+        @Option(help: "The other server's mdmInfo id (default: a new UUID).")
+        var id: String?
+        @Option(help: "The other server's mdmInfo metadata, e.g. its version.")
+        var metadata = "2.17"
+
+        func validate() throws {
+            guard !name.isEmpty, name.count <= 100 else { throw ValidationError("--name needs 1 to 100 characters (Apple's limit)") }
+            if let id, id.isEmpty || id.count > 100 { throw ValidationError("--id needs 1 to 100 characters (Apple's limit)") }
+            guard metadata.count <= 255 else { throw ValidationError("--metadata is at most 255 characters (Apple's limit)") }
+        }
+
+        func run() async throws {
+            let info = MDMInfo(id: id ?? UUID().uuidString, name: name, metadata: metadata)
+            try await SimulatorFile.open(state.state).claim(location: location.location, mdmInfo: info)
+            try SimText.done(global, ["location": location.location, "ownerName": name],
+                             "\(name) now manages location \(location.location); the engine sees it on its next call to Apple.")
+        }
+    }
+
+    struct RevokeToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Apple revokes a location's token (9625 from now on).")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+
+        func run() async throws {
+            try await SimulatorFile.open(state.state).revokeToken(location: location.location)
+            try SimText.done(global, ["location": location.location, "tokenStatus": "revoked"],
+                             "Location \(location.location)'s token is revoked: Apple answers 9625 until a renewed file is uploaded.")
+        }
+    }
+
+    struct ExpireToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "expire-token", abstract: "A location's token expires now (9621 from now on).")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+
+        func run() async throws {
+            try await SimulatorFile.open(state.state).expireToken(location: location.location)
+            try SimText.done(global, ["location": location.location, "tokenStatus": "expired"],
+                             "Location \(location.location)'s token has expired: Apple answers 9621 until a renewed file is uploaded.")
+        }
+    }
+
+    struct SetTotal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-total", abstract: "Change how many licences of an app a location owns (a purchase, a refund, a transfer).")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: ArgumentHelp("The app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
+        var app: String
+        @Option(help: "The new total.")
+        var total: Int
+
+        func validate() throws {
+            guard AssetKey(parsing: app) != nil else { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
+            guard total >= 0 else { throw ValidationError("--total cannot be negative") }
+        }
+
+        func run() async throws {
+            let asset = AssetKey(parsing: app)!
+            try await SimulatorFile.open(state.state).setTotal(location: location.location, adamId: asset.adamId,
+                                                               pricingParam: asset.pricingParam.rawValue, total: total)
+            try SimText.done(global, ["location": location.location, "adamId": asset.adamId, "pricingParam": asset.pricingParam.rawValue, "total": "\(total)"],
+                             "Location \(location.location) now owns \(Text.count(total, "licence")) of \(asset); `allot sync` shows the engine what changed.")
+        }
+    }
+
+    struct RenewToken: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "renew-token",
+            abstract: "A fresh token file for the same location, as the portal hands out; the old file stops working."
+        )
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: ArgumentHelp("Where to write the new token file.", valueName: "dir"))
+        var tokensDir: String
+
+        func run() async throws {
+            let file = try await SimulatorFile.open(state.state).renewToken(location: location.location, tokensDirectory: URL(fileURLWithPath: tokensDir))
+            try SimText.done(global, ["location": location.location, "tokenFile": file.path],
+                             "Wrote a fresh token for location \(location.location) to \(file.path); the old file stops working. Upload it with `allot token renew`.")
+        }
+    }
+
+    struct Assignments: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apple's truth: every device assignment, of one location or all.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @Option(help: ArgumentHelp("Only this location.", valueName: "uid"))
+        var location: String?
+
+        func run() async throws {
+            let assignments = try await SimulatorFile.open(state.state).allAssignments(location: location)
+                .sorted { ($0.locationUid, $0.adamId, $0.pricingParam, $0.serialNumber) < ($1.locationUid, $1.adamId, $1.pricingParam, $1.serialNumber) }
+            if global.json {
+                try JSONOutput.emit(["assignments": assignments])
+                return
+            }
+            var counts: [String: Int] = [:]
+            for assignment in assignments { counts["\(assignment.locationUid) \(assignment.adamId):\(assignment.pricingParam)", default: 0] += 1 }
+            var table = Table(.init("LOCATION"), .init("APP"), .init("DEVICES", .right))
+            for key in counts.keys.sorted() {
+                let parts = key.split(separator: " ")
+                table.add(String(parts[0]), String(parts[1]), Text.count(counts[key]!))
+            }
+            if !counts.isEmpty { Standard.output(table.render()) }
+            Standard.output("Apple holds \(Text.count(assignments.count, "assignment"))" + (location.map { " at location \($0)" } ?? "") + "; --json lists each one.")
+        }
+    }
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve the simulator over loopback HTTP.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var state: SimStateOption
+        @Option(help: "The address to listen on.")
+        var host = "127.0.0.1"
+        @Option(help: "The port to listen on.")
+        var port = 8081
+
+        func validate() throws {
+            guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        }
+
+        func run() async throws {
+            throw CLIError("serving the simulator over HTTP is not part of this build yet; use --apple sim:\(state.state) to reach it in-process")
+        }
+    }
+}
+
+struct SimStateOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The simulator's state file.", valueName: "sim.json"))
+    var state: String
+}
+
+struct SimLocationOption: ParsableArguments {
+    @Option(help: ArgumentHelp("The location's uId.", valueName: "uid"))
+    var location: String
+}
+
+/// Opening a simulator's state file, with the advice to create one when it is missing.
+enum SimulatorFile {
+    static func open(_ path: String) throws -> AppleSimulator {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("there is no simulator state at '\(path)'; create one with `allot sim init --seed SEED.json --state \(path) --tokens-dir DIR`")
+        }
+        return try AppleSimulator(statePath: URL(fileURLWithPath: path))
+    }
+}
+
+struct SimInitJSON: Encodable {
+    let state: String
+    let tokenFiles: [String]
+}
+
+enum SimText {
+    /// A control operation done: its facts as JSON, or a sentence.
+    static func done(_ global: GlobalOptions, _ facts: [String: String], _ sentence: String) throws {
+        if global.json { try JSONOutput.emit(facts) } else { Standard.output(sentence) }
+    }
+}

@@ -1,0 +1,90 @@
+import Allot
+import AllotCore
+import ArgumentParser
+
+/// `allot tenant create|list|rotate-key`.
+struct TenantCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenant",
+        abstract: "Create and list tenants (the MDM's customers).",
+        subcommands: [Create.self, List.self, RotateKey.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a tenant.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("Lowercase letters, digits and dashes, e.g. springfield-schools.", valueName: "slug"))
+        var slug: String
+        @Option(help: "A name for people (default: the slug).")
+        var name: String?
+        @Option(help: ArgumentHelp("How a new assignment picks its token: \(AllocationPolicy.helpText).", valueName: "policy"))
+        var policy: AllocationPolicy = .mostAvailable
+
+        func validate() throws {
+            guard Ledger.isValidSlug(slug) else {
+                throw ValidationError("'\(slug)' is not a valid slug; use 1 to \(Ledger.slugLengthMax) lowercase letters, digits and dashes, e.g. springfield-schools")
+            }
+        }
+
+        func run() async throws {
+            let allot = try await global.openEngine()
+            let tenant = try await allot.createTenant(slug: slug, name: name, policy: policy)
+            if global.json {
+                try JSONOutput.emit(TenantJSON(tenant))
+            } else {
+                Standard.output("Created tenant \(tenant.slug) (\(tenant.name)), policy \(tenant.policy.rawValue).")
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tenants.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let tenants = try await global.openEngine().tenants()
+            if global.json {
+                try JSONOutput.emit(["tenants": tenants.map(TenantJSON.init)])
+                return
+            }
+            guard !tenants.isEmpty else {
+                Standard.output("No tenants yet; create one with `allot tenant create SLUG`.")
+                return
+            }
+            var table = Table(.init("SLUG"), .init("NAME"), .init("POLICY"))
+            for tenant in tenants { table.add(tenant.slug, tenant.name, tenant.policy.rawValue) }
+            Standard.output(table.render())
+            Standard.output(Text.count(tenants.count, "tenant") + ".")
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Make a new HTTP API key for a tenant; it is shown once, and the old one stops working."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
+        var slug: String
+
+        func run() async throws {
+            throw CLIError("API keys arrive with the HTTP API; `allot tenant rotate-key` is not part of this build yet")
+        }
+    }
+}
+
+extension AllocationPolicy: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+struct TenantJSON: Encodable {
+    let slug: String
+    let name: String
+    let policy: String
+    init(_ tenant: Tenant) {
+        slug = tenant.slug
+        name = tenant.name
+        policy = tenant.policy.rawValue
+    }
+}

@@ -1,0 +1,213 @@
+import Allot
+import AllotCore
+import ArgumentParser
+import Foundation
+
+/// `allot token add|renew|remove|takeover|list`. A token file is a secret: it is read, handed
+/// to the engine and never printed.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Add, renew, remove, take over and list a tenant's content tokens (one per Apple location).",
+        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a .vpptoken file: claim its location for this tenant and sync its licences.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
+        var file: String
+        @Flag(help: "Take the location over when another server (or Apple Configurator) manages it.")
+        var takeover = false
+        @Option(help: "Order for the priority policy: lower goes first.")
+        var priority = 0
+
+        func run() async throws {
+            let contents = try TokenFileInput.read(file)
+            let allot = try await global.openEngine()
+            let token = try await allot.addToken(tenant: tenant.tenant, fileContents: contents, takeover: takeover, priority: priority)
+            try TokenText.emitOne(token, json: global.json,
+                                  summary: "Added token \(token.id): \(token.locationName) (\(token.locationUid)) of \(token.orgName), expires \(Text.date(token.expiresAt))"
+                                      + (takeover ? ", taken over" : "") + "; its licences are synced into the pool (`allot apps --tenant \(tenant.tenant)`).")
+        }
+    }
+
+    struct Renew: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Renew a token with a fresh file for the same location; assignments are kept.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
+        var token: String
+        @Argument(help: ArgumentHelp("The new .vpptoken file.", valueName: "file"))
+        var file: String
+
+        func run() async throws {
+            let contents = try TokenFileInput.read(file)
+            let allot = try await global.openEngine()
+            let renewed = try await allot.renewToken(tenant: tenant.tenant, token: token, fileContents: contents)
+            try TokenText.emitOne(renewed, json: global.json,
+                                  summary: "Renewed token \(renewed.id): \(renewed.locationName) (\(renewed.locationUid)) now expires \(Text.date(renewed.expiresAt)), state \(TokenText.state(renewed)); every assignment is kept.")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a token: its licences are revoked; lists the devices that need an uninstall.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
+        var token: String
+
+        func run() async throws {
+            let allot = try await global.openEngine()
+            let named = try await allot.tokenList(tenant: tenant.tenant).first { "\($0.id)" == token || $0.locationUid == token }
+            let report = try await allot.removeToken(tenant: tenant.tenant, token: token)
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoked > 0, global: global)
+            let name = named.map { "token \($0.id) (\($0.locationName), \($0.locationUid))" } ?? "token \(token)"
+            try RevocationOutput.emit(report, delivery: delivery, json: global.json,
+                                      summary: "Removed \(name): \(Text.count(report.revoked, "licence")) revoked from \(Text.count(report.devices.count, "device")).")
+        }
+    }
+
+    struct Takeover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Take a location back from another server or Apple Configurator.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
+        var token: String
+        @Flag(help: "Also revoke the licences at that location that this server did not assign.")
+        var cleanUp = false
+
+        func run() async throws {
+            let allot = try await global.openEngine()
+            let report = try await allot.takeOver(tenant: tenant.tenant, token: token, cleanUp: cleanUp)
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoking > 0, global: global)
+            if global.json {
+                try JSONOutput.emit(TakeoverJSON(report: report, delivery: delivery))
+                return
+            }
+            var summary = "Took over token \(report.tokenId)" + (report.previousOwner.map { " from \($0)" } ?? "")
+                + ": Apple lists \(Text.count(report.appleAssignments, "assignment")) at the location, \(Text.count(report.notOurs)) not made by this server"
+            if cleanUp {
+                summary += report.revoking > 0 ? "; \(Text.count(report.revoking)) of those are being revoked." : "; nothing to clean up."
+            } else {
+                summary += report.notOurs > 0 ? "; run again with --clean-up to revoke them." : "."
+            }
+            Standard.output(summary)
+            if let note = delivery.note { Standard.output(note) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the tenant's tokens with their state and expiry.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+
+        func run() async throws {
+            let tokens = try await global.openEngine().tokenList(tenant: tenant.tenant)
+            let now = Int64(Date().timeIntervalSince1970)
+            if global.json {
+                try JSONOutput.emit(["tokens": tokens.map { TokenJSON($0, now: now) }])
+                return
+            }
+            guard !tokens.isEmpty else {
+                Standard.output("No tokens yet: add one with `allot token add --tenant \(tenant.tenant) FILE`.")
+                return
+            }
+            var table = Table(.init("ID", .right), .init("LOCATION"), .init("NAME"), .init("ORGANISATION"), .init("EXPIRES"),
+                              .init("STATE"), .init("NOTE"))
+            for token in tokens {
+                table.add(cells: ["\(token.id)", token.locationUid, token.locationName, token.orgName, Text.date(token.expiresAt),
+                                  TokenText.state(token), TokenText.note(token, now: now)])
+            }
+            Standard.output(table.render())
+            let usable = tokens.count { $0.isUsable(now: now) }
+            Standard.output("\(Text.count(tokens.count, "token")), \(Text.count(usable)) usable.")
+        }
+    }
+}
+
+/// A `.vpptoken` file: read as text, never echoed.
+enum TokenFileInput {
+    static let bytesMax = 64 * 1024
+
+    static func read(_ path: String) throws -> String {
+        let bytes = try InputFile.read(path, what: "token")
+        guard bytes.count <= bytesMax else {
+            throw CLIError("'\(path)' is larger than a token file can be (\(bytesMax / 1024) KB); download the .vpptoken file again from Apple Business Manager or Apple School Manager")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+struct TakeoverJSON: Encodable {
+    let report: TakeoverReport
+    let delivery: Delivery
+
+    enum CodingKeys: String, CodingKey { case tokenId, previousOwner, appleAssignments, notOurs, revoking, delivery }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(report.tokenId.rawValue, forKey: .tokenId)
+        try container.encode(report.previousOwner, forKey: .previousOwner)
+        try container.encode(report.appleAssignments, forKey: .appleAssignments)
+        try container.encode(report.notOurs, forKey: .notOurs)
+        try container.encode(report.revoking, forKey: .revoking)
+        try container.encode(delivery, forKey: .delivery)
+    }
+}
+
+enum TokenText {
+    /// One token: its JSON object, or a sentence for people.
+    static func emitOne(_ token: TokenRecord, json: Bool, summary: String) throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        if json {
+            try JSONOutput.emit(TokenJSON(token, now: now))
+            return
+        }
+        Standard.output(summary)
+        let note = note(token, now: now)
+        if token.state != .active { Standard.output("Note: the token is \(state(token)); it supplies no new licences until that is resolved.") }
+        if note.contains("renew") { Standard.output("Note: \(note).") }
+    }
+
+    static func state(_ token: TokenRecord) -> String {
+        token.state == .claimedElsewhere ? "claimed by \(token.ownerName ?? "another server")" : token.state.rawValue
+    }
+
+    /// The expiry warning (DESIGN.md: within 30 days is a warning, not a state).
+    static func note(_ token: TokenRecord, now: Int64) -> String {
+        let days = Text.daysUntil(token.expiresAt, now: now)
+        if token.expiresAt <= now { return "expired: renew it" }
+        if days <= tokenExpiryWarningDays { return "expires in \(Text.count(days, "day")): renew it" }
+        return "\(Text.count(days, "day")) left"
+    }
+}
+
+struct TokenJSON: Encodable {
+    let id: Int64
+    let locationUid: String
+    let locationName: String
+    let orgName: String
+    let expiresAt: String
+    let expiresInDays: Int
+    let state: String
+    let ownerName: String?
+    let priority: Int
+    let usable: Bool
+    let lastSyncAt: String?
+
+    init(_ token: TokenRecord, now: Int64) {
+        id = token.id.rawValue
+        locationUid = token.locationUid
+        locationName = token.locationName
+        orgName = token.orgName
+        expiresAt = Text.iso8601(token.expiresAt)
+        expiresInDays = Text.daysUntil(token.expiresAt, now: now)
+        state = token.state.rawValue
+        ownerName = token.ownerName
+        priority = token.priority
+        usable = token.isUsable(now: now)
+        lastSyncAt = token.lastSyncAt.map(Text.iso8601)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// The built `allot` binary: beside the test bundle (`swift build --build-tests` puts both in
+/// the same folder), or `$ALLOT_BINARY`.
+enum AllotBinary {
+    static let path: String = {
+        if let explicit = ProcessInfo.processInfo.environment["ALLOT_BINARY"], !explicit.isEmpty { return explicit }
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var folder = URL(fileURLWithPath: runner).deletingLastPathComponent()
+        // On macOS the runner sits inside a bundle: climb out of it.
+        while folder.path.contains(".xctest") { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent("allot").path
+    }()
+}
+
+/// What one run of `allot` did.
+struct CLIResult: CustomStringConvertible {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    /// stdout as the one JSON object `--json` promises.
+    func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8))
+        return try #require(object as? [String: Any], "stdout is not one JSON object: \(stdout)", sourceLocation: sourceLocation)
+    }
+
+    /// A refusal speaks once: one line on stderr, a sentence with a capital and a full stop.
+    func expectOneSentence(containing fragment: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = stderr.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == 1, "stderr should be one sentence: \(stderr)", sourceLocation: sourceLocation)
+        let line = lines.first.map(String.init) ?? ""
+        #expect(line.first?.isUppercase == true, "starts with a capital: \(line)", sourceLocation: sourceLocation)
+        #expect(line.hasSuffix("."), "ends with a full stop: \(line)", sourceLocation: sourceLocation)
+        if let fragment { #expect(line.contains(fragment), "mentions '\(fragment)': \(line)", sourceLocation: sourceLocation) }
+    }
+
+    var description: String { "exit \(status)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+}
+
+/// A temporary folder with its own database: each test runs `allot` there, alone.
+final class Workspace {
+    let folder: URL
+    var environment: [String: String]
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("ALLOT_") }
+        environment["ALLOT_DB"] = path("allot.sqlite")
+    }
+
+    deinit { try? FileManager.default.removeItem(at: folder) }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    @discardableResult
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// Runs `allot ARGS…` in the folder. Output goes through files, so a large answer cannot
+    /// fill a pipe and stall the child.
+    @discardableResult
+    func run(_ arguments: String..., environment extra: [String: String] = [:]) throws -> CLIResult {
+        try run(arguments: arguments, environment: extra)
+    }
+
+    func run(arguments: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
+        let id = UUID().uuidString
+        let outPath = path(".out-\(id)"), errPath = path(".err-\(id)")
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AllotBinary.path)
+        process.arguments = arguments
+        process.environment = environment.merging(extra) { $1 }
+        process.currentDirectoryURL = folder
+        process.standardInput = FileHandle.nullDevice
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return CLIResult(status: process.terminationStatus,
+                         stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
+                         stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+    }
+
+    /// Runs and requires exit 0, returning the JSON object printed.
+    func json(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let result = try run(arguments: arguments + ["--json"])
+        #expect(result.status == 0, "\(arguments.joined(separator: " ")) failed: \(result)", sourceLocation: sourceLocation)
+        return try result.json(sourceLocation: sourceLocation)
+    }
+
+    /// A tenant with a roster of `count` devices SER00000001…, half in group `lab`.
+    func tenantWithDevices(_ slug: String = "springfield", count: Int) throws {
+        let created = try run("tenant", "create", slug)
+        #expect(created.status == 0, "\(created)")
+        var csv = "serial_number,name,model,group\n"
+        for index in 1...count { csv += "\(Self.serial(index)),Device \(index),iPad,\(index % 2 == 0 ? "lab" : "library")\n" }
+        let imported = try run("devices", "import", "--tenant", slug, write("roster-\(slug).csv", csv))
+        #expect(imported.status == 0, "\(imported)")
+    }
+
+    static func serial(_ index: Int) -> String { "SER" + String(format: "%08d", index) }
+}
+
+extension [String: Any] {
+    subscript(int key: String) -> Int? { self[key] as? Int }
+    subscript(array key: String) -> [[String: Any]] { self[key] as? [[String: Any]] ?? [] }
+    subscript(object key: String) -> [String: Any] { self[key] as? [String: Any] ?? [:] }
+}

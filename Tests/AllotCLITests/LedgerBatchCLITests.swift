@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Batches that need no Apple: every item's result, the counts, and the exit codes.
+@Suite struct LedgerBatchCLITests {
+    @Test func anAppInNoTokenIsUnknownAndThePartialBatchExitsWithThree() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 2)
+        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--serial", Workspace.serial(1), "nope", "--json")
+        #expect(result.status == 3, "\(result)")
+        let answer = try result.json()
+        #expect(answer[object: "counts"]["unknown_app"] as? Int == 1)
+        let items = answer[array: "items"]
+        #expect(items.map { $0["result"] as? String } == ["unknown_app", "invalid_serial"])
+        #expect(items.allSatisfy { $0["reason"] is String })
+        #expect(items.allSatisfy { $0["tokenId"] == nil })
+    }
+
+    @Test func allOrNothingWithAFailureCommitsNothingAndExitsWithOne() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 2)
+        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--all-devices", "--all-or-nothing", "--json")
+        #expect(result.status == 1)
+        let answer = try result.json()
+        #expect(answer["batchId"] is NSNull)
+        #expect(answer["committed"] as? Bool == false)
+        let batches = try workspace.json("events", "--tenant", "springfield", "--kind", "assign_batch")[array: "events"]
+        #expect(batches.isEmpty, "nothing was committed")
+    }
+
+    @Test func serialsGivenWithCommasAreSeparateItems() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 1)
+        let result = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--serial", "C02XK1JHJG5J,12", "--json")
+        let items = try result.json()[array: "items"]
+        #expect(items.compactMap { $0["serialNumber"] as? String } == ["C02XK1JHJG5J", "12"])
+        #expect(items.last?["result"] as? String == "invalid_serial")
+        #expect(result.status == 3)
+    }
+
+    @Test func anEmptyGroupIsRefused() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 2)
+        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--group", "gym")
+        #expect(result.status == 1)
+        result.expectOneSentence(containing: "gym")
+    }
+
+    @Test func aRosterWithABadLineIsRefusedWithItsLineNumber() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 2)
+        let roster = try workspace.write("pick.csv", "serial_number\n\(Workspace.serial(1))\nx\n")
+        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--roster", roster)
+        #expect(result.status == 1)
+        result.expectOneSentence(containing: "Line 3")
+    }
+
+    @Test func aPlainListOfSerialsIsARoster() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 3)
+        let roster = try workspace.write("pick.txt", "\(Workspace.serial(1))\n\(Workspace.serial(3))\n")
+        let result = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--roster", roster, "--dry-run", "--json")
+        let items = try result.json()[array: "items"]
+        #expect(items.compactMap { $0["serialNumber"] as? String } == [Workspace.serial(1), Workspace.serial(3)])
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+
+@Suite struct TenantCLITests {
+    @Test func createdTenantsAreListedWithSlugNameAndPolicy() throws {
+        let workspace = try Workspace()
+        let created = try workspace.run("tenant", "create", "springfield", "--name", "Springfield Schools", "--policy", "latest-expiry")
+        #expect(created.status == 0, "\(created)")
+        #expect(created.stdout.contains("springfield"))
+        try workspace.run("tenant", "create", "shelbyville")
+
+        let list = try workspace.json("tenant", "list")
+        let tenants = list[array: "tenants"]
+        #expect(tenants.count == 2)
+        #expect(tenants.first?["slug"] as? String == "shelbyville")
+        #expect(tenants.last?["name"] as? String == "Springfield Schools")
+        #expect(tenants.last?["policy"] as? String == "latest-expiry")
+    }
+
+    @Test func aSecondTenantWithTheSameSlugIsRefusedAndNothingChanges() throws {
+        let workspace = try Workspace()
+        try workspace.run("tenant", "create", "springfield", "--name", "First")
+        let again = try workspace.run("tenant", "create", "springfield", "--name", "Second")
+        #expect(again.status == 1)
+        #expect(again.stdout.isEmpty)
+        again.expectOneSentence(containing: "already exists")
+        let tenants = try workspace.json("tenant", "list")[array: "tenants"]
+        #expect(tenants.count == 1)
+        #expect(tenants.first?["name"] as? String == "First")
+    }
+
+    @Test func aMalformedSlugIsAUsageError() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("tenant", "create", "Not_A_Slug")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("not a valid slug"))
+        #expect(try workspace.json("tenant", "list")[array: "tenants"].isEmpty)
+    }
+
+    @Test func anUnknownPolicyIsAUsageError() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.run("tenant", "create", "springfield", "--policy", "random").status == 2)
+    }
+
+    @Test func anUnknownTenantIsRefusedWithTheCommandThatCreatesIt() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("devices", "list", "--tenant", "nobody")
+        #expect(result.status == 1)
+        result.expectOneSentence(containing: "allot tenant create nobody")
+    }
+
+    @Test func listingWithNoTenantsSaysHowToCreateOne() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("tenant", "list")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("allot tenant create"))
+    }
+}

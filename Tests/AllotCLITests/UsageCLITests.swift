@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// Exit code 2: the command line is wrong, and nothing was looked at or changed.
+@Suite struct UsageCLITests {
+    @Test(arguments: [
+        ["assign", "--tenant", "springfield", "--app", "361309726"],
+        ["assign", "--tenant", "springfield", "--app", "361309726", "--group", "lab", "--all-devices"],
+        ["assign", "--tenant", "springfield", "--app", "36130x726", "--all-devices"],
+        ["assign", "--tenant", "springfield", "--app", "361309726:GOLD", "--all-devices"],
+        ["assign", "--tenant", "springfield", "--app", "361309726", "--all-devices", "--dry-run", "--all-or-nothing"],
+        ["revoke", "--tenant", "springfield", "--all-devices"],
+        ["assign", "--tenant", "Spring Field", "--app", "361309726", "--all-devices"],
+        ["events", "--tenant", "springfield", "--limit", "0"],
+        ["devices", "retire", "--tenant", "springfield"],
+        ["devices", "import", "--tenant", "springfield"],
+        ["tenant", "list", "--apple", "ftp://example.com"],
+        ["tenant", "list", "--apple", "sim:"],
+        ["frobnicate"],
+        ["tenant", "create"],
+    ])
+    func aWrongCommandLineExitsWithTwo(_ arguments: [String]) throws {
+        let workspace = try Workspace()
+        try workspace.run("tenant", "create", "springfield")
+        let result = try workspace.run(arguments: arguments)
+        #expect(result.status == 2, "\(arguments): \(result)")
+        #expect(result.stdout.isEmpty)
+        #expect(!result.stderr.isEmpty)
+    }
+
+    @Test func aBadAppleSpecInTheEnvironmentIsAUsageError() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("tenant", "list", environment: ["ALLOT_APPLE": "carrier-pigeon"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("sim:PATH"))
+    }
+
+    @Test func helpExitsWithZeroOnStdout() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("assign", "--help")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("--all-or-nothing"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test func theDatabaseComesFromDbThenTheEnvironment() throws {
+        let workspace = try Workspace()
+        try workspace.run("tenant", "create", "in-env")
+        try workspace.run("tenant", "create", "in-flag", "--db", workspace.path("other.sqlite"))
+        let fromEnvironment = try workspace.json("tenant", "list")[array: "tenants"].compactMap { $0["slug"] as? String }
+        let fromFlag = try workspace.json("tenant", "list", "--db", workspace.path("other.sqlite"))[array: "tenants"].compactMap { $0["slug"] as? String }
+        #expect(fromEnvironment == ["in-env"])
+        #expect(fromFlag == ["in-flag"])
+    }
+
+    @Test func aDatabaseThatCannotBeOpenedIsRefused() throws {
+        let workspace = try Workspace()
+        let result = try workspace.run("tenant", "list", "--db", workspace.path("no/such/folder/allot.sqlite"))
+        #expect(result.status == 1)
+        result.expectOneSentence(containing: "database")
+    }
+}
