@@ -53,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "AllotCLI",
             dependencies: [
-                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AllotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
