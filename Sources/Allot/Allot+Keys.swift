@@ -54,7 +54,11 @@ extension Allot {
     /// Creates a tenant and its first API key.
     public func createTenantWithKey(slug: String, name: String? = nil, policy: AllocationPolicy = .mostAvailable) throws -> (tenant: Tenant, apiKey: String) {
         let tenant = try createTenant(slug: slug, name: name, policy: policy)
-        return (tenant, try rotateAPIKey(tenant: slug))
+        let key = APIKey.generate()
+        // The first key is part of the tenant's creation (its `tenant_created` event), not a
+        // rotation: written without an `api_key_rotated` event.
+        try ledger.database.run("UPDATE tenants SET api_key_hash = ? WHERE id = ?", [.text(APIKey.hash(key)), .integer(tenant.id.rawValue)])
+        return (tenant, key)
     }
 
     /// Whether `key` is the API key of tenant `slug`. False for an unknown tenant or a tenant
