@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "AppleSimulatorServer", targets: ["AppleSimulatorServer"]),
         .library(name: "AppleServiceFactory", targets: ["AppleServiceFactory"]),
         .executable(name: "allot", targets: ["AllotCLI"]),
+        .library(name: "AllotServer", targets: ["AllotServer"]),
+        .executable(name: "allot-http-load", targets: ["AllotHTTPLoad"]),
         .executable(name: "allot-bench", targets: ["AllotBench"]),
     ],
     dependencies: [
@@ -78,9 +80,28 @@ let package = Package(
         .executableTarget(
             name: "AllotCLI",
             dependencies: [
-                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient", "AppleSimulatorServer",
+                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient", "AppleSimulatorServer", "AllotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The HTTP API for backend services (issue 7).
+        .target(
+            name: "AllotServer",
+            dependencies: [
+                "Allot", "AllotCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Load over loopback HTTP against the in-process engine, in one run.
+        .executableTarget(
+            name: "AllotHTTPLoad",
+            dependencies: [
+                "Allot", "AllotCore", "AllotServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/AllotHTTPLoad"
         ),
         .executableTarget(name: "EmbedSchemaTool"),
         .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["EmbedSchemaTool"]),
@@ -116,6 +137,16 @@ let package = Package(
             dependencies: [
                 "Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator",
                 "AppleHTTPClient", "AppleSimulatorServer",
+            ]
+        ),
+        .testTarget(
+            name: "AllotServerTests",
+            dependencies: [
+                "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),

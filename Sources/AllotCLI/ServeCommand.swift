@@ -1,3 +1,4 @@
+import AllotServer
 import ArgumentParser
 
 /// `allot serve`: the HTTP API and the outbox worker.
@@ -17,6 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        throw CLIError("the HTTP API is not part of this build yet")
+        let engine = try await global.openEngine()
+        let host = host
+        try await runServer(host: host, port: port, engine: engine) { bound in
+            Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")
+        }
     }
 }

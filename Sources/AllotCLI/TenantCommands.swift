@@ -28,11 +28,12 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let allot = try await global.openEngine()
-            let tenant = try await allot.createTenant(slug: slug, name: name, policy: policy)
+            let (tenant, key) = try await allot.createTenantWithKey(slug: slug, name: name, policy: policy)
             if global.json {
-                try JSONOutput.emit(TenantJSON(tenant))
+                try JSONOutput.emit(CreatedTenantJSON(tenant: TenantJSON(tenant), apiKey: key))
             } else {
                 Standard.output("Created tenant \(tenant.slug) (\(tenant.name)), policy \(tenant.policy.rawValue).")
+                Standard.output("HTTP API key (shown only now; only its hash is stored): \(key)")
             }
         }
     }
@@ -68,7 +69,12 @@ struct TenantCommand: AsyncParsableCommand {
         var slug: String
 
         func run() async throws {
-            throw CLIError("API keys arrive with the HTTP API; `allot tenant rotate-key` is not part of this build yet")
+            let key = try await global.openEngine().rotateAPIKey(tenant: slug)
+            if global.json {
+                try JSONOutput.emit(["slug": slug, "apiKey": key])
+            } else {
+                Standard.output("New HTTP API key of \(slug) (shown only now; the old key no longer works): \(key)")
+            }
         }
     }
 }
@@ -76,6 +82,17 @@ struct TenantCommand: AsyncParsableCommand {
 extension AllocationPolicy: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
+}
+
+/// `tenant create --json`: the tenant and its first API key.
+struct CreatedTenantJSON: Encodable {
+    let slug: String, name: String, policy: String, apiKey: String
+    init(tenant: TenantJSON, apiKey: String) {
+        slug = tenant.slug
+        name = tenant.name
+        policy = tenant.policy
+        self.apiKey = apiKey
+    }
 }
 
 struct TenantJSON: Encodable {

@@ -1,0 +1,150 @@
+import Allot
+import AllotCore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Everything the HTTP API is built from. `main` (`allot serve`) and the tests both build the
+/// application from one of these (STYLE: one function builds the application).
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port; `onServerRunning` is told which.
+    public var port: Int
+    /// SHA-256 hex of the admin key; nil refuses tenant management with 403.
+    public var adminKeyHash: String?
+    public var logger: Logger
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil,
+                logger: Logger = Logger(label: "allot.server")) {
+        self.host = host
+        self.port = port
+        self.adminKeyHash = adminKey.map(APIKey.hash)
+        self.logger = logger
+    }
+}
+
+/// The routes of the API. Public so the OpenAPI agreement test can list them.
+public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Router<AllotRequestContext> {
+    let router = Router(context: AllotRequestContext.self)
+    // Outermost: every error below, an unknown route included, becomes a JSON answer.
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.info))
+
+    router.get("healthz") { _, _ in HealthAnswer(status: "ok") }
+
+    let tenants = TenantsController(engine: engine)
+    tenants.addAdminRoutes(to: router.group("v1/tenants").add(middleware: AdminMiddleware(adminKeyHash: configuration.adminKeyHash)))
+
+    let tenant = router.group("v1/tenants/{slug}")
+        .add(middleware: TenantMiddleware(engine: engine, adminKeyHash: configuration.adminKeyHash))
+    tenant.get(use: tenants.show)
+    TokensController(engine: engine).addRoutes(to: tenant)
+    DevicesController(engine: engine).addRoutes(to: tenant)
+    BatchesController(engine: engine).addRoutes(to: tenant)
+    return router
+}
+
+struct HealthAnswer: ResponseEncodable {
+    let status: String
+}
+
+/// The application: the router on `configuration.host:port`. `onServerRunning` gets the port
+/// actually bound (useful with port 0).
+public func buildApplication(configuration: ServerConfiguration, engine: Allot,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(configuration: configuration, engine: engine),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: configuration.logger
+    )
+}
+
+/// `allot serve`: the API and the outbox worker in one process until SIGTERM or SIGINT. On
+/// either signal the server stops accepting connections, lets in-flight requests (batches
+/// included) finish, then the worker ends after its current delivery round. Everything the
+/// worker had not delivered is in the outbox already and goes out on the next start.
+///
+/// The admin key is `adminKey`, else `$ALLOT_ADMIN_KEY`, else a key created on first start
+/// whose SHA-256 is kept beside the database (`DB.admin-key-sha256`) and which is printed
+/// once on standard error.
+public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
+                      logger: Logger = Logger(label: "allot.server"),
+                      onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
+    if adminKey == nil {
+        configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
+    }
+    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: onReady)
+    let worker = OutboxWorker(engine: engine, logger: logger)
+    // Graceful shutdown runs in reverse order: the server drains first, then the worker.
+    let group = ServiceGroup(configuration: .init(services: [worker, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+}
+
+/// The outbox worker as a service: pushes while there is work, idles otherwise; on graceful
+/// shutdown it finishes the round in progress and returns.
+public struct OutboxWorker: Service {
+    let engine: Allot
+    let logger: Logger
+    let idleSeconds: Double
+
+    public init(engine: Allot, logger: Logger, idleSeconds: Double = 1) {
+        self.engine = engine
+        self.logger = logger
+        self.idleSeconds = idleSeconds
+    }
+
+    public func run() async throws {
+        guard await engine.hasAppleService else {
+            logger.info("no Apple service configured: the outbox worker is idle")
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var busy = false
+            do {
+                let report = try await engine.push()
+                busy = report.sent + report.completed > 0
+            } catch let error as AllotError {
+                // Messages of the engine never carry a token's secret.
+                logger.warning("outbox push failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+            } catch {
+                logger.warning("outbox push failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+            }
+            let pause = busy ? 0.05 : idleSeconds
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pause)) }
+        }
+    }
+}
+
+/// The admin key of a server without `ALLOT_ADMIN_KEY`.
+public enum AdminKey {
+    public static let environmentVariable = "ALLOT_ADMIN_KEY"
+
+    /// The file beside the database that holds the admin key's hash.
+    public static func hashFile(databasePath: String) -> String { databasePath + ".admin-key-sha256" }
+
+    /// The hash of the admin key: from the environment, from the hash file, or of a new key
+    /// (written to the hash file, the key printed once on standard error).
+    public static func resolve(databasePath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        if let key = environment[environmentVariable], !key.isEmpty { return APIKey.hash(key) }
+        let path = hashFile(databasePath: databasePath)
+        if let stored = try? String(contentsOfFile: path, encoding: .utf8) {
+            let hash = stored.trimmingCharacters(in: .whitespacesAndNewlines)
+            if hash.count == 64 { return hash }
+        }
+        let key = APIKey.generate()
+        let hash = APIKey.hash(key)
+        guard FileManager.default.createFile(atPath: path, contents: Data((hash + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw AllotError.invalidInput("cannot write the admin key's hash to \(path); set \(environmentVariable) instead")
+        }
+        FileHandle.standardError.write(Data("""
+            allot: created the admin key; it is shown only now (its hash is in \(path)):
+              \(key)
+            Delete that file and restart to make a new one, or set \(environmentVariable).\n
+            """.utf8))
+        return hash
+    }
+}

@@ -1,0 +1,125 @@
+import Allot
+import AllotCore
+import Hummingbird
+
+/// Assignment and revocation batches. One code path for both directions (STYLE: no
+/// near-duplicates that differ by a sign). Item failures are data in the answer (200), not
+/// HTTP errors; a malformed request is a 400, an oversized one a 413.
+struct BatchesController {
+    let engine: Allot
+
+    /// Either `app` with one selector (`serialNumbers`, `group`, `allDevices`), or `items`.
+    struct BatchRequest: Decodable {
+        struct Item: Decodable {
+            let app: String
+            let serialNumber: String
+        }
+        let app: String?
+        let serialNumbers: [String]?
+        let group: String?
+        let allDevices: Bool?
+        let items: [Item]?
+        /// `partial` (default), `all-or-nothing` or `dry-run`.
+        let mode: String?
+    }
+
+    func addRoutes(to group: RouterGroup<AllotRequestContext>) {
+        group.post("assignments") { request, context in try await run(.assign, request, context) }
+        group.post("revocations") { request, context in try await run(.revoke, request, context) }
+        group.get("apps", use: apps)
+        group.get("events", use: events)
+        group.post("push", use: push)
+    }
+
+    func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchOutcome {
+        let tenant = try context.requireTenant()
+        let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
+        let body = try await request.decodeJSON(BatchRequest.self)
+        let mode = try Self.mode(body.mode)
+        let items = try await items(of: body, tenant: tenant)
+        switch direction {
+        case .assign: return try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
+        case .revoke: return try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
+        }
+    }
+
+    static func mode(_ text: String?) throws -> BatchMode {
+        guard let text else { return .partial }
+        guard let mode = BatchMode(rawValue: text) else {
+            throw APIError.invalidInput("mode must be one of \(BatchMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return mode
+    }
+
+    static func asset(_ text: String) throws -> AssetKey {
+        guard let asset = AssetKey(parsing: text) else { throw APIError.invalidInput("app '\(text.printableExcerpt)': \(AssetKey.formatHelp)") }
+        return asset
+    }
+
+    func items(of body: BatchRequest, tenant: String) async throws -> [BatchItem] {
+        let selectors = [body.serialNumbers != nil, body.group != nil, body.allDevices == true, body.items != nil].count { $0 }
+        guard selectors == 1 else {
+            throw APIError.invalidInput("name the devices one way: `serialNumbers`, `group`, `allDevices: true`, or `items`")
+        }
+        if let items = body.items {
+            guard body.app == nil else { throw APIError.invalidInput("`items` name their own app; leave `app` out") }
+            try Self.checkCount(items.count)
+            return try items.map { BatchItem(asset: try Self.asset($0.app), serial: $0.serialNumber) }
+        }
+        guard let app = body.app else { throw APIError.invalidInput("`app` is required, e.g. \"361309726:STDQ\"") }
+        let asset = try Self.asset(app)
+        let serials: [String]
+        if let given = body.serialNumbers {
+            serials = given
+        } else {
+            serials = try await engine.serials(tenant: tenant, group: body.group)
+        }
+        try Self.checkCount(serials.count)
+        return serials.map { BatchItem(asset: asset, serial: $0) }
+    }
+
+    static func checkCount(_ count: Int) throws {
+        guard count <= BatchLimits.itemsMax else {
+            throw APIError.tooLarge("the batch has \(count) items but at most \(BatchLimits.itemsMax) are accepted; split it")
+        }
+    }
+
+    // MARK: Pools, events, push
+
+    struct AppList: ResponseEncodable {
+        let apps: [MergedPool]
+    }
+
+    struct EventJSON: Encodable {
+        let id: Int64
+        let at: String
+        let kind: String
+        let tokenId: Int64?
+        let detail: JSONValue
+    }
+
+    struct EventList: ResponseEncodable {
+        let events: [EventJSON]
+    }
+
+    @Sendable func apps(_ request: Request, context: AllotRequestContext) async throws -> AppList {
+        AppList(apps: try await engine.apps(tenant: try context.requireTenant()))
+    }
+
+    @Sendable func events(_ request: Request, context: AllotRequestContext) async throws -> EventList {
+        let tenant = try context.requireTenant()
+        let limit = try request.queryInt("limit") ?? 50
+        guard (1...ServerLimits.eventsLimitMax).contains(limit) else {
+            throw APIError.invalidInput("limit must be between 1 and \(ServerLimits.eventsLimitMax)")
+        }
+        let kind = request.uri.queryParameters["kind"].map(String.init)
+        let events = try await engine.events(tenant: tenant, limit: limit, kind: kind)
+        return EventList(events: events.map {
+            EventJSON(id: $0.id, at: iso8601($0.at), kind: $0.kind, tokenId: $0.tokenId?.rawValue, detail: JSONValue(parsing: $0.detail))
+        })
+    }
+
+    @Sendable func push(_ request: Request, context: AllotRequestContext) async throws -> PushReport {
+        try await engine.push(tenant: try context.requireTenant())
+    }
+}

@@ -1,0 +1,261 @@
+import Allot
+import AllotCore
+import Foundation
+import Hummingbird
+import Logging
+
+/// Bounds on what one request may ask of the server (STYLE: a limit on everything).
+public enum ServerLimits {
+    /// Bytes of one request body. A batch of `BatchLimits.itemsMax` serials as JSON is about
+    /// 2 MiB, a roster of as many devices with names and groups about 8 MiB.
+    public static let requestBodyBytesMax = 16 * 1024 * 1024
+    /// Events one request may read.
+    public static let eventsLimitMax = 1_000
+    /// Bytes of a `.vpptoken` file (Apple's are under 2 KiB).
+    public static let tokenFileBytesMax = 64 * 1024
+}
+
+/// The context of one request: Hummingbird's core, plus the tenant whose key was presented.
+public struct AllotRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `TenantMiddleware` once the tenant's API key matched; nil on other routes.
+    public var tenant: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    public var maxUploadSize: Int { ServerLimits.requestBodyBytesMax }
+
+    /// The authenticated tenant. Only routes behind `TenantMiddleware` call it.
+    func requireTenant() throws -> String {
+        guard let tenant else { preconditionFailure("a tenant route was registered without TenantMiddleware") }
+        return tenant
+    }
+}
+
+/// A refusal of the HTTP layer itself (the engine's are `AllotError`). Rendered like them:
+/// `{"code": ..., "message": ...}`.
+struct APIError: Error {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+
+    static let unauthorized = APIError(status: .unauthorized, code: "unauthorized",
+                                       message: "this request needs an API key: send the header `Authorization: Bearer KEY`")
+    static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
+    static func invalidInput(_ message: String) -> APIError { APIError(status: .badRequest, code: "invalid_input", message: message) }
+    static func tooLarge(_ message: String) -> APIError { APIError(status: .contentTooLarge, code: "too_large", message: message) }
+}
+
+/// The JSON body of every error answer. `code` is stable; `message` is one sentence for people.
+struct ErrorBody: Codable {
+    let code: String
+    let message: String
+}
+
+/// Turns every error into a JSON answer with a stable code. Outermost, so it also covers
+/// unknown routes and bodies that are too large. Never echoes request bodies: they may hold a
+/// token file.
+struct JSONErrorMiddleware: RouterMiddleware {
+    typealias Context = AllotRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as AllotError {
+            return Self.response(Self.status(for: error.code), code: error.code.rawValue, message: error.message)
+        } catch let error as APIError {
+            return Self.response(error.status, code: error.code, message: error.message)
+        } catch let error as any HTTPResponseError {
+            return Self.response(for: error.status, message: (error as? HTTPError)?.body)
+        } catch is DecodingError {
+            return Self.response(.badRequest, code: "invalid_input",
+                                 message: "the request body is not the JSON this endpoint expects; see openapi.yaml")
+        } catch {
+            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(describing: type(of: error)))"])
+            return Self.response(.internalServerError, code: "internal", message: "the server failed to answer; the request may not have been carried out")
+        }
+    }
+
+    static func status(for code: AllotError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .notFound: .notFound
+        case .invalidInput: .badRequest
+        case .conflict: .conflict
+        case .apple: .badGateway
+        case .tooLarge: .contentTooLarge
+        default: .badRequest
+        }
+    }
+
+    static func response(for status: HTTPResponse.Status, message: String?) -> Response {
+        switch status {
+        case .notFound:
+            return response(status, code: "not_found", message: message ?? "there is no such endpoint; see openapi.yaml")
+        case .contentTooLarge:
+            return response(status, code: "too_large", message: message ?? "the request body is larger than \(ServerLimits.requestBodyBytesMax) bytes; split it")
+        case .methodNotAllowed:
+            return response(status, code: "method_not_allowed", message: message ?? "this endpoint does not take that method; see openapi.yaml")
+        case .unauthorized:
+            return response(status, code: "unauthorized", message: message ?? APIError.unauthorized.message)
+        default:
+            if status.code < 500 {
+                return response(status, code: "invalid_input", message: message ?? "the request is not valid: \(status.reasonPhrase)")
+            }
+            return response(status, code: "internal", message: message ?? "the server failed to answer: \(status.reasonPhrase)")
+        }
+    }
+
+    static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+        let data = (try? JSONEncoder().encode(ErrorBody(code: code, message: message))) ?? Data()
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The key presented as `Authorization: Bearer KEY`, if any.
+func bearerKey(_ request: Request) -> String? {
+    guard let header = request.headers[.authorization] else { return nil }
+    let parts = header.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+    let key = parts[1].trimmingCharacters(in: .whitespaces)
+    return key.isEmpty ? nil : key
+}
+
+/// Puts the tenant on the context once the tenant's own API key is presented. A key of
+/// another tenant (or the admin key) gets 404, exactly as if the tenant did not exist, so a
+/// key never tells whether some other tenant exists; no key or an unknown key gets 401.
+struct TenantMiddleware: RouterMiddleware {
+    typealias Context = AllotRequestContext
+    let engine: Allot
+    let adminKeyHash: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let slug = try context.parameters.require("slug")
+        guard let key = bearerKey(request) else { throw APIError.unauthorized }
+        if try await engine.authenticate(tenant: slug, key: key) {
+            var context = context
+            context.tenant = slug
+            return try await next(request, context)
+        }
+        let isAdmin = adminKeyHash.map { APIKey.constantTimeEqual($0, APIKey.hash(key)) } ?? false
+        if isAdmin, try await engine.tenantSlug(forKey: key) == nil {
+            throw APIError.notFound("tenant routes take the tenant's own API key, not the admin key; rotate it with POST /v1/tenants/\(slug)/api-key if it is lost")
+        }
+        if try await engine.tenantSlug(forKey: key) != nil {
+            throw APIError.notFound("there is no tenant '\(slug.printableExcerpt)'")
+        }
+        throw APIError(status: .unauthorized, code: "unauthorized", message: "the API key is not valid; keys are shown once by POST /v1/tenants or `allot tenant rotate-key`")
+    }
+}
+
+/// Lets a request through only with the admin key.
+struct AdminMiddleware: RouterMiddleware {
+    typealias Context = AllotRequestContext
+    let adminKeyHash: String?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let adminKeyHash else {
+            throw APIError(status: .forbidden, code: "forbidden", message: "this server has no admin key; set ALLOT_ADMIN_KEY and restart it")
+        }
+        guard let key = bearerKey(request) else { throw APIError.unauthorized }
+        guard APIKey.isPlausible(key), APIKey.constantTimeEqual(adminKeyHash, APIKey.hash(key)) else {
+            throw APIError(status: .unauthorized, code: "unauthorized", message: "tenant management needs the admin key (ALLOT_ADMIN_KEY)")
+        }
+        return try await next(request, context)
+    }
+}
+
+extension Request {
+    /// The whole body, refused with 413 past `limit` bytes without reading further.
+    func bodyBytes(limit: Int = ServerLimits.requestBodyBytesMax) async throws -> [UInt8] {
+        do {
+            let buffer = try await body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError.tooLarge("the request body is larger than \(limit) bytes; split it")
+        }
+    }
+
+    /// The body decoded as JSON into `T`, with a 400 that says what was wrong.
+    func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
+        let bytes = try await bodyBytes()
+        guard !bytes.isEmpty else { throw APIError.invalidInput("the request needs a JSON body; see openapi.yaml") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw APIError.invalidInput("the JSON body is not what this endpoint expects: \(Self.explain(error))")
+        }
+    }
+
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let joined = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            return joined.isEmpty ? "the body" : "`\(joined)`"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "`\(key.stringValue)` is missing in \(path(context))"
+        case .typeMismatch(_, let context): return "\(path(context)) has the wrong type"
+        case .valueNotFound(_, let context): return "\(path(context)) is null"
+        case .dataCorrupted(let context): return "\(path(context)) is not valid JSON"
+        @unknown default: return "it could not be read"
+        }
+    }
+
+    /// A query parameter as an integer, with a 400 when it is not one.
+    func queryInt(_ name: String) throws -> Int? {
+        guard let text = uri.queryParameters[Substring(name)] else { return nil }
+        guard let value = Int(String(text)) else { throw APIError.invalidInput("`\(name)` must be an integer") }
+        return value
+    }
+
+    /// A query flag: `true`/`1`/`yes` or `false`/`0`/`no`.
+    func queryBool(_ name: String) throws -> Bool {
+        guard let text = uri.queryParameters[Substring(name)] else { return false }
+        switch String(text).lowercased() {
+        case "", "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw APIError.invalidInput("`\(name)` must be true or false")
+        }
+    }
+}
+
+/// A JSON object as the engine stores it in an event's detail, passed through unchanged.
+enum JSONValue: Codable, Sendable {
+    case string(String), number(Double), bool(Bool), object([String: JSONValue]), array([JSONValue]), null
+
+    init(parsing text: String) {
+        self = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .string(text)
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value):
+            if value.rounded() == value, abs(value) < 1e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+        case .bool(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+}
+
+/// Times in answers: ISO 8601 in UTC, as the CLI prints them.
+func iso8601(_ seconds: Int64) -> String {
+    Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
+}
