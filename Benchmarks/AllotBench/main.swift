@@ -21,7 +21,7 @@ struct Options {
           --batches N  batches per round (default 5; 2 with --quick)
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
-          --only W     profile one workload alone (planning, engine or limit), e.g. under callgrind
+          --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -47,7 +47,7 @@ struct Options {
             case "--dir": options.directory = value(argument)
             case "--only":
                 let name = value(argument)
-                guard ["planning", "engine", "limit"].contains(name) else { fail("--only takes planning, engine or limit") }
+                guard ["planning", "engine", "limit", "roster"].contains(name) else { fail("--only takes planning, engine, limit or roster") }
                 options.only = name
             case "-h", "--help":
                 print(usage)
@@ -140,7 +140,18 @@ log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rou
 // MARK: Profiling one workload
 
 if let only = options.only {
-    if only == "planning" {
+    if only == "roster" {
+        let roster = rosterCSV(count: shape.devices)
+        let path = databasePath("roster")
+        let ledger = try Ledger(path: path)
+        let tenant = try ledger.createTenant(slug: "roster", name: nil)
+        let seconds = try Measure.seconds {
+            let report = try ledger.importRoster(tenant: tenant.id, csv: roster)
+            precondition(report.imported == shape.devices, "the roster import missed rows")
+        }
+        print("roster: \(format(Double(shape.devices) / seconds)) rows/s")
+        removeDatabase(path)
+    } else if only == "planning" {
         var planning = PlanningWorkload(shape: shape, batchSize: batchSize)
         let input = (0..<options.batchesPerRound * options.rounds).map { _ in planning.nextItems() }
         let seconds = try Measure.seconds { for items in input { _ = try planning.plan(items) } }

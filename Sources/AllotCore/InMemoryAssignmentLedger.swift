@@ -13,6 +13,12 @@ public struct InMemoryAssignmentLedger: AssignmentLedger, Sendable {
             self.asset = asset
             self.device = device
         }
+
+        /// One word into the hasher instead of two (`==` still compares both).
+        @inline(__always)
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(bitPattern: device.rawValue) ^ (UInt64(bitPattern: asset.rawValue) &* 0x9E37_79B9_7F4A_7C15))
+        }
     }
 
     public init(devices: [SerialNumber: DeviceRef] = [:], assignments: [AssignmentKey: TokenID] = [:]) {
@@ -23,10 +29,11 @@ public struct InMemoryAssignmentLedger: AssignmentLedger, Sendable {
     public mutating func device(serial: SerialNumber) -> DeviceRef? { devices[serial] }
 
     public mutating func insertAssignment(asset: AssetID, device: DeviceID, token: TokenID) -> Bool {
+        // One lookup: insert, and put the earlier token back in the rare case there was one.
         let key = AssignmentKey(asset: asset, device: device)
-        guard assignments[key] == nil else { return false }
-        assignments[key] = token
-        return true
+        guard let earlier = assignments.updateValue(token, forKey: key) else { return true }
+        assignments[key] = earlier
+        return false
     }
 
     public mutating func holds(asset: AssetID, device: DeviceID) -> Bool {

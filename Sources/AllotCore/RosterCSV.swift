@@ -49,7 +49,11 @@ public struct Roster: Sendable {
 
         var rows: [Row] = []
         var rejected: [Rejection] = []
-        var indexBySerial: [SerialNumber: Int] = [:]
+        var indexBySerial: [SerialKey: Int] = [:]
+        // About 40 bytes a line in a typical roster: growing the table a few times costs less
+        // than rehashing it from empty.
+        indexBySerial.reserveCapacity(min(Self.rowsMax, reader.remainingBytes / 64))
+        rows.reserveCapacity(min(Self.rowsMax, reader.remainingBytes / 64))
         while let record = reader.nextRecord() {
             if rows.count + rejected.count >= Self.rowsMax {
                 throw RosterError("the roster has more than \(Self.rowsMax) rows; split it into several files")
@@ -67,7 +71,9 @@ public struct Roster: Sendable {
                 rejected.append(Rejection(line: record.line, reason: "has \(fields.count) fields but the header has \(columns.count)"))
                 continue
             }
-            if let long = fields.first(where: { $0.count > Self.fieldCharactersMax }) {
+            // A field's characters never outnumber its UTF-8 bytes, so counting characters
+            // (grapheme breaking) is needed only for a field with more bytes than the limit.
+            if let long = fields.first(where: { $0.utf8.count > Self.fieldCharactersMax && $0.count > Self.fieldCharactersMax }) {
                 rejected.append(Rejection(line: record.line, reason: "a field is longer than \(Self.fieldCharactersMax) characters ('\(long.printableExcerpt)')"))
                 continue
             }
@@ -80,10 +86,10 @@ public struct Roster: Sendable {
             }
             let row = Row(line: record.line, serial: serial, name: optional(nameColumn),
                           model: optional(modelColumn), group: optional(groupColumn))
-            if let earlier = indexBySerial[serial] {
+            if let earlier = indexBySerial[serial.key] {
                 rows[earlier] = Row(line: rows[earlier].line, serial: serial, name: row.name, model: row.model, group: row.group)
             } else {
-                indexBySerial[serial] = rows.count
+                indexBySerial[serial.key] = rows.count
                 rows.append(row)
             }
         }
@@ -113,6 +119,8 @@ struct CSVReader {
     private let bytes: [UInt8]
     private var position: Int
     private var line = 1
+    /// Fields of the last record: the next one most likely has as many.
+    private var fieldsExpected = 4
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -120,11 +128,14 @@ struct CSVReader {
         position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
     }
 
+    var remainingBytes: Int { bytes.count - position }
+
     mutating func nextRecord() -> Record? {
         guard position < bytes.count else { return nil }
         let startLine = line
         let start = position
         var fields: [String] = []
+        fields.reserveCapacity(fieldsExpected)
         var field: [UInt8] = []
         var quoted = false
         var problem: String?
@@ -160,6 +171,7 @@ struct CSVReader {
                 continue
             case UInt8(ascii: "\n"):
                 line += 1
+                fieldsExpected = max(1, min(fields.count + 1, 64))
                 return finish(fields, field, startLine: startLine, start: start, problem: problem)
             default:
                 field.append(byte)

@@ -1,4 +1,9 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One SQLite connection. It owns the handle and closes it. Not Sendable: it lives behind one
 /// serialising owner (the engine's actor). Statements used on the hot path are prepared once and
@@ -7,6 +12,10 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
     private var cache: [String: Statement] = [:]
+    /// Rows of `devices` inserted, updated or deleted through this connection, committed or
+    /// not, counted by SQLite's update hook: the device cache's signal that a write it was not
+    /// told about happened (`PRAGMA data_version` sees only other connections).
+    public private(set) var deviceWrites: UInt64 = 0
 
     /// How long a writer waits for another connection's write lock before failing.
     public static let busyTimeoutMilliseconds: Int32 = 10_000
@@ -26,6 +35,12 @@ public final class Database {
         sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
         // WAL lets readers run beside the one writer; NORMAL syncs at checkpoints, which in WAL
         // mode still survives a process crash (only a power loss can lose the last commits).
+        // The hook fires only for rowid tables, so the assignments table (WITHOUT ROWID) of the
+        // hot path never calls it.
+        sqlite3_update_hook(handle, { context, _, _, table, _ in
+            guard let context, let table, strcmp(table, "devices") == 0 else { return }
+            Unmanaged<Database>.fromOpaque(context).takeUnretainedValue().deviceWrites &+= 1
+        }, Unmanaged.passUnretained(self).toOpaque())
         try execute("""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
@@ -85,7 +100,10 @@ public final class Database {
         return try statement.run()
     }
 
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var lastInsertRowID: Int64 {
+        get { sqlite3_last_insert_rowid(handle) }
+        set { sqlite3_set_last_insert_rowid(handle, newValue) }
+    }
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Runs `body` in one write transaction: committed if it returns, rolled back if it throws.

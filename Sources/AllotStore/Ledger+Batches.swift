@@ -46,7 +46,9 @@ extension Ledger {
         let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
         let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
         var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
-        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch)
+        try deviceCache.validate(database: database)
+        let devices = try deviceCache.table(tenant: tenant.id, database: database)
+        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch, devices: devices)
         let plan = try planner.plan(items, ledger: &ledger)
 
         if mode == .allOrNothing && plan.failedCount > 0 {

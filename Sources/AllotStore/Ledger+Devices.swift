@@ -4,7 +4,22 @@ extension Ledger {
     /// Registers or updates devices, one transaction for all: new serials are imported, known
     /// ones updated (and brought back if retired). Fields left nil keep their stored value.
     public func registerDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
-        try database.transaction { try upsertDevices(tenant: tenant, devices) }
+        try writingDevices(of: tenant) {
+            try database.transaction { try upsertDevices(tenant: tenant, devices) }
+        }
+    }
+
+    /// Runs a write to one tenant's devices, then drops that tenant from the device cache,
+    /// whether the write committed, rolled back or threw: the cache never runs ahead of the
+    /// file, and the next batch reloads the tenant's devices as committed.
+    func writingDevices<T>(of tenant: TenantID, _ body: () throws -> T) rethrows -> T {
+        let before = database.deviceWrites
+        deviceCache.drop(tenant: tenant)
+        defer {
+            deviceCache.drop(tenant: tenant)
+            deviceCache.acknowledge(deviceWritesBefore: before, database: database)
+        }
+        return try body()
     }
 
     /// Imports a CSV roster: bad lines are rejected with their line number, the good ones
@@ -15,48 +30,47 @@ extension Ledger {
         let inputs = roster.rows.map { row in
             DeviceInput(serial: row.serial, name: row.name, model: row.model, group: row.group)
         }
-        var report = try database.transaction {
-            let report = try upsertDevices(tenant: tenant, inputs)
-            try recordEvent(tenant: tenant, kind: "roster_imported",
-                            detail: ["imported": report.imported, "updated": report.updated, "rejected": roster.rejected.count])
-            return report
+        var report = try writingDevices(of: tenant) {
+            try database.transaction {
+                let report = try upsertDevices(tenant: tenant, inputs)
+                try recordEvent(tenant: tenant, kind: "roster_imported",
+                                detail: ["imported": report.imported, "updated": report.updated, "rejected": roster.rejected.count])
+                return report
+            }
         }
         report.rejected = roster.rejected
         return report
     }
 
     private func upsertDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
-        let insert = try database.statement("""
-            INSERT INTO devices (tenant_id, serial, name, model, grp) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (tenant_id, serial) DO NOTHING
-            """)
-        // Empty text clears a field; NULL (the column absent from the file) keeps it.
-        let update = try database.statement("""
-            UPDATE devices SET
+        // One statement a device: insert, or update the known serial. Empty text clears a
+        // field; NULL (the column absent from the file) keeps it; a new row stores NULL for both.
+        // No RETURNING: SQLite implements it with an ephemeral table opened at every step,
+        // which cost more than the insert itself (callgrind: a third of the instructions).
+        let upsert = try database.statement("""
+            INSERT INTO devices (tenant_id, serial, name, model, grp) VALUES (?1, ?2, nullif(?3, ''), nullif(?4, ''), nullif(?5, ''))
+            ON CONFLICT (tenant_id, serial) DO UPDATE SET
                 name = CASE WHEN ?3 IS NULL THEN name ELSE nullif(?3, '') END,
                 model = CASE WHEN ?4 IS NULL THEN model ELSE nullif(?4, '') END,
                 grp = CASE WHEN ?5 IS NULL THEN grp ELSE nullif(?5, '') END,
                 retired_at = NULL
-            WHERE tenant_id = ?1 AND serial = ?2
             """)
         var report = ImportReport()
         for device in devices {
-            insert.bind(1, tenant)
-            insert.bind(2, device.serial.value)
-            insert.bind(3, device.name.flatMap { $0.isEmpty ? nil : $0 })
-            insert.bind(4, device.model.flatMap { $0.isEmpty ? nil : $0 })
-            insert.bind(5, device.group.flatMap { $0.isEmpty ? nil : $0 })
-            if try insert.run() == 1 {
+            upsert.bind(1, tenant)
+            upsert.bind(2, device.serial.value)
+            upsert.bind(3, device.name)
+            upsert.bind(4, device.model)
+            upsert.bind(5, device.group)
+            // An upsert that updates leaves the last insert rowid alone, so zeroing it first
+            // tells a new device (a rowid, never 0 for devices) from a known one.
+            database.lastInsertRowID = 0
+            try upsert.run()
+            if database.lastInsertRowID != 0 {
                 report.imported += 1
-                continue
+            } else {
+                report.updated += 1
             }
-            update.bind(1, tenant)
-            update.bind(2, device.serial.value)
-            update.bind(3, device.name)
-            update.bind(4, device.model)
-            update.bind(5, device.group)
-            try update.run()
-            report.updated += 1
         }
         return report
     }
@@ -79,7 +93,7 @@ extension Ledger {
         guard serials.count <= BatchLimits.itemsMax else {
             throw AllotError(.tooLarge, "\(serials.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
         }
-        return try database.transaction {
+        return try writingDevices(of: tenant) { try database.transaction {
             var deviceIds: [DeviceID] = []
             for raw in serials {
                 guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw) + "; nothing was retired") }
@@ -101,7 +115,7 @@ extension Ledger {
             }
             try recordEvent(tenant: tenant, kind: "devices_retired", detail: ["devices": deviceIds.count, "revoked": report.revoked])
             return report
-        }
+        } }
     }
 
     /// Serials of the tenant's devices under management, optionally of one group.

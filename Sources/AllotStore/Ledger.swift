@@ -7,6 +7,8 @@ public final class Ledger {
     public let database: Database
     /// Seconds since 1970; tests set it to move time.
     public var clock: @Sendable () -> Int64
+    /// The tenants' devices by serial for the assign and revoke hot path (see `DeviceCache`).
+    let deviceCache = DeviceCache()
 
     /// Events older than this are purged when a ledger opens.
     public static let eventRetentionDays: Int64 = 90

@@ -1,17 +1,21 @@
 import AllotCore
 
-/// The planner's view of the ledger, on cached prepared statements: one statement per item on
-/// the hot path (the device lookup) plus the insert or delete itself.
+/// The planner's view of the ledger, on cached prepared statements: the device lookup from the
+/// tenant's table in the device cache (a statement when the tenant is too large to cache), plus
+/// the insert or delete itself.
 struct SQLiteAssignmentLedger: AssignmentLedger {
     let tenant: TenantID
     let batch: BatchID
+    /// The tenant's devices as committed when the batch began; nil: look them up in SQL.
+    let devices: DeviceCache.Table?
     let findDevice: Statement
     let insert: Statement
     let find: Statement
     let delete: Statement
 
-    init(database: Database, tenant: TenantID, batch: BatchID) throws {
+    init(database: Database, tenant: TenantID, batch: BatchID, devices: DeviceCache.Table?) throws {
         self.tenant = tenant
+        self.devices = devices
         self.batch = batch
         findDevice = try database.statement("SELECT id, retired_at IS NOT NULL FROM devices WHERE tenant_id = ? AND serial = ?")
         insert = try database.statement("""
@@ -23,6 +27,8 @@ struct SQLiteAssignmentLedger: AssignmentLedger {
     }
 
     mutating func device(serial: SerialNumber) throws -> DeviceRef? {
+        // A batch writes no devices, so the table stays exact for the whole batch.
+        if let devices { return devices.device(serial.key) }
         defer { findDevice.reset() }
         findDevice.bind(1, tenant)
         findDevice.bind(2, serial.value)
