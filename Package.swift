@@ -117,7 +117,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "AllotBench",
-            dependencies: ["BenchmarkSupport", "AllotCore", "AllotStore"],
+            dependencies: [
+                "BenchmarkSupport", "AllotCore", "AllotStore",
+                // --http-push: the engine against the served simulator over HTTP.
+                "Allot", "AppleAppsAndBooks", "AppleSimulator", "AppleSimulatorServer", "AppleHTTPClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Benchmarks/AllotBench"
         ),
         .executableTarget(

@@ -13,15 +13,19 @@ struct Options {
     var directory: String?
     /// For profiling (callgrind): run one workload alone and print nothing else.
     var only: String?
+    /// `--http-push [N]`: push N assignments over HTTP to the served simulator (HTTPPush.swift).
+    var httpPush: Int?
 
     static let usage = """
-        usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH]
+        usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
           --quick      small sizes, for a CI smoke run (seconds)
           --rounds N   measured rounds per row; medians are reported (default 5; 3 with --quick)
           --batches N  batches per round (default 5; 2 with --quick)
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
+          --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
+                       to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -49,6 +53,14 @@ struct Options {
                 let name = value(argument)
                 guard ["planning", "engine", "limit", "roster"].contains(name) else { fail("--only takes planning, engine, limit or roster") }
                 options.only = name
+            case "--http-push":
+                if let next = rest.first, let n = Int(next) {
+                    rest.removeFirst()
+                    guard (1...1_000_000).contains(n) else { fail("--http-push takes 1 to 1000000") }
+                    options.httpPush = n
+                } else {
+                    options.httpPush = 0
+                }
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -59,6 +71,7 @@ struct Options {
             if !roundsGiven { options.rounds = 3 }
             if !batchesGiven { options.batchesPerRound = 2 }
         }
+        if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
         return options
     }
 
@@ -136,6 +149,15 @@ func row(_ name: String, unit: String, rates: [Double], note: String = "") -> Do
 
 let itemsPerRound = batchSize * options.batchesPerRound
 log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rounds of \(options.batchesPerRound) batches of \(format(Double(batchSize))) in \(directory)")
+
+// MARK: The HTTP push check alone
+
+if let count = options.httpPush {
+    let (paced, unpaced, probe) = HTTPPush.runBlocking(assignments: count, directory: directory)
+    HTTPPush.report(paced: paced, unpaced: unpaced, probe: probe)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
 
 // MARK: Profiling one workload
 
