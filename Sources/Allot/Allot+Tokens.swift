@@ -20,12 +20,7 @@ extension Allot {
         let file = try parseTokenFile(fileContents)
         let apple = try requireApple()
         let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
-        if let existing = try ledger.database.queryFirst("SELECT tenant_id, id FROM tokens WHERE location_uid = ?", [.text(config.uId)],
-                                                        row: { (TenantID($0.int64(0)), $0.int64(1)) }) {
-            throw existing.0 == tenant.id
-                ? AllotError.conflict("location \(config.locationName) (\(config.uId)) is already token \(existing.1) of this tenant; use `allot token renew` to replace its file")
-                : AllotError.conflict("location \(config.locationName) (\(config.uId)) is already managed by another tenant of this server; a location belongs to one tenant only")
-        }
+        try ledger.refuseIfLocationHeld(tenant: tenant.id, locationUid: config.uId, locationName: config.locationName)
         let previousOwner: String?
         switch ownership(config.mdmInfo, tenant: tenant) {
         case .ours, .unclaimed:

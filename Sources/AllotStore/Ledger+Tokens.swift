@@ -22,13 +22,7 @@ extension Ledger {
     /// Adds a token. A location belongs to at most one tenant: one already held is refused.
     public func addToken(tenant: TenantID, _ token: NewToken) throws -> TokenID {
         try database.transaction {
-            if let holder = try database.queryFirst("SELECT id, tenant_id FROM tokens WHERE location_uid = ?", [.text(token.locationUid)],
-                                                    row: { (TokenID($0.int64(0)), TenantID($0.int64(1))) }) {
-                if holder.1 == tenant {
-                    throw AllotError.conflict("location \(token.locationName) (\(token.locationUid)) is already this tenant's token \(holder.0); renew that token instead of adding it again")
-                }
-                throw AllotError.conflict("location \(token.locationName) (\(token.locationUid)) is already managed by another tenant of this server; a location belongs to one tenant only")
-            }
+            try refuseIfLocationHeld(tenant: tenant, locationUid: token.locationUid, locationName: token.locationName)
             try database.run("""
                 INSERT INTO tokens (tenant_id, location_uid, location_name, org_name, secret, expires_at, priority, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -39,6 +33,18 @@ extension Ledger {
                             detail: ["locationUid": token.locationUid, "locationName": token.locationName])
             return id
         }
+    }
+
+    /// A location belongs to at most one tenant (invariant 3): refuses one already held, by this
+    /// tenant (renew instead) or by another. The engine asks before claiming it at Apple; adding
+    /// asks again inside its transaction.
+    public func refuseIfLocationHeld(tenant: TenantID, locationUid: String, locationName: String) throws {
+        guard let holder = try database.queryFirst("SELECT id, tenant_id FROM tokens WHERE location_uid = ?", [.text(locationUid)],
+                                                   row: { (TokenID($0.int64(0)), TenantID($0.int64(1))) }) else { return }
+        if holder.1 == tenant {
+            throw AllotError.conflict("location \(locationName) (\(locationUid)) is already token \(holder.0) of this tenant; use `allot token renew` to replace its file")
+        }
+        throw AllotError.conflict("location \(locationName) (\(locationUid)) is already managed by another tenant of this server; a location belongs to one tenant only")
     }
 
     private static let tokenColumns = """
