@@ -43,8 +43,16 @@ let package = Package(
         ),
         // Apple's Apps and Books service: protocol, wire types, error numbers, limits.
         .target(name: "AppleAppsAndBooks"),
-        // A faithful stand-in for Apple's service, state in a file.
-        .target(name: "AppleSimulator", dependencies: ["AppleAppsAndBooks"]),
+        // A faithful stand-in for Apple's service, its state in its own SQLite file; it posts
+        // Apple's notifications over HTTP.
+        .target(
+            name: "AppleSimulator",
+            dependencies: [
+                "AppleAppsAndBooks", "CSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Apple's service over HTTP (Apple itself, or a served simulator).
         .target(
             name: "AppleHTTPClient",
