@@ -54,6 +54,38 @@ import Testing
         #expect(pool.available == 6)
     }
 
+    @Test(arguments: AppleTransport.allCases)
+    func repairGivesBackARetiredDevicesLicenceAndLeavesOneHeldThroughAnotherToken(transport: AppleTransport) async throws {
+        let world = try await World(transport: transport)
+        defer { world.cleanUp() }
+        try await world.tenant(devices: 6)
+        try await world.engine.setPolicy(tenant: "springfield", .priority)
+        _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"), priority: 5)
+        let north = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1002"), priority: 0)
+        let assigned = try await world.engine.assign(tenant: "springfield", world.items(World.sharedApp, 5...6))
+        #expect(assigned.items.allSatisfy { $0.tokenId == north.id })
+        _ = try await world.engine.retireDevices(tenant: "springfield", serials: [World.serial(5).value])
+        _ = try await world.engine.push(tenant: "springfield")
+
+        // An admin grants both devices a licence of Main Campus (1001) behind the engine's back.
+        let bearer = try world.tokenFile("1001").trimmingCharacters(in: .whitespacesAndNewlines)
+        let app = WireAssetKey(adamId: World.sharedApp.adamId, pricingParam: "STDQ")
+        _ = try await world.simulator.associate(token: bearer, AssociationRequest(assets: [app], serialNumbers: [World.serial(5).value, World.serial(6).value]))
+
+        let repaired = try #require(try await world.engine.sync(tenant: "springfield", repair: true).first { $0.locationUid == "1001" })
+        #expect(repaired.drift.map(\.kind) == [.unknownToLedger, .unknownToLedger])
+        #expect(repaired.repair?.givenBack == 1)
+        #expect(repaired.repair?.left == 1)
+        #expect(repaired.repair?.recorded == 0)
+        _ = try await world.engine.push(tenant: "springfield")
+        #expect(try await world.appleAssignments().filter { $0.contains(World.serial(5).value) }.isEmpty)
+        // Invariant 2 holds: the device keeps its one licence, through North; the extra one at
+        // Main is still reported, for an admin to reclaim.
+        let again = try #require(try await world.engine.sync(tenant: "springfield").first { $0.locationUid == "1001" })
+        #expect(again.drift == [AssignmentDrift(.unknownToLedger, HeldLicence(asset: World.sharedApp, serial: World.serial(6).value))])
+        #expect(try await world.ledgerAssignments() == ["\(World.sharedApp) \(World.serial(6).value) 1002"])
+    }
+
     @Test func licencesStillOnTheirWayToAppleAreNotDrift() async throws {
         let world = try await World()
         defer { world.cleanUp() }
