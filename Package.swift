@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 "AppleAppsAndBooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -167,6 +168,9 @@ let package = Package(
             name: "AppleHTTPClientTests",
             dependencies: [
                 "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
+                // The engine's state after recorded answers (issue 17: Apple's documented shapes).
+                "Allot", "AllotCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

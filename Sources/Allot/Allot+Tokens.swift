@@ -106,7 +106,7 @@ extension Allot {
         try ledger.resumeOperations(token: token.id)
 
         var report = TakeoverReport(tokenId: token.id, previousOwner: previousOwner, appleAssignments: 0, notOurs: 0, revoking: 0)
-        let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple)
+        let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple).items
         report.appleAssignments = appleAssignments.count
         let ours = try ledger.assignedSerials(tenant: tenant.id, token: token.id)
         var notOurs: [AssetKey: [SerialNumber]] = [:]

@@ -62,11 +62,11 @@ extension Ledger {
 
     /// A tenant's token by id or by location `uId`.
     public func token(tenant: TenantID, _ reference: String) throws -> TokenRecord? {
-        let byId = Int64(reference).map { id in
-            try? database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND id = ?",
-                                     [.integer(tenant.rawValue), .integer(id)], row: Self.token(from:))
-        } ?? nil
-        if let byId { return byId }
+        if let id = Int64(reference),
+           let byId = try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND id = ?",
+                                              [.integer(tenant.rawValue), .integer(id)], row: Self.token(from:)) {
+            return byId
+        }
         return try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND location_uid = ?",
                                        [.integer(tenant.rawValue), .text(reference)], row: Self.token(from:))
     }
@@ -83,12 +83,12 @@ extension Ledger {
         try database.transaction {
             let before = try database.queryFirst("SELECT state, owner_name FROM tokens WHERE id = ? AND tenant_id = ?",
                                                  [.integer(token.rawValue), .integer(tenant.rawValue)],
-                                                 row: { (TokenState(rawValue: $0.string(0)), $0.optionalString(1)) })
+                                                 row: { (try Self.storedTokenState($0.string(0)), $0.optionalString(1)) })
             guard let before else { throw AllotError.notFound("token \(token) does not exist") }
             guard before.0 != state || before.1 != ownerName else { return }
             try database.run("UPDATE tokens SET state = ?, owner_name = ? WHERE id = ?",
                              [.text(state.rawValue), SQLValue(ownerName), .integer(token.rawValue)])
-            var detail = ["from": before.0?.rawValue ?? "?", "to": state.rawValue, "reason": reason]
+            var detail = ["from": before.0.rawValue, "to": state.rawValue, "reason": reason]
             if let ownerName { detail["owner"] = ownerName }
             try recordEvent(tenant: tenant, kind: "token_state_changed", token: token, detail: detail)
         }
@@ -153,10 +153,16 @@ extension Ledger {
             """)
     }
 
-    static func token(from row: Statement) -> TokenRecord {
+    static func token(from row: Statement) throws -> TokenRecord {
         TokenRecord(id: TokenID(row.int64(0)), tenantId: TenantID(row.int64(1)), locationUid: row.string(2),
                     locationName: row.string(3), orgName: row.string(4), expiresAt: row.int64(5),
-                    state: TokenState(rawValue: row.string(6)) ?? .invalid, ownerName: row.optionalString(7),
+                    state: try storedTokenState(row.string(6)), ownerName: row.optionalString(7),
                     priority: row.int(8), lastSyncAt: row.optionalInt64(9), hasSecret: row.bool(10))
+    }
+
+    /// A token state read back: one this allot does not know is corruption, never `invalid`.
+    static func storedTokenState(_ text: String) throws -> TokenState {
+        guard let state = TokenState(rawValue: text) else { throw StoredValueError(column: "tokens.state", value: text) }
+        return state
     }
 }
