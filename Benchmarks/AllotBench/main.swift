@@ -15,6 +15,9 @@ struct Options {
     var only: String?
     /// `--http-push [N]`: push N assignments over HTTP to the served simulator (HTTPPush.swift).
     var httpPush: Int?
+    /// `--fleet-push N[,N…]`: one push for N tokens with 1,000 assignments each (FleetPush.swift).
+    var fleetPush: [Int]?
+    var fleetSetup = FleetPush.Setup()
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -26,6 +29,10 @@ struct Options {
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
           --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
                        to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
+          --fleet-push N[,N...]  only the fleet push: N tokens x 1,000 assignments at 150 ms a call (release build;
+                       `allot` must be built beside allot-bench), e.g. --fleet-push 10,100
+          --proxy SCRIPT   with --fleet-push: the latency proxy to put in front of `allot sim serve`
+          --sim-latency    with --fleet-push: `allot sim serve --latency-ms 150` instead of a proxy
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -61,6 +68,12 @@ struct Options {
                 } else {
                     options.httpPush = 0
                 }
+            case "--fleet-push":
+                let counts = value(argument).split(separator: ",").compactMap { Int($0) }
+                guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push takes token counts 1 to 10000, e.g. 10,100") }
+                options.fleetPush = counts
+            case "--proxy": options.fleetSetup.proxyScript = value(argument)
+            case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -155,6 +168,18 @@ log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rou
 if let count = options.httpPush {
     let (paced, unpaced, probe) = HTTPPush.runBlocking(assignments: count, directory: directory)
     HTTPPush.report(paced: paced, unpaced: unpaced, probe: probe)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: The fleet push alone
+
+if let counts = options.fleetPush {
+    guard options.fleetSetup.proxyScript != nil || options.fleetSetup.simulatorLatency else {
+        Options.fail("--fleet-push needs --proxy SCRIPT or --sim-latency for its 150 ms a call")
+    }
+    let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
+    FleetPush.report(runs, setup: options.fleetSetup)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }
