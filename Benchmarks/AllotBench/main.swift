@@ -17,6 +17,9 @@ struct Options {
     var httpPush: Int?
     /// `--sim-calls [N]`: N calls per size to the served simulator at 1k / 100k / 1M assignments (SimCalls.swift).
     var simCalls: Int?
+    /// `--fleet-push N[,N…]`: one push for N tokens with 1,000 assignments each (FleetPush.swift).
+    var fleetPush: [Int]?
+    var fleetSetup = FleetPush.Setup()
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -30,6 +33,10 @@ struct Options {
                        to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
           --sim-calls [N]  only the simulator's throughput: N Apple calls over loopback (default 20,000;
                        2,000 with --quick) at 1,000 / 100,000 / 1,000,000 assignments (1,000 / 10,000 / 100,000 with --quick)
+          --fleet-push N[,N...]  only the fleet push: N tokens x 1,000 assignments at 150 ms a call (release build;
+                       `allot` must be built beside allot-bench), e.g. --fleet-push 10,100
+          --proxy SCRIPT   with --fleet-push: the latency proxy to put in front of `allot sim serve`
+          --sim-latency    with --fleet-push: `allot sim serve --latency-ms 150` instead of a proxy
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -73,6 +80,12 @@ struct Options {
                 } else {
                     options.simCalls = 0
                 }
+            case "--fleet-push":
+                let counts = value(argument).split(separator: ",").compactMap { Int($0) }
+                guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push takes token counts 1 to 10000, e.g. 10,100") }
+                options.fleetPush = counts
+            case "--proxy": options.fleetSetup.proxyScript = value(argument)
+            case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -176,6 +189,18 @@ if let calls = options.simCalls {
 if let count = options.httpPush {
     let (paced, unpaced, probe) = HTTPPush.runBlocking(assignments: count, directory: directory)
     HTTPPush.report(paced: paced, unpaced: unpaced, probe: probe)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: The fleet push alone
+
+if let counts = options.fleetPush {
+    guard options.fleetSetup.proxyScript != nil || options.fleetSetup.simulatorLatency else {
+        Options.fail("--fleet-push needs --proxy SCRIPT or --sim-latency for its 150 ms a call")
+    }
+    let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
+    FleetPush.report(runs, setup: options.fleetSetup)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

@@ -18,40 +18,101 @@ public struct PushReport: Sendable, Hashable, Codable {
     public var unfinished = 0
     /// Tokens found dead or claimed elsewhere, their operations paused.
     public var pausedTokens: [TokenID] = []
+    /// Tokens that had something to deliver (one lane each).
+    public var tokens = 0
+    /// Tokens Apple told to wait (429, or 5xx with Retry-After): their lane stopped early.
+    public var tokensBackingOff = 0
+
+    mutating func merge(_ other: PushReport) {
+        sent += other.sent
+        completed += other.completed
+        released += other.released
+        retrying += other.retrying
+        failed += other.failed
+        for token in other.pausedTokens where !pausedTokens.contains(token) { pausedTokens.append(token) }
+        tokens += other.tokens
+        tokensBackingOff += other.tokensBackingOff
+    }
+}
+
+/// How far a push has come, for a progress line.
+public struct PushProgress: Sendable, Hashable {
+    /// Requests Apple accepted so far.
+    public var sent: Int
+    /// Requests that were due when the push began.
+    public var toSend: Int
+    /// Tokens whose lane is still running.
+    public var tokensWaiting: Int
+}
+
+/// The lanes' shared bookkeeping inside one engine.
+struct DeliveryBookkeeping {
+    /// Apple calls in flight now, over every lane (bounded by `appleCallsInFlightMax`).
+    var callsInFlight = 0
+    /// Lanes waiting for a call slot, woken first come first served.
+    var slotWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Tokens Apple told to come back later: no lane calls Apple for them before this time.
+    var heldUntil: [TokenID: Int64] = [:]
+    /// Progress of the push in progress (for `PushProgress`).
+    var sent = 0
+    /// Set when the server stops: lanes start no new Apple call.
+    var stopping = false
 }
 
 extension Allot {
-    /// Delivers the operations due for Apple (one tenant's, or all), polls the events already
-    /// sent, applies their results, and repeats while something is due, a bounded number of
-    /// rounds. Re-sending after a crash is harmless: associate and disassociate are idempotent.
-    public func push(tenant slug: String? = nil) async throws -> PushReport {
-        let tenant = try slug.map { try self.tenant($0) }
-        while pushing { try await Task.sleep(for: .milliseconds(20)) }
-        pushing = true
-        defer { pushing = false }
+    /// Starts no new Apple call from now on (`allot serve` is stopping); calls in flight finish,
+    /// and what is not delivered stays in the outbox.
+    public func stopDelivering() { delivery.stopping = true }
 
+    public var isStoppingDelivery: Bool { delivery.stopping }
+
+    /// Lets go of the operations this engine claimed: called by a worker that exits with Apple
+    /// calls still in flight, so that the next worker need not wait for the leases to expire.
+    public func releaseLeases() throws { try ledger.releaseLeases(owner: workerId) }
+
+    /// Delivers the operations due for Apple (one tenant's, or every tenant's), one lane per
+    /// token, the lanes in parallel. Each lane paces its token to Apple's live
+    /// `maxRequestPerSecond`, stops when Apple tells that token to wait, and sends an
+    /// operation only when every earlier one on the same serials has finished
+    /// (`DeliveryOrder`). An operation is claimed in the ledger before it is sent, so two
+    /// workers or two processes never send it at once. Re-sending after a crash is harmless:
+    /// associate and disassociate are idempotent.
+    public func push(tenant slug: String? = nil,
+                     progress: (@Sendable (PushProgress) -> Void)? = nil) async throws -> PushReport {
+        let tenant = try slug.map { try self.tenant($0) }
         let apple = try requireApple()
-        var report = PushReport()
-        var tokensToResync = Set<TokenID>()
         let limits = await liveLimits(apple)
         try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers)
-        for _ in 0..<settings.pushRoundsMax {
-            let due = try ledger.dueOperations(tenant: tenant?.id)
-            if due.isEmpty { break }
-            // Looked up once a round: a delivery may change a token's state, and the next
-            // round reads it again.
-            let tokens = Dictionary(uniqueKeysWithValues: try ledger.allTokens().map { ($0.id, $0) })
-            let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
-            for operation in due {
-                guard let token = tokens[operation.tokenId], let owner = tenants[operation.tenantId] else { continue }
-                // A token paused or claimed earlier in this round waits for the next one.
-                let current = try ledger.requireToken(tenant: owner.id, String(token.id.rawValue))
-                try await deliver(operation, token: current, tenant: owner, apple: apple, report: &report, resync: &tokensToResync)
+        let toSend = try ledger.dueSendCount(tenant: tenant?.id)
+        let lanes = try ledger.tokensWithDueOperations(tenant: tenant?.id)
+        let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
+        delivery.sent = 0
+        var report = PushReport()
+        var resync = Set<TokenID>()
+        var firstError: (any Error)?
+        await withTaskGroup(of: Result<LaneOutcome, any Error>.self) { group in
+            for lane in lanes {
+                guard let owner = tenants[lane.tenant] else { preconditionFailure("an outbox row names tenant \(lane.tenant), which does not exist") }
+                group.addTask {
+                    do { return .success(try await self.runLane(lane.token, tenant: owner, apple: apple)) } catch { return .failure(error) }
+                }
+            }
+            var running = lanes.count
+            for await result in group {
+                running -= 1
+                switch result {
+                case .success(let outcome):
+                    report.merge(outcome.report)
+                    resync.formUnion(outcome.resync)
+                case .failure(let error):
+                    if firstError == nil { firstError = error }
+                }
+                progress?(PushProgress(sent: delivery.sent, toSend: toSend, tokensWaiting: running))
             }
         }
-        if !tokensToResync.isEmpty {
-            let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
-            for record in try ledger.allTokens() where tokensToResync.contains(record.id) {
+        if let firstError { throw firstError }
+        if !resync.isEmpty && !delivery.stopping {
+            for record in try ledger.allTokens() where resync.contains(record.id) {
                 if let owner = tenants[record.tenantId] { _ = try await syncToken(tenant: owner, token: record) }
             }
         }
@@ -60,125 +121,184 @@ extension Allot {
         return report
     }
 
-    /// One step of one operation: send it, or poll it, and record what Apple said.
-    private func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
-                         report: inout PushReport, resync: inout Set<TokenID>) async throws {
-        // A removed token still delivers its revocations: that is how it drains.
-        let deliverable = token.state == .active || token.state == .removed
-        guard deliverable else {
-            try ledger.pauseOperations(token: token.id)
-            if !report.pausedTokens.contains(token.id) { report.pausedTokens.append(token.id) }
-            return
+    struct LaneOutcome: Sendable {
+        var report = PushReport()
+        var resync = Set<TokenID>()
+    }
+
+    /// Whether a lane goes on after an operation.
+    private enum LaneNext { case goOn, stop }
+
+    /// One token's lane: rounds of (read its window, send or poll what is due and free), until
+    /// nothing is due, Apple says wait, or the token cannot deliver. Bounded by `pushRoundsMax`.
+    private func runLane(_ tokenId: TokenID, tenant: Tenant, apple: any AppsAndBooksService) async throws -> LaneOutcome {
+        var outcome = LaneOutcome()
+        outcome.report.tokens = 1
+        for _ in 0..<settings.pushRoundsMax where !delivery.stopping {
+            if let held = delivery.heldUntil[tokenId], held > now { break }
+            // Read again each round: a delivery (this lane's, or a sync) may change its state.
+            let token = try ledger.requireToken(tenant: tenant.id, String(tokenId.rawValue))
+            guard token.state.deliversToApple else {
+                try ledger.pauseOperations(token: token.id)
+                outcome.report.pausedTokens.append(token.id)
+                break
+            }
+            let window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+            let free = DeliveryOrder.free(window.map(\.footprint))
+            let due = window.filter { operation in
+                free.contains(operation.id) && (operation.state == .pending || operation.state == .sent)
+                    && operation.nextAttemptAt <= now && (operation.leaseExpiresAt ?? .min) <= now
+            }
+            if due.isEmpty { break }
+            var next = LaneNext.goOn
+            for operation in due where next == .goOn && !delivery.stopping {
+                // Another worker may have taken it since the window was read.
+                guard try ledger.claim(operation, owner: workerId, leaseSeconds: settings.leaseSeconds) else { continue }
+                next = try await deliver(operation, token: token, tenant: tenant, apple: apple, outcome: &outcome)
+            }
+            if next == .stop { break }
         }
+        return outcome
+    }
+
+    /// One step of one claimed operation: ask Apple, let the machine decide, perform it.
+    private func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
+                         outcome: inout LaneOutcome) async throws -> LaneNext {
         let bearer: String
         do { bearer = try self.bearer(of: token) } catch {
             try ledger.failOperation(operation, error: "the token's file is gone")
-            report.failed += 1
-            return
+            outcome.report.failed += 1
+            return .goOn
         }
-        await pace(token.id)
+        guard var answer = try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) else {
+            // Apple reports another server on the location: the token was paused.
+            outcome.report.pausedTokens.append(token.id)
+            return .stop
+        }
+        // At most two decisions: Apple's answer, then (after `.verify`) what Apple holds.
+        for _ in 0..<2 {
+            let action = OutboxMachine.next(operation.step, answer: answer, now: now, settings: settings.outbox)
+            switch action {
+            case .awaitEvent(let eventId, let pollAt):
+                try ledger.markSent(operation.id, eventId: eventId, pollAt: pollAt)
+                outcome.report.sent += 1
+                delivery.sent += 1
+            case .pollAgain(let at, let note, let countsAsAttempt):
+                try ledger.reschedule(operation.id, at: at, resend: false, error: note, countsAsAttempt: countsAsAttempt)
+            case .resend(let at, let reason, let countsAsAttempt, let resync):
+                try ledger.reschedule(operation.id, at: at, resend: true, error: reason, countsAsAttempt: countsAsAttempt)
+                if countsAsAttempt { outcome.report.retrying += 1 }
+                if resync { outcome.resync.insert(token.id) }
+            case .backOff(let until, let resend, let reason):
+                try ledger.reschedule(operation.id, at: until, resend: resend, error: reason, countsAsAttempt: true)
+                outcome.report.retrying += 1
+                outcome.report.tokensBackingOff = 1
+                delivery.heldUntil[token.id] = max(until, delivery.heldUntil[token.id] ?? .min)
+                return .stop
+            case .complete(let released, let reason, let resync):
+                outcome.report.released += try ledger.completeOperation(operation, refusedSerials: released, refusal: reason)
+                outcome.report.completed += 1
+                if resync { outcome.resync.insert(token.id) }
+            case .verify(let reason):
+                guard let held = try await serialsAppleHolds(operation, bearer: bearer, token: token, apple: apple) else {
+                    try ledger.reschedule(operation.id, at: now + settings.pollIntervalSeconds, resend: false,
+                                          error: "could not read Apple's assignments to check \(reason)", countsAsAttempt: true)
+                    outcome.report.retrying += 1
+                    return .stop
+                }
+                answer = .holds(held, reason: reason)
+                continue
+            case .pauseToken(let event, let reason):
+                try ledger.releaseLease(operation.id)
+                try moveToken(token, on: event, reason: "Apple answered \(reason)")
+                outcome.report.pausedTokens.append(token.id)
+                return .stop
+            case .giveUp(let reason):
+                try ledger.failOperation(operation, error: reason)
+                outcome.report.failed += 1
+            }
+            return .goOn
+        }
+        preconditionFailure("the outbox machine asked to verify twice")
+    }
+
+    /// One Apple call for an operation: its send, or its event's status. Nil when the answer
+    /// shows another server holds the location (the token is then paused).
+    private func ask(_ apple: any AppsAndBooksService, _ operation: OutboxOperation, bearer: String,
+                     token: TokenRecord, tenant: Tenant) async throws -> AppleAnswer? {
         do {
             switch operation.state {
             case .pending:
-                let request = AssociationRequest(assets: [WireAssetKey(adamId: operation.asset.adamId, pricingParam: operation.asset.pricingParam.rawValue)],
-                                                 serialNumbers: operation.serials)
-                let answer = operation.kind == .associate
-                    ? try await apple.associate(token: bearer, request)
-                    : try await apple.disassociate(token: bearer, request)
-                guard try noteOwnership(answer.mdmInfo, token: token, tenant: tenant) else {
-                    report.pausedTokens.append(token.id)
-                    return
+                let wireAsset = WireAssetKey(adamId: operation.asset.adamId, pricingParam: operation.asset.pricingParam.rawValue)
+                let answer = try await withCallSlot(token.id) {
+                    switch operation.kind {
+                    case .associate: try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
+                    case .disassociate: try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
+                    case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: operation.serials))
+                    }
                 }
-                try ledger.markSent(operation.id, eventId: answer.eventId, pollAt: now + settings.firstPollDelaySeconds)
-                report.sent += 1
+                guard try noteOwnership(answer.mdmInfo, token: token, tenant: tenant) else { return nil }
+                return .accepted(eventId: answer.eventId)
             case .sent:
                 guard let eventId = operation.eventId else {
-                    try ledger.reschedule(operation.id, at: now, resend: true, error: "sent without an event id", countsAsAttempt: false)
-                    return
+                    return .refused(.unknownEvent, message: "the operation was recorded as sent without an event id", retryAfterSeconds: nil)
                 }
-                let status = try await apple.eventStatus(token: bearer, eventId: eventId)
-                guard try noteOwnership(status.mdmInfo, token: token, tenant: tenant) else {
-                    report.pausedTokens.append(token.id)
-                    return
-                }
-                try apply(status, to: operation, report: &report, resync: &resync)
+                let status = try await withCallSlot(token.id) { try await apple.eventStatus(token: bearer, eventId: eventId) }
+                guard try noteOwnership(status.mdmInfo, token: token, tenant: tenant) else { return nil }
+                return .event(EventReport(status))
             case .done, .failed, .paused:
-                return
+                preconditionFailure("only pending or sent operations are claimed for delivery")
             }
         } catch let error as AppleServiceError {
-            try handle(error, operation: operation, token: token, report: &report)
+            return .refused(error.verdict, message: error.description, retryAfterSeconds: error.retryAfterSeconds)
         } catch let error as AllotError {
             throw error
         } catch {
-            // The network or the client failed: try again, backing off.
-            let delay = settings.backoff.delaySeconds(afterAttempt: operation.attempts + 1, retryAfterSeconds: nil)
-            try ledger.reschedule(operation.id, at: now + delay, resend: operation.state == .pending, error: "\(type(of: error))", countsAsAttempt: true)
-            report.retrying += 1
+            // The network or the client failed. Its type names it; its text might carry a URL.
+            return .unreachable("\(type(of: error))")
         }
     }
 
-    /// Applies an event's status: confirm, release refused licences (9709), or poll again.
-    private func apply(_ status: EventStatus, to operation: OutboxOperation, report: inout PushReport, resync: inout Set<TokenID>) throws {
-        switch status.eventStatus.uppercased() {
-        case "PENDING":
-            let stale = (operation.sentAt ?? now) + settings.resendAfterSeconds <= now
-            try ledger.reschedule(operation.id, at: now + (stale ? 0 : settings.pollIntervalSeconds), resend: stale,
-                                  error: stale ? "still PENDING after \(settings.resendAfterSeconds) s; sent again" : nil, countsAsAttempt: false)
-        case "COMPLETE", "FAILED":
-            let failures = status.failures ?? []
-            // 9616 "already assigned" and 9610 "not found" on a disassociate are the outcome we
-            // wanted: re-sent operations meet them.
-            let refused = failures.filter { failure in
-                !(failure.errorNumber == AppleErrorNumber.licenseAlreadyAssigned
-                  || (failure.errorNumber == AppleErrorNumber.licenseNotFound && operation.kind != .associate))
-            }
-            let passing = refused.contains { failure in
-                AppleServiceError(errorNumber: failure.errorNumber, message: failure.errorMessage, httpStatus: 200).classification == .retryLater
-            }
-            if status.eventStatus.uppercased() == "FAILED" && (passing || failures.isEmpty) {
-                // Apple failed for a passing reason (9603, 9644…) or named no item: send it
-                // again later. Re-sending is harmless, since associations are idempotent.
-                let delay = settings.backoff.delaySeconds(afterAttempt: operation.attempts + 1, retryAfterSeconds: nil)
-                try ledger.reschedule(operation.id, at: now + delay, resend: true, error: "Apple's event failed", countsAsAttempt: true)
-                report.retrying += 1
-                return
-            }
-            var refusedSerials = Set<String>()
-            for failure in refused {
-                let serials = failure.errorInfo?.serialNumbers ?? operation.serials
-                refusedSerials.formUnion(serials)
-                if failure.errorNumber == AppleErrorNumber.notEnoughLicenses { resync.insert(operation.tokenId) }
-            }
-            let reason = refused.first.map { "Apple \($0.errorNumber): \($0.errorMessage)" }
-            let released = try ledger.completeOperation(operation, refusedSerials: refusedSerials, refusal: reason)
-            report.released += released
-            report.completed += 1
-        default:
-            try ledger.reschedule(operation.id, at: now + settings.pollIntervalSeconds, resend: false,
-                                  error: "unknown event status \(status.eventStatus.printableExcerpt)", countsAsAttempt: true)
-        }
+    /// Which of the operation's serials Apple holds for its asset on this token, read from
+    /// Apple's assignments; nil when Apple could not be read.
+    private func serialsAppleHolds(_ operation: OutboxOperation, bearer: String, token: TokenRecord,
+                                   apple: any AppsAndBooksService) async throws -> Set<String>? {
+        let assignments: [WireAssignment]
+        do { assignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple) } catch is AllotError { return nil }
+        let wanted = Set(operation.serials)
+        return Set(assignments.compactMap { assignment in
+            guard assignment.adamId == operation.asset.adamId, assignment.pricingParam == operation.asset.pricingParam.rawValue,
+                  let serial = assignment.serialNumber, wanted.contains(serial) else { return nil }
+            return serial
+        })
     }
 
-    private func handle(_ error: AppleServiceError, operation: OutboxOperation, token: TokenRecord, report: inout PushReport) throws {
-        switch error.classification {
-        case .tokenExpired, .tokenRevoked, .tokenInvalid:
-            try noteTokenDeath(error, token: token)
-            if !report.pausedTokens.contains(token.id) { report.pausedTokens.append(token.id) }
-        case .retryLater, .other:
-            if operation.attempts + 1 >= settings.backoff.attemptsMax {
-                try ledger.failOperation(operation, error: "gave up after \(operation.attempts + 1) attempts: \(error)")
-                report.failed += 1
-                return
-            }
-            let delay = settings.backoff.delaySeconds(afterAttempt: operation.attempts + 1, retryAfterSeconds: error.retryAfterSeconds)
-            try ledger.reschedule(operation.id, at: now + delay, resend: operation.state == .pending, error: error.description, countsAsAttempt: true)
-            report.retrying += 1
-        case .ourBug, .itemRefused:
-            // Apple refused the request itself (a limit, a duplicate, a non-assignable asset):
-            // retrying cannot help. Recorded as an event for an engineer to read.
-            try ledger.failOperation(operation, error: error.description)
-            report.failed += 1
+    /// Runs one Apple call of a lane: paced to the token's rate, and within the bound on calls
+    /// in flight over all lanes.
+    private func withCallSlot<T: Sendable>(_ token: TokenID, _ call: () async throws -> T) async throws -> T {
+        await pace(token)
+        while delivery.callsInFlight >= settings.appleCallsInFlightMax {
+            await withCheckedContinuation { delivery.slotWaiters.append($0) }
         }
+        delivery.callsInFlight += 1
+        defer {
+            delivery.callsInFlight -= 1
+            if !delivery.slotWaiters.isEmpty { delivery.slotWaiters.removeFirst().resume() }
+        }
+        return try await call()
+    }
+
+    /// Moves a token along its life (`TokenLife`) and pauses or resumes its outbox to match.
+    func moveToken(_ token: TokenRecord, on event: TokenEvent, ownerName: String? = nil, reason: String) throws {
+        if token.state == .removed {
+            // A removed token that died cannot drain: its operations end here, so its secret
+            // can be erased. Apple keeps counting those licences until an admin reclaims them.
+            try ledger.failOperations(token: token.id, error: "the removed token can no longer deliver (\(reason))")
+            return
+        }
+        guard let state = TokenLife.next(token.state, on: event) else { return }
+        try ledger.setTokenState(tenant: token.tenantId, token: token.id, state, ownerName: ownerName, reason: reason)
+        if state.deliversToApple { try ledger.resumeOperations(token: token.id) } else { try ledger.pauseOperations(token: token.id) }
     }
 
     /// Apple's limits, re-read from service/config every few minutes; Apple's published
@@ -188,14 +308,5 @@ extension Allot {
         let limits = (try? await apple.serviceConfig().limits) ?? ServiceLimits.appleDefaults
         limitsCache = (limits, now)
         return limits
-    }
-
-    /// Pushes continuously until cancelled: the worker that `allot serve` runs.
-    public func runOutboxWorker(idleSeconds: Double = 1) async {
-        while !Task.isCancelled {
-            let report = try? await push()
-            let busy = (report?.sent ?? 0) + (report?.completed ?? 0) > 0
-            try? await Task.sleep(for: .seconds(busy ? 0.05 : idleSeconds))
-        }
     }
 }

@@ -168,29 +168,20 @@ extension Allot {
 
     /// Marks a token expired, revoked or invalid when Apple says so, and pauses its operations.
     func noteTokenDeath(_ error: AppleServiceError, token: TokenRecord) throws {
-        if token.state == .removed {
-            // A removed token that died cannot drain: its operations end here, so its secret
-            // can be erased. Apple keeps counting those licences until an admin reclaims them.
-            try ledger.failOperations(token: token.id, error: "the removed token is no longer accepted by Apple (\(error.errorNumber))")
-            return
-        }
-        let state: TokenState
+        let event: TokenEvent
         switch error.classification {
-        case .tokenExpired: state = .expired
-        case .tokenRevoked: state = .revoked
-        case .tokenInvalid: state = .invalid
+        case .tokenExpired: event = .expired
+        case .tokenRevoked: event = .revokedByApple
+        case .tokenInvalid: event = .rejected
         default: return
         }
-        try ledger.setTokenState(tenant: token.tenantId, token: token.id, state, reason: "Apple answered \(error.errorNumber): \(error.message)")
-        try ledger.pauseOperations(token: token.id)
+        try moveToken(token, on: event, reason: "Apple answered \(error.errorNumber): \(error.message)")
     }
 
     /// Records a claim by another server seen on any answer: the token stops supplying licences.
     func noteOwnership(_ info: MDMInfo?, token: TokenRecord, tenant: Tenant) throws -> Bool {
         guard case .claimed(let owner) = ownership(info, tenant: tenant) else { return true }
-        try ledger.setTokenState(tenant: tenant.id, token: token.id, .claimedElsewhere, ownerName: owner,
-                                 reason: "Apple reports \(owner) manages the location")
-        try ledger.pauseOperations(token: token.id)
+        try moveToken(token, on: .claimedElsewhere, ownerName: owner, reason: "Apple reports \(owner) manages the location")
         return false
     }
 

@@ -18,8 +18,10 @@ public actor Allot {
     var limitsCache: (limits: ServiceLimits, readAt: Int64)?
     /// When each token last called Apple, to stay under `maxRequestPerSecond`.
     var lastAppleCall: [TokenID: ContinuousClock.Instant] = [:]
-    /// True while a push runs: pushes are serialised across the actor's suspension points.
-    var pushing = false
+    /// The lanes' shared bookkeeping: calls in flight, tokens told to wait by Apple.
+    var delivery = DeliveryBookkeeping()
+    /// This engine's name on the leases it writes in the outbox.
+    let workerId = UUID().uuidString.lowercased()
 
     public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
                 settings: EngineSettings = EngineSettings(),

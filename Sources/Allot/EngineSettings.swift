@@ -19,6 +19,28 @@ public struct EngineSettings: Sendable {
     public var serverName = "allot"
     /// Whether to sleep to stay under Apple's `maxRequestPerSecond` per token.
     public var paceRequests = true
+    /// Apple calls in flight at once over every token's lane. Apple's limit is per token
+    /// (15 a second each), so this bounds allot's own sockets and memory, not Apple's rate:
+    /// sized for thousands of tokens with a call of ~150 ms (1,000 tokens × 15/s × 0.15 s).
+    public var appleCallsInFlightMax = 2_500
+    /// How long a worker holds an operation it claimed: longer than one Apple call may take
+    /// (the HTTP client's deadline), so a live worker never loses its claim mid-call, and short
+    /// enough that a crashed worker's operations go out again soon.
+    public var leaseSeconds: Int64 = 120
+    /// A lane reads this many of its token's oldest unfinished operations at a time to decide
+    /// which may go (`DeliveryOrder`). Larger than what can wait on a poll at once (15 calls/s
+    /// × 30 s), so operations waiting for their poll never hide sendable ones.
+    public var deliveryWindowOperationsMax = 1_000
+
+    /// What the outbox machine follows.
+    public var outbox: OutboxSettings {
+        var outbox = OutboxSettings()
+        outbox.pollIntervalSeconds = pollIntervalSeconds
+        outbox.firstPollDelaySeconds = firstPollDelaySeconds
+        outbox.resendAfterSeconds = resendAfterSeconds
+        outbox.backoff = backoff
+        return outbox
+    }
 
     public init() {}
 }

@@ -47,13 +47,16 @@ struct Delivery: Encodable {
 }
 
 enum PushText {
-    static func summary(_ report: PushReport, tenant: String) -> String {
+    /// `tenant` nil: a push for every tenant.
+    static func summary(_ report: PushReport, tenant: String?) -> String {
+        let again = tenant.map { "`allot push --tenant \($0)`" } ?? "`allot push`"
+        let tokenList = tenant.map { "`allot token list --tenant \($0)`" } ?? "`allot token list --tenant SLUG`"
         var parts = ["Apple: \(Text.count(report.sent, "request")) sent, \(Text.count(report.completed, "operation")) finished"]
         if !report.released.isEmpty { parts.append("\(Text.count(report.released.count, "licence")) refused by Apple and released (\(Text.list(Array(report.released.prefix(5)))))") }
         if report.retrying > 0 { parts.append("\(Text.count(report.retrying)) to retry") }
         if report.failed > 0 { parts.append("\(Text.count(report.failed)) given up") }
-        if !report.pausedTokens.isEmpty { parts.append("paused on token \(Text.list(report.pausedTokens.map(\.description))) (see `allot token list --tenant \(tenant)`)") }
-        if report.unfinished > 0 { parts.append("\(Text.count(report.unfinished)) still waiting; `allot push --tenant \(tenant)` collects them") }
+        if !report.pausedTokens.isEmpty { parts.append("paused on token \(Text.list(report.pausedTokens.map(\.description))) (see \(tokenList))") }
+        if report.unfinished > 0 { parts.append("\(Text.count(report.unfinished)) still waiting; \(again) collects them") }
         return parts.joined(separator: "; ") + "."
     }
 }

@@ -10,18 +10,28 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
-    @Option(help: "The port to listen on.")
+    @Option(help: "The port to listen on (0: any free port, printed once bound).")
     var port = 8080
+    @Option(help: ArgumentHelp("On SIGTERM or SIGINT, wait at most this long for Apple calls and HTTP requests in flight.", valueName: "seconds"))
+    var drainSeconds = 10.0
 
     func validate() throws {
-        guard (1...65_535).contains(port) else { throw ValidationError("--port must be 1 to 65535") }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard drainSeconds >= 0 && drainSeconds <= ShutdownLimits.drainSecondsMax else {
+            throw ValidationError("--drain-seconds must be 0 to \(Int(ShutdownLimits.drainSecondsMax))")
+        }
     }
 
     func run() async throws {
         let engine = try await global.openEngine()
         let host = host
-        try await runServer(host: host, port: port, engine: engine) { bound in
+        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds)) { bound in
             Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }
+}
+
+enum ShutdownLimits {
+    /// A stop that waits longer than this is not graceful: service managers kill after ~90 s.
+    static let drainSecondsMax = 60.0
 }

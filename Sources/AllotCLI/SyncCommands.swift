@@ -86,18 +86,26 @@ struct SyncJSON: Encodable {
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
-        abstract: "Deliver the tenant's pending Apple operations now."
+        abstract: "Deliver pending Apple operations now: one tenant's, or every tenant's without --tenant."
     )
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var tenant: TenantOption
+    @Option(name: .long, help: ArgumentHelp("The tenant's slug (default: every tenant).", valueName: "slug"))
+    var tenant: String?
+
+    func validate() throws {
+        if let tenant, !Ledger.isValidSlug(tenant) {
+            throw ValidationError("--tenant '\(tenant)' is not a tenant slug; slugs are lowercase letters, digits and dashes")
+        }
+    }
 
     func run() async throws {
         let allot = try await global.openEngine()
-        let report = try await Progress.around("telling Apple") { try await allot.push(tenant: tenant.tenant) }
+        let tenant = tenant
+        let report = try await PushProgressLine.around { progress in try await allot.push(tenant: tenant, progress: progress) }
         if global.json {
             try JSONOutput.emit(report)
         } else {
-            Standard.output(PushText.summary(report, tenant: tenant.tenant))
+            Standard.output(PushText.summary(report, tenant: tenant))
         }
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Everything the HTTP API is built from. `main` (`allot serve`) and the tests both build the
 /// application from one of these (STYLE: one function builds the application).
@@ -61,15 +62,31 @@ public func buildApplication(configuration: ServerConfiguration, engine: Allot,
     )
 }
 
+/// How `allot serve` stops.
+public struct ShutdownSettings: Sendable {
+    /// After SIGTERM or SIGINT: the longest wait for the Apple calls in flight (and, with the
+    /// HTTP requests in flight, for the server to drain) before the process exits anyway. What
+    /// was not delivered stays in the outbox for the next start.
+    public var drainSeconds: Double = 10
+
+    public init(drainSeconds: Double = 10) {
+        precondition(drainSeconds >= 0, "a drain bound is not negative")
+        self.drainSeconds = drainSeconds
+    }
+}
+
 /// `allot serve`: the API and the outbox worker in one process until SIGTERM or SIGINT. On
-/// either signal the server stops accepting connections, lets in-flight requests (batches
-/// included) finish, then the worker ends after its current delivery round. Everything the
-/// worker had not delivered is in the outbox already and goes out on the next start.
+/// either signal, in this order: the engine stops starting Apple calls; the server stops
+/// accepting connections and lets in-flight requests finish; the worker waits for the Apple
+/// calls in flight. Each wait is bounded by `shutdown.drainSeconds`, so the process exits in
+/// bounded time whether Apple answers, hangs or is gone (issue 11, point 3). Everything not
+/// delivered is in the outbox already and goes out on the next start.
 ///
 /// The admin key is `adminKey`, else `$ALLOT_ADMIN_KEY`, else a key created on first start
 /// whose SHA-256 is kept beside the database (`DB.admin-key-sha256`) and which is printed
 /// once on standard error.
 public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
+                      shutdown: ShutdownSettings = ShutdownSettings(),
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
@@ -77,23 +94,44 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
     }
     let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: onReady)
-    let worker = OutboxWorker(engine: engine, logger: logger)
-    // Graceful shutdown runs in reverse order: the server drains first, then the worker.
-    let group = ServiceGroup(configuration: .init(services: [worker, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
+    // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
+    // then the worker waits for its calls in flight.
+    var group = ServiceGroupConfiguration(services: [worker, app, StopDeliveryOnShutdown(engine: engine)],
+                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // Past this the group cancels the services: a request that hangs cannot hold the process.
+    group.maximumGracefulShutdownDuration = .seconds(2 * shutdown.drainSeconds + 1)
+    try await ServiceGroup(configuration: group).run()
 }
 
-/// The outbox worker as a service: pushes while there is work, idles otherwise; on graceful
-/// shutdown it finishes the round in progress and returns.
+/// The first to hear of a shutdown: tells the engine to start no more Apple calls, so in-flight
+/// HTTP requests that push (a batch) finish quickly.
+struct StopDeliveryOnShutdown: Service {
+    let engine: Allot
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await engine.stopDelivering()
+    }
+}
+
+/// The outbox worker as a service: pushes while there is work, idles otherwise. On shutdown it
+/// waits for the push in progress (which starts no new Apple call once the engine is told to
+/// stop) at most `drainSeconds`, then returns: an Apple call that hangs does not hold the
+/// process past its bound.
 public struct OutboxWorker: Service {
     let engine: Allot
     let logger: Logger
     let idleSeconds: Double
+    let drainSeconds: Double
+    /// The pause between checks while draining.
+    static let drainCheckSeconds = 0.05
 
-    public init(engine: Allot, logger: Logger, idleSeconds: Double = 1) {
+    public init(engine: Allot, logger: Logger, idleSeconds: Double = 1, drainSeconds: Double = 10) {
         self.engine = engine
         self.logger = logger
         self.idleSeconds = idleSeconds
+        self.drainSeconds = drainSeconds
     }
 
     public func run() async throws {
@@ -102,7 +140,29 @@ public struct OutboxWorker: Service {
             try? await gracefulShutdown()
             return
         }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        let finished = Finished()
+        // Unstructured, so that shutdown can stop waiting for it.
+        let pushes = Task {
+            await pushUntilStopped()
+            finished.flag.store(true, ordering: .releasing)
+        }
+        try? await gracefulShutdown()
+        await engine.stopDelivering()
+        pushes.cancel()
+        let deadline = ContinuousClock.now + .seconds(drainSeconds)
+        while !finished.flag.load(ordering: .acquiring) && ContinuousClock.now < deadline && !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(Self.drainCheckSeconds))
+        }
+        if !finished.flag.load(ordering: .acquiring) {
+            logger.warning("stopping with Apple calls still in flight; their operations stay in the outbox for the next start")
+            do { try await engine.releaseLeases() } catch {
+                logger.warning("could not release the outbox leases; they expire on their own", metadata: ["error": "\(type(of: error))"])
+            }
+        }
+    }
+
+    private func pushUntilStopped() async {
+        while !Task.isCancelled {
             var busy = false
             do {
                 let report = try await engine.push()
@@ -113,9 +173,14 @@ public struct OutboxWorker: Service {
             } catch {
                 logger.warning("outbox push failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
-            let pause = busy ? 0.05 : idleSeconds
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pause)) }
+            if await engine.isStoppingDelivery { return }
+            do { try await Task.sleep(for: .seconds(busy ? 0.05 : idleSeconds)) } catch { return }
         }
+    }
+
+    /// Set once the pushes have ended.
+    final class Finished: Sendable {
+        let flag = Atomic<Bool>(false)
     }
 }
 

@@ -3,8 +3,8 @@ import AllotCore
 /// One operation for Apple: an asset and its serials on one token, one Apple request once
 /// split to the live limits.
 public struct OutboxOperation: Sendable, Hashable {
-    public enum Kind: String, Sendable { case associate, disassociate, revoke }
-    public enum State: String, Sendable { case pending, sent, done, failed, paused }
+    public typealias Kind = OutboxKind
+    public typealias State = OutboxState
 
     public let id: Int64
     public let tenantId: TenantID
@@ -17,18 +17,71 @@ public struct OutboxOperation: Sendable, Hashable {
     public let nextAttemptAt: Int64
     public let eventId: String?
     public let sentAt: Int64?
+    /// The batch that decided it (nil for a take-over clean-up).
+    public let batchId: Int64?
+    /// Commit order among the token's operations (`DeliveryOrder`).
+    public let order: Int64
+    /// Until when a worker holds it, if one does.
+    public let leaseExpiresAt: Int64?
+
+    /// What the outbox machine reads of it.
+    public var step: OutboxStep { OutboxStep(kind: kind, state: state, serials: serials, attempts: attempts, sentAt: sentAt) }
+
+    public var footprint: DeliveryOrder.Footprint {
+        DeliveryOrder.Footprint(id: id, order: order, kind: kind, asset: asset, serials: serials)
+    }
+}
+
+/// A stored outbox value this version cannot read: the database is damaged, or was written by
+/// a newer allot. Never replaced by a default, which would send Apple the wrong request.
+public struct CorruptOutboxRow: Error, CustomStringConvertible {
+    public let operation: Int64
+    public let column: String
+    public let value: String
+    public var description: String {
+        "outbox operation \(operation) has \(column) '\(value.prefix(40))', which this allot cannot read: the database is damaged or from a newer version; restore it or upgrade allot"
+    }
 }
 
 extension Ledger {
-    private static let outboxColumns = "id, tenant_id, token_id, kind, assets, serials, state, attempts, next_attempt_at, event_id, sent_at"
+    private static let outboxColumns = """
+        id, tenant_id, token_id, kind, assets, serials, state, attempts, next_attempt_at, event_id, sent_at,
+        batch_id, coalesce(queue_order, id), lease_expires_at
+        """
 
-    /// Operations due now (to send, or to poll), oldest first.
-    public func dueOperations(tenant: TenantID?, limit: Int = 1_000) throws -> [OutboxOperation] {
+    /// The lease condition: nobody holds the operation, or its holder's lease ran out.
+    private static let leaseFree = "(lease_expires_at IS NULL OR lease_expires_at <= ?1)"
+
+    /// Tokens (with their tenant) that have an operation due now that no live lease holds.
+    public func tokensWithDueOperations(tenant: TenantID?) throws -> [(token: TokenID, tenant: TenantID)] {
         try database.query("""
+            SELECT DISTINCT token_id, tenant_id FROM outbox
+            WHERE state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (?2 IS NULL OR tenant_id = ?2)
+            ORDER BY token_id
+            """, [.integer(now), SQLValue(tenant?.rawValue)]) { (token: TokenID($0.int64(0)), tenant: TenantID($0.int64(1))) }
+    }
+
+    /// A token's oldest unfinished operations in commit order, at most `limit`: enough to decide
+    /// which may go now (`DeliveryOrder` needs every earlier one, and a prefix has them all).
+    public func deliveryWindow(token: TokenID, limit: Int) throws -> [OutboxOperation] {
+        precondition(limit > 0, "a delivery window holds at least one operation")
+        return try database.query("""
             SELECT \(Self.outboxColumns) FROM outbox
-            WHERE state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND (?2 IS NULL OR tenant_id = ?2)
-            ORDER BY id LIMIT ?3
-            """, [.integer(now), SQLValue(tenant?.rawValue), .integer(Int64(limit))], row: Self.operation(from:))
+            WHERE token_id = ?1 AND state IN ('pending', 'sent', 'paused')
+            ORDER BY coalesce(queue_order, id), id LIMIT ?2
+            """, [.integer(token.rawValue), .integer(Int64(limit))], row: Self.operation(from:))
+    }
+
+    /// Claims an operation for one worker until `now + leaseSeconds`, if it is still as read
+    /// (same state, due) and no live lease holds it. One UPDATE: SQLite's single writer makes
+    /// two claimants race on it, and exactly one wins.
+    public func claim(_ operation: OutboxOperation, owner: String, leaseSeconds: Int64) throws -> Bool {
+        precondition(leaseSeconds > 0, "a lease lasts some time")
+        return try database.run("""
+            UPDATE outbox SET lease_owner = ?2, lease_expires_at = ?1 + ?3
+            WHERE id = ?4 AND state = ?5 AND attempts = ?6 AND next_attempt_at <= ?1 AND \(Self.leaseFree)
+            """, [.integer(now), .text(owner), .integer(leaseSeconds), .integer(operation.id), .text(operation.state.rawValue),
+                  .integer(Int64(operation.attempts))]) == 1
     }
 
     /// Operations not yet finished (pending, sent or paused), for reports.
@@ -37,28 +90,38 @@ extension Ledger {
                                 [SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
     }
 
+    /// Operations due to be sent now, for progress reports.
+    public func dueSendCount(tenant: TenantID?) throws -> Int {
+        try database.queryFirst("""
+            SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND (?2 IS NULL OR tenant_id = ?2)
+            """, [.integer(now), SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
+    }
+
     public func operations(tenant: TenantID?) throws -> [OutboxOperation] {
         try database.query("SELECT \(Self.outboxColumns) FROM outbox WHERE (?1 IS NULL OR tenant_id = ?1) ORDER BY id",
                            [SQLValue(tenant?.rawValue)], row: Self.operation(from:))
     }
 
     /// Splits pending operations larger than Apple's limit into several, so each is one request.
+    /// The chunks keep the original's place in the commit order.
     public func splitOversizedOperations(serialsMax: Int) throws {
         precondition(serialsMax > 0, "Apple's serial limit is positive")
-        let oversized = try database.query("SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'pending' AND serial_count > ?",
-                                           [.integer(Int64(serialsMax))], row: Self.operation(from:))
-        guard !oversized.isEmpty else { return }
         try database.transaction {
+            // Read inside the transaction: another worker may split (or claim) the same rows.
+            let oversized = try database.query("""
+                SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'pending' AND serial_count > ?2 AND \(Self.leaseFree)
+                """, [.integer(now), .integer(Int64(serialsMax))], row: Self.operation(from:))
             for operation in oversized {
-                let batch = try database.queryFirst("SELECT batch_id FROM outbox WHERE id = ?", [.integer(operation.id)]) { $0.optionalInt64(0) } ?? nil
                 for start in stride(from: 0, to: operation.serials.count, by: serialsMax) {
                     let chunk = operation.serials[start..<min(start + serialsMax, operation.serials.count)]
                     try database.run("""
-                        INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at, queue_order,
+                                            attempts, next_attempt_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, [.integer(operation.tenantId.rawValue), .integer(operation.tokenId.rawValue), .text(operation.kind.rawValue),
                               .text(operation.asset.description), .text(chunk.joined(separator: "\n")), .integer(Int64(chunk.count)),
-                              SQLValue(batch), .integer(now)])
+                              SQLValue(operation.batchId), .integer(now), .integer(operation.order),
+                              .integer(Int64(operation.attempts)), .integer(operation.nextAttemptAt)])
                 }
                 try database.run("DELETE FROM outbox WHERE id = ?", [.integer(operation.id)])
             }
@@ -67,8 +130,11 @@ extension Ledger {
 
     /// Apple accepted the request: poll its event from `pollAt`.
     public func markSent(_ operation: Int64, eventId: String, pollAt: Int64) throws {
-        try database.run("UPDATE outbox SET state = 'sent', event_id = ?, sent_at = ?, next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?",
-                         [.text(eventId), .integer(now), .integer(pollAt), .integer(operation)])
+        try database.run("""
+            UPDATE outbox SET state = 'sent', event_id = ?, sent_at = ?, next_attempt_at = ?, attempts = attempts + 1,
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ?
+            """, [.text(eventId), .integer(now), .integer(pollAt), .integer(operation)])
     }
 
     /// Try again at `at`: resending when `resend`, else polling the same event.
@@ -76,37 +142,53 @@ extension Ledger {
         try database.run("""
             UPDATE outbox SET next_attempt_at = ?, last_error = coalesce(?, last_error),
                 state = CASE WHEN ? THEN 'pending' ELSE state END,
-                attempts = attempts + ?
+                attempts = attempts + ?, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = ?
             """, [.integer(at), SQLValue(error), .integer(resend ? 1 : 0), .integer(countsAsAttempt ? 1 : 0), .integer(operation)])
+    }
+
+    /// Lets go of a claimed operation untouched (the worker is stopping, or the token turned out
+    /// unable to deliver), so another worker may take it at once.
+    public func releaseLease(_ operation: Int64) throws {
+        try database.run("UPDATE outbox SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ?", [.integer(operation)])
+    }
+
+    /// Lets go of every lease one worker holds: it is exiting, and its calls in flight die with
+    /// it. Another worker may then send those operations again, which is harmless.
+    public func releaseLeases(owner: String) throws {
+        try database.run("UPDATE outbox SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?", [.text(owner)])
     }
 
     /// Gives up on an operation (Apple refused the request itself); recorded loudly.
     public func failOperation(_ operation: OutboxOperation, error: String) throws {
         try database.transaction {
-            try database.run("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?", [.text(error), .integer(operation.id)])
+            try database.run("UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                             [.text(error), .integer(operation.id)])
             try recordEvent(tenant: operation.tenantId, kind: "apple_operation_failed", token: operation.tokenId,
                             detail: ["operation": String(operation.id), "kind": operation.kind.rawValue, "error": error])
         }
     }
 
-    /// Apple finished the event. Associations that succeeded become confirmed; those Apple
-    /// refused for want of licences (9709) are released here, since Apple never granted them.
-    /// Returns the serials released.
+    /// Apple finished the event. The associations it made become confirmed; the serials in
+    /// `refusedSerials` (Apple never granted them) are released here. Only the assignment rows
+    /// this operation's batch made are touched: a later batch's row for the same device is its
+    /// own operation's business. Returns the serials released.
     @discardableResult
     public func completeOperation(_ operation: OutboxOperation, refusedSerials: Set<String>, refusal: String?) throws -> [String] {
         try database.transaction {
-            try database.run("UPDATE outbox SET state = 'done', last_error = ? WHERE id = ?", [SQLValue(refusal), .integer(operation.id)])
-            guard operation.kind == .associate,
-                  let asset = try resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else { return [] }
-            let confirm = try database.statement("""
-                UPDATE assignments SET status = 1 WHERE tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3
+            try database.run("UPDATE outbox SET state = 'done', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                             [SQLValue(refusal), .integer(operation.id)])
+            guard operation.kind == .associate else { return [] }
+            guard let asset = try resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else {
+                // The asset was dropped with its last token (token remove): nothing left to confirm.
+                return []
+            }
+            let match = """
+                tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND batch_id IS ?5
                 AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
-                """)
-            let release = try database.statement("""
-                DELETE FROM assignments WHERE tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3
-                AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
-                """)
+                """
+            let confirm = try database.statement("UPDATE assignments SET status = 1 WHERE \(match)")
+            let release = try database.statement("DELETE FROM assignments WHERE \(match)")
             var released: [String] = []
             for serial in operation.serials {
                 let statement = refusedSerials.contains(serial) ? release : confirm
@@ -114,11 +196,11 @@ extension Ledger {
                 statement.bind(2, asset.id)
                 statement.bind(3, operation.tokenId)
                 statement.bind(4, serial)
+                statement.bind(5, operation.batchId)
                 if try statement.run() == 1 && statement === release { released.append(serial) }
             }
             if !released.isEmpty {
-                try database.run("UPDATE pool SET assigned_here = assigned_here - ? WHERE token_id = ? AND asset_id = ?",
-                                 [.integer(Int64(released.count)), .integer(operation.tokenId.rawValue), .integer(asset.id.rawValue)])
+                try lowerAssignedHere(token: operation.tokenId, asset: asset.id, by: released.count)
                 try recordEvent(tenant: operation.tenantId, kind: "licences_released", token: operation.tokenId,
                                 detail: ReleasedDetail(asset: operation.asset.description, serials: released, reason: refusal ?? "refused by Apple"))
             }
@@ -126,15 +208,35 @@ extension Ledger {
         }
     }
 
+    /// Lowers a pool's counter by assignment rows just deleted, with the check `applyEffects`
+    /// makes: the counter cannot go below zero, and the pool must exist.
+    private func lowerAssignedHere(token: TokenID, asset: AssetID, by count: Int) throws {
+        precondition(count > 0, "a release lowers the counter by the rows it deleted")
+        let update = try database.statement("""
+            UPDATE pool SET assigned_here = assigned_here - ?3 WHERE token_id = ?1 AND asset_id = ?2 RETURNING assigned_here
+            """)
+        update.bind(1, token)
+        update.bind(2, asset)
+        update.bind(3, count)
+        let found = try update.step()
+        precondition(found, "released licences of pool (\(token), \(asset)) that does not exist")
+        let assignedHere = update.int(0)
+        while try update.step() {}
+        update.reset()
+        precondition(assignedHere >= 0, "pool (\(token), \(asset)) went below zero assignments on release")
+    }
+
     /// Ends every unfinished operation of a token that can never deliver them.
     public func failOperations(token: TokenID, error: String) throws {
-        try database.run("UPDATE outbox SET state = 'failed', last_error = ? WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')",
-                         [.text(error), .integer(token.rawValue)])
+        try database.run("""
+            UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+            WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')
+            """, [.text(error), .integer(token.rawValue)])
     }
 
     /// Stops delivering a token's operations (dead or claimed elsewhere) until it is renewed or taken over.
     public func pauseOperations(token: TokenID) throws {
-        try database.run("UPDATE outbox SET state = 'paused' WHERE token_id = ? AND state IN ('pending', 'sent')", [.integer(token.rawValue)])
+        try database.run("UPDATE outbox SET state = 'paused', lease_owner = NULL, lease_expires_at = NULL WHERE token_id = ? AND state IN ('pending', 'sent')", [.integer(token.rawValue)])
     }
 
     /// Resumes a token's paused operations: they are sent again (re-sending is harmless).
@@ -165,22 +267,30 @@ extension Ledger {
             JOIN assets a ON a.id = s.asset_id JOIN devices d ON d.id = s.device_id
             WHERE s.tenant_id = ? AND s.token_id = ?
             """, [.integer(tenant.rawValue), .integer(token.rawValue)], row: { row in
-                (AssetKey(adamId: row.string(0), pricingParam: PricingParam(rawValue: row.string(1)) ?? .standard), row.string(2))
+                guard let pricing = PricingParam(rawValue: row.string(1)) else {
+                    throw AllotError.conflict("the ledger holds an asset with pricing '\(row.string(1).printableExcerpt)', which this allot cannot read: the database is damaged or from a newer version")
+                }
+                return (AssetKey(adamId: row.string(0), pricingParam: pricing), row.string(2))
             }) {
             result[key, default: []].insert(serial)
         }
         return result
     }
 
-    static func operation(from row: Statement) -> OutboxOperation {
+    static func operation(from row: Statement) throws -> OutboxOperation {
+        let id = row.int64(0)
+        func corrupt(_ column: String, _ value: String) -> CorruptOutboxRow { CorruptOutboxRow(operation: id, column: column, value: value) }
+        guard let kind = OutboxOperation.Kind(rawValue: row.string(3)) else { throw corrupt("kind", row.string(3)) }
+        guard let asset = AssetKey(parsing: row.string(4)) else { throw corrupt("assets", row.string(4)) }
+        guard let state = OutboxOperation.State(rawValue: row.string(6)) else { throw corrupt("state", row.string(6)) }
         let serialsText = row.string(5)
+        let serials = serialsText.split(separator: "\n").map(String.init)
+        guard !serials.isEmpty else { throw corrupt("serials", serialsText) }
         return OutboxOperation(
-            id: row.int64(0), tenantId: TenantID(row.int64(1)), tokenId: TokenID(row.int64(2)),
-            kind: OutboxOperation.Kind(rawValue: row.string(3)) ?? .associate,
-            asset: AssetKey(parsing: row.string(4)) ?? AssetKey(adamId: "0"),
-            serials: serialsText.isEmpty ? [] : serialsText.split(separator: "\n").map(String.init),
-            state: OutboxOperation.State(rawValue: row.string(6)) ?? .pending, attempts: row.int(7),
-            nextAttemptAt: row.int64(8), eventId: row.optionalString(9), sentAt: row.optionalInt64(10))
+            id: id, tenantId: TenantID(row.int64(1)), tokenId: TokenID(row.int64(2)), kind: kind, asset: asset,
+            serials: serials, state: state, attempts: row.int(7), nextAttemptAt: row.int64(8),
+            eventId: row.optionalString(9), sentAt: row.optionalInt64(10), batchId: row.optionalInt64(11),
+            order: row.int64(12), leaseExpiresAt: row.optionalInt64(13))
     }
 }
 

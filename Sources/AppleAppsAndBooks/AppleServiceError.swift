@@ -60,6 +60,7 @@ public enum AppleErrorNumber {
     public static let duplicateSerialNumbers = 9705
     public static let notRevocable = 9706
     public static let notDeviceAssignable = 9707
+    public static let unknownEventId = 9708
     public static let notEnoughLicenses = 9709
     public static let badAuthorizationHeader = 9722
     public static let incompleteMDMInfo = 9723

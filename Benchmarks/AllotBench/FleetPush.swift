@@ -1,0 +1,269 @@
+// `allot-bench --fleet-push TOKENS[,TOKENS…]` (issue 11, point 4): TOKENS tokens (one tenant
+// each) with `assignmentsPerToken` assignments waiting each, delivered by one `Allot.push`
+// (one lane per token) to Apple at `latencyMs` a call. Reports the time until Apple holds every
+// assignment against Apple's allowed minimum for the same work, as a ratio, with memory and
+// allot's own CPU per call.
+//
+// Apple is `allot sim serve` in its own process (so this process's CPU is allot's alone),
+// behind a delay of `latencyMs` per call: `--proxy SCRIPT` runs a loopback latency proxy
+// (/work/shared/tools/latency-proxy.py: `SCRIPT UPSTREAM PORT SECONDS`) in front of it; with
+// `--sim-latency` the simulator adds the delay itself (`allot sim serve --latency-ms`, once the
+// simulator branch has merged). The JSON-state simulator is slow at large states: measure 10
+// and 100 tokens with it, 1,000 with the SQLite-state simulator.
+import Allot
+import AllotCore
+import AppleAppsAndBooks
+import AppleHTTPClient
+import AppleSimulator
+import BenchmarkSupport
+import Crypto
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum FleetPush {
+    static let app = AssetKey(adamId: "361309726")
+    static let assignmentsPerToken = 1_000
+    static let latencyMs = 150
+    /// Waiting for a child process to say it is ready.
+    static let startupSecondsMax = 60.0
+    static let pushesMax = 100
+    /// Tokens added at once while setting up.
+    static let setupWidth = 50
+
+    struct Run {
+        let tokens: Int
+        let elapsed: Double
+        let calls: Tally.Snapshot
+        let maxRequestPerSecond: Int
+        let cpuSeconds: Double
+        let residentBytes: Int
+        let callsPerToken: [Int]
+
+        /// Apple's floor for the same work: every token's calls at exactly its rate, tokens in
+        /// parallel, and no call before the one it depends on has come back (a send, then its
+        /// poll: two latencies at least).
+        var allowedSeconds: Double {
+            let latency = Double(FleetPush.latencyMs) / 1_000
+            let busiest = callsPerToken.max() ?? 0
+            return max(Double(max(busiest - 1, 0)) / Double(maxRequestPerSecond) + latency, 2 * latency)
+        }
+        var ratio: Double { allowedSeconds / elapsed }
+        var cpuPerCall: Double { cpuSeconds / Double(max(1, calls.count)) }
+    }
+
+    struct Setup {
+        var proxyScript: String?
+        var simulatorLatency = false
+    }
+
+    static func seed(tokens: Int) -> String {
+        let locations = (1...tokens).map { index in
+            """
+            {"uId": "\(uId(index))", "locationName": "Fleet \(index)", "orgName": "Fleet Schools", "expires": "2099-01-01T00:00:00Z", "mdmInfo": null,
+             "assets": [{"adamId": "\(app.adamId)", "pricingParam": "STDQ", "productType": "App", "total": \(assignmentsPerToken), "deviceAssignable": true, "revocable": true}]}
+            """
+        }
+        return "{\"locations\": [\(locations.joined(separator: ",\n"))]}"
+    }
+
+    static func uId(_ index: Int) -> String { String(100_000 + index) }
+    static func serial(_ index: Int) -> String { "FLT" + String(format: "%09d", index) }
+
+    static func runBlocking(tokenCounts: [Int], setup: Setup, directory: String) -> [Run] {
+        let box = Mutex<Result<[Run], any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            let result: Result<[Run], any Error>
+            do {
+                var runs: [Run] = []
+                for tokens in tokenCounts { runs.append(try await run(tokens: tokens, setup: setup, folder: "\(directory)/fleet-\(tokens)")) }
+                result = .success(runs)
+            } catch {
+                result = .failure(error)
+            }
+            box.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        switch box.withLock({ $0 })! {
+        case .success(let runs): return runs
+        case .failure(let error):
+            FileHandle.standardError.write(Data("allot-bench: --fleet-push failed: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func run(tokens: Int, setup: Setup, folder path: String) async throws -> Run {
+        let folder = URL(fileURLWithPath: path)
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let tokensFolder = folder.appendingPathComponent("tokens")
+        let statePath = folder.appendingPathComponent("sim.json")
+        _ = try AppleSimulator.initialize(seed: Data(seed(tokens: tokens).utf8), statePath: statePath, tokensDirectory: tokensFolder)
+
+        log("fleet-push \(tokens) tokens: starting the simulator")
+        var children: [Process] = []
+        defer { for child in children where child.isRunning { child.terminate(); child.waitUntilExit() } }
+        var simulatorArguments = ["sim", "serve", "--state", statePath.path, "--port", "0", "--json"]
+        if setup.simulatorLatency { simulatorArguments += ["--latency-ms", String(latencyMs)] }
+        let (simulator, simulatorURL) = try startSimulator(arguments: simulatorArguments, folder: folder)
+        children.append(simulator)
+        var baseURL = simulatorURL
+        if let script = setup.proxyScript {
+            let upstream = URL(string: simulatorURL)!
+            let origin = "\(upstream.scheme!)://\(upstream.host!):\(upstream.port!)"
+            let port = try freePort()
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            proxy.arguments = ["python3", script, origin, String(port), String(Double(latencyMs) / 1_000)]
+            proxy.standardOutput = FileHandle.nullDevice
+            proxy.standardError = FileHandle.nullDevice
+            try proxy.run()
+            children.append(proxy)
+            baseURL = "http://127.0.0.1:\(port)\(upstream.path)"
+        }
+        let timed = TimedService(AppleHTTPClient(baseURL: baseURL, timeout: .seconds(120)))
+        let limits = try await waitForApple(timed)
+
+        var settings = EngineSettings()
+        // Production settings, but polls are as frequent as the simulator's events need: an
+        // event completes at its first poll.
+        settings.pollIntervalSeconds = 1
+        let engine = try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, apple: timed,
+                               secrets: SecretBox(key: SymmetricKey(size: .bits256)), settings: settings)
+        log("fleet-push \(tokens) tokens: \(tokens) tenants × \(format(Double(assignmentsPerToken))) devices, tokens, assignments")
+        let devices = (1...assignmentsPerToken).map { DeviceInput(serial: SerialNumber(serial($0))!) }
+        let items = (1...assignmentsPerToken).map { BatchItem(asset: app, serial: serial($0)) }
+        // Tokens are added a few at a time: each addition is several Apple calls at 150 ms.
+        for start in stride(from: 1, through: tokens, by: setupWidth) {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in start..<min(start + setupWidth, tokens + 1) {
+                    group.addTask {
+                        let slug = "fleet-\(index)"
+                        _ = try await engine.createTenant(slug: slug)
+                        _ = try await engine.registerDevices(tenant: slug, devices)
+                        let file = try String(contentsOf: AppleSimulator.tokenFileURL(location: uId(index), tokensDirectory: tokensFolder), encoding: .utf8)
+                        _ = try await engine.addToken(tenant: slug, fileContents: file)
+                        let outcome = try await engine.assign(tenant: slug, items)
+                        precondition(outcome.counts["assigned"] == items.count, "every token has a licence for every device")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+
+        log("fleet-push \(tokens) tokens: pushing")
+        timed.tally.reset()
+        let cpuBefore = processCPUSeconds()
+        var unfinished = -1
+        let elapsed = try await Measure.asyncSeconds {
+            for _ in 0..<pushesMax {
+                let report = try await engine.push()
+                precondition(report.failed == 0 && report.released.isEmpty, "the push failed operations: \(report)")
+                unfinished = report.unfinished
+                if unfinished == 0 { break }
+                // Polls wait for their second: a real worker sleeps too.
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let cpuSeconds = processCPUSeconds() - cpuBefore
+        let calls = timed.tally.snapshot()
+        precondition(unfinished == 0, "\(unfinished) operations unfinished after \(pushesMax) pushes")
+        // Apple's own view, read after the push: every assignment is there.
+        let held = try await AppleSimulator(statePath: statePath).allAssignments().count
+        precondition(held == tokens * assignmentsPerToken, "Apple holds \(held) assignments, not \(tokens * assignmentsPerToken)")
+        let perToken = [Int](repeating: calls.count / max(tokens, 1), count: tokens)
+        return Run(tokens: tokens, elapsed: elapsed, calls: calls, maxRequestPerSecond: limits.maxRequestPerSecond,
+                   cpuSeconds: cpuSeconds, residentBytes: residentBytes(), callsPerToken: perToken)
+    }
+
+    /// Starts `allot sim serve … --json` (the `allot` binary beside this one) and reads its base URL.
+    static func startSimulator(arguments: [String], folder: URL) throws -> (Process, String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("allot")
+        let outPath = folder.appendingPathComponent("sim-serve.out").path
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(startupSecondsMax)
+        while Date() < deadline {
+            let text = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
+            if let line = text.split(separator: "\n").first,
+               let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+               let url = object["baseUrl"] as? String {
+                return (process, url)
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        process.terminate()
+        throw BenchError("`allot sim serve` (\(binary.path)) printed no base URL in \(Int(startupSecondsMax)) s; build `allot` first")
+    }
+
+    /// Apple's limits, once the simulator (and the proxy) answer.
+    static func waitForApple(_ apple: any AppsAndBooksService) async throws -> ServiceLimits {
+        let deadline = Date().addingTimeInterval(startupSecondsMax)
+        while true {
+            do { return try await apple.serviceConfig().limits } catch {
+                if Date() > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw BenchError("no free loopback port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Peak resident memory of this process (Linux reports `ru_maxrss` in KiB).
+    static func residentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1_024
+    }
+
+    static func report(_ runs: [Run], setup: Setup) {
+        print("")
+        print("Fleet push: \(format(Double(assignmentsPerToken))) assignments per token, one tenant per token, \(latencyMs) ms a call "
+            + "(\(setup.simulatorLatency ? "the simulator's --latency-ms" : "latency proxy")), Apple's limit \(runs.first?.maxRequestPerSecond ?? 0) calls/s per token")
+        print("")
+        print("| tokens | calls | until Apple holds all | Apple's allowed minimum | ratio | peak memory | allot CPU per call |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for run in runs {
+            print("| \(format(Double(run.tokens))) | \(format(Double(run.calls.count))) | \(String(format: "%.2f s", run.elapsed)) "
+                + "| \(String(format: "%.2f s", run.allowedSeconds)) | \(ratio(run.ratio)) "
+                + "| \(format(Double(run.residentBytes) / 1_048_576)) MiB | \(String(format: "%.2f ms", run.cpuPerCall * 1_000)) |")
+        }
+        print("")
+        print("Allowed minimum: the busiest token's calls at its rate, plus one latency, and at least a send and its poll (two latencies). "
+            + "Ratio = allowed minimum / time taken (1.00× is Apple's limit). CPU: this process's user + system time during the push, "
+            + "divided by the calls (the simulator runs in its own process).")
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
