@@ -3,12 +3,13 @@ import Testing
 
 /// `allot apps`: the merged pools as people and scripts read them.
 @Suite struct AppsCLITests {
-    /// A location with a free app Apple counts without limit (totalCount 2147483647).
+    /// A location with a free app Apple counts without limit (totalCount 2147483647). `unlimited`
+    /// is the simulator's seed flag for it; `total` says the same to a simulator without it.
     static let seed = """
         {"locations": [
           {"uId": "1001", "locationName": "Main Campus", "orgName": "Springfield Schools", "expires": "2027-09-01T00:00:00Z", "mdmInfo": null,
            "assets": [{"adamId": "361309726", "pricingParam": "STDQ", "productType": "App", "total": 10, "deviceAssignable": true, "revocable": true},
-                      {"adamId": "284882215", "pricingParam": "STDQ", "productType": "App", "total": 2147483647, "deviceAssignable": true, "revocable": true}]}
+                      {"adamId": "284882215", "pricingParam": "STDQ", "productType": "App", "total": 2147483647, "unlimited": true, "deviceAssignable": true, "revocable": true}]}
         ]}
         """
 
