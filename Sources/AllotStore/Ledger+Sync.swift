@@ -111,8 +111,10 @@ extension Ledger {
             let assets = try resolveAssets(tenant: tenant, keys)
             var resend: [PoolKey: [SerialNumber]] = [:]
             var giveBack: [PoolKey: [SerialNumber]] = [:]
-            var recordedPerPool: [PoolKey: Int] = [:]
-            let batch = try insertBatch(tenant: tenant, kind: "assign", itemCount: drift.count, key: nil)
+            var recorded: [PoolKey: [SerialNumber]] = [:]
+            // The licences recorded from Apple form one batch; no batch when there are none.
+            let toRecord = drift.count { $0.kind == .unknownToLedger }
+            let batch = toRecord > 0 ? try insertBatch(tenant: tenant, kind: "assign", itemCount: toRecord, key: nil) : nil
             for item in drift {
                 let key = try Self.storedAssetKey(adamId: item.adamId, pricingParam: item.pricingParam)
                 guard let asset = assets[key], let serial = SerialNumber(item.serialNumber) else { repair.left += 1; continue }
@@ -128,6 +130,7 @@ extension Ledger {
                     resend[pool, default: []].append(serial)
                     repair.resent += 1
                 case .unknownToLedger:
+                    guard let batch else { preconditionFailure("a batch exists when a licence is to be recorded") }
                     try database.run("INSERT INTO devices (tenant_id, serial) VALUES (?, ?) ON CONFLICT (tenant_id, serial) DO NOTHING",
                                      [.integer(tenant.rawValue), .text(serial.value)])
                     guard let device = try database.queryFirst("SELECT id, retired_at IS NOT NULL FROM devices WHERE tenant_id = ? AND serial = ?",
@@ -147,7 +150,7 @@ extension Ledger {
                         """, [.integer(tenant.rawValue), .integer(asset.id.rawValue), .integer(device.0), .integer(token.rawValue),
                               .integer(batch.rawValue)])
                     if inserted == 1 {
-                        recordedPerPool[pool, default: 0] += 1
+                        recorded[pool, default: []].append(serial)
                         repair.recorded += 1
                     } else {
                         repair.left += 1
@@ -156,16 +159,23 @@ extension Ledger {
             }
             // Counters move by the rows that changed. Apple counted these licences as in use,
             // so they move from "elsewhere" to "here".
-            for (pool, recorded) in recordedPerPool {
+            for (pool, serials) in recorded {
                 let updated = try database.run("""
                     UPDATE pool SET assigned_here = assigned_here + ?3, assigned_elsewhere = max(0, assigned_elsewhere - ?3)
                     WHERE token_id = ?1 AND asset_id = ?2
-                    """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(recorded))])
+                    """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(serials.count))])
                 precondition(updated == 1, "a synced token has a pool row for every asset Apple lists")
             }
-            try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(repair.recorded)), .integer(batch.rawValue)])
-            try enqueueForApple(tenant: tenant, batch: batch, kind: "associate", resend)
-            try enqueueForApple(tenant: tenant, batch: batch, kind: "disassociate", giveBack)
+            // A recorded row is a batch like any other (invariants 4 and 5): its association goes
+            // through the outbox too. Apple already holds it, and associating again is harmless.
+            if let batch {
+                try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(repair.recorded)), .integer(batch.rawValue)])
+                try enqueueForApple(tenant: tenant, batch: batch, kind: "associate", recorded)
+            }
+            // What Apple lacks, or should give back, changes no row here: no batch, like a
+            // take-over's clean-up.
+            try enqueueForApple(tenant: tenant, batch: nil, kind: "associate", resend)
+            try enqueueForApple(tenant: tenant, batch: nil, kind: "disassociate", giveBack)
             try recordEvent(tenant: tenant, kind: "drift_repaired", token: token, detail: repair)
             return repair
         }

@@ -119,6 +119,16 @@ import Testing
         #expect(!String(decoding: try JSONEncoder().encode(reports), as: UTF8.self).contains(Documented.notificationAuthToken))
     }
 
+    @Test func anExpiryDateAppleSaysHasPassedExpiresTheTokenWhateverTheFileSays() async throws {
+        var answers = Answers()
+        // A real case: the file said 2027-06-30 while Apple said 2023-09-26.
+        answers.clientConfig = { Documented.clientConfig(uId: $0, expiry: "2023-09-26T22:33:22+0000") }
+        let (token, _) = try await withNorthToken(answers) { _, token, _ in token }
+        #expect(token.state == .expired)
+        #expect(token.expiresAt == Int64(VPPTokenFile.parseExpiry("2023-09-26T22:33:22+0000")!.timeIntervalSince1970))
+        #expect(!token.isUsable(now: RecordedEngine.now))
+    }
+
     @Test func aClientConfigWithoutAnExpiryDateKeepsTheFilesDate() async throws {
         var answers = Answers()
         // Apple sends tokenExpirationDate only within 15 days of expiry; a real POST answer
