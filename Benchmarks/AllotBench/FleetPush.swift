@@ -15,6 +15,7 @@ import AllotCore
 import AppleAppsAndBooks
 import AppleHTTPClient
 import AppleSimulator
+import AsyncHTTPClient
 import BenchmarkSupport
 import Crypto
 import Foundation
@@ -106,7 +107,8 @@ enum FleetPush {
 
         log("fleet-push \(tokens) tokens: starting the simulator")
         var children: [Process] = []
-        defer { for child in children where child.isRunning { child.terminate(); child.waitUntilExit() } }
+        // SIGKILL: they are throwaway, and a child started with SIGTERM ignored would hang here.
+        defer { for child in children where child.isRunning { kill(child.processIdentifier, SIGKILL); child.waitUntilExit() } }
         var simulatorArguments = ["sim", "serve", "--state", statePath.path, "--port", "0", "--json"]
         if setup.simulatorLatency { simulatorArguments += ["--latency-ms", String(latencyMs)] }
         let (simulator, simulatorURL) = try startSimulator(arguments: simulatorArguments, folder: folder)
@@ -118,14 +120,31 @@ enum FleetPush {
             let port = try freePort()
             let proxy = Process()
             proxy.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            proxy.arguments = ["python3", script, origin, String(port), String(Double(latencyMs) / 1_000)]
+            proxy.arguments = ["python3", script, origin, String(port), String(Double(latencyMs) / 1_000),
+                               folder.appendingPathComponent("calls.log").path]
             proxy.standardOutput = FileHandle.nullDevice
             proxy.standardError = FileHandle.nullDevice
             try proxy.run()
             children.append(proxy)
             baseURL = "http://127.0.0.1:\(port)\(upstream.path)"
         }
-        let timed = TimedService(AppleHTTPClient(baseURL: baseURL, timeout: .seconds(120)))
+        // The shared client keeps 8 connections a host: 8 calls in flight for every lane together.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, 3 * tokens)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let timed = TimedService(AppleHTTPClient(baseURL: baseURL, httpClient: http, timeout: .seconds(120)))
+            let run = try await measure(tokens: tokens, apple: timed, statePath: statePath, tokensFolder: tokensFolder, folder: folder)
+            try await http.shutdown()
+            return run
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    /// Sets up `tokens` tenants with their token and assignments, then times one push to the end.
+    static func measure(tokens: Int, apple timed: TimedService, statePath: URL, tokensFolder: URL, folder: URL) async throws -> Run {
         let limits = try await waitForApple(timed)
 
         var settings = EngineSettings()
@@ -189,7 +208,9 @@ enum FleetPush {
         process.executableURL = binary
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = FileHandle.nullDevice
+        let errPath = folder.appendingPathComponent("sim-serve.err").path
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
         let deadline = Date().addingTimeInterval(startupSecondsMax)
         while Date() < deadline {
