@@ -131,6 +131,8 @@ let package = Package(
                 // --http-push: the engine against the served simulator over HTTP.
                 "Allot", "AppleAppsAndBooks", "AppleSimulator", "AppleSimulatorServer", "AppleHTTPClient",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // --fleet-push: an HTTP client whose pool holds every lane's call in flight.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Benchmarks/AllotBench"
         ),
