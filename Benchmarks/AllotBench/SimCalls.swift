@@ -12,7 +12,6 @@ import AppleSimulator
 import AppleSimulatorServer
 import BenchmarkSupport
 import Foundation
-import Synchronization
 
 enum SimCalls {
     static let locations = 1_000
@@ -33,26 +32,10 @@ enum SimCalls {
     }
 
     static func runBlocking(sizes: [Int], calls: Int, directory: String) -> [Run] {
-        let box = Mutex<Result<[Run], any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            let result: Result<[Run], any Error>
-            do {
-                var runs: [Run] = []
-                for size in sizes { runs.append(try await run(assignments: size, calls: calls, folder: "\(directory)/sim-calls-\(size)")) }
-                result = .success(runs)
-            } catch {
-                result = .failure(error)
-            }
-            box.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        switch box.withLock({ $0 })! {
-        case .success(let runs): return runs
-        case .failure(let error):
-            FileHandle.standardError.write(Data("allot-bench: --sim-calls failed: \(error)\n".utf8))
-            exit(1)
+        blocking("--sim-calls") {
+            var runs: [Run] = []
+            for size in sizes { runs.append(try await run(assignments: size, calls: calls, folder: "\(directory)/sim-calls-\(size)")) }
+            return runs
         }
     }
 

@@ -172,10 +172,36 @@ public struct AssetsQuery: Sendable, Hashable {
     public var pageIndex: Int
     public var adamId: String?
     public var pricingParam: String?
-    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil) {
+    /// Apple's `unlimited=true`: unlimited free assets come apart, in `unlimitedAssets`, without
+    /// counts; without it their `totalCount` reads 2147483647.
+    public var unlimited: Bool?
+    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil, unlimited: Bool? = nil) {
         self.pageIndex = pageIndex
         self.adamId = adamId
         self.pricingParam = pricingParam
+        self.unlimited = unlimited
+    }
+}
+
+/// Apple's `UnlimitedResponseAsset`: a free asset without a limit, as answered when `unlimited`
+/// is asked; it has no total, available or retired count.
+public struct WireUnlimitedAsset: Codable, Sendable, Hashable {
+    public var adamId: String
+    public var pricingParam: String
+    public var productType: String
+    public var assignedCount: Int
+    public var deviceAssignable: Bool
+    public var revocable: Bool
+    public var supportedPlatforms: [String]
+    public init(adamId: String, pricingParam: String, productType: String, assignedCount: Int, deviceAssignable: Bool,
+                revocable: Bool, supportedPlatforms: [String]) {
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+        self.productType = productType
+        self.assignedCount = assignedCount
+        self.deviceAssignable = deviceAssignable
+        self.revocable = revocable
+        self.supportedPlatforms = supportedPlatforms
     }
 }
 
@@ -215,8 +241,12 @@ public struct AssetsPage: Codable, Sendable, Hashable {
     public var uId: String?
     public var tokenExpirationDate: String?
     public var mdmInfo: MDMInfo?
+    /// Present only when `unlimited` was asked (see `AssetsQuery.unlimited`).
+    public var unlimitedAssets: [WireUnlimitedAsset]?
     public init(assets: [WireAsset], currentPageIndex: Int, nextPageIndex: Int?, totalPages: Int, size: Int,
-                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?) {
+                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?,
+                unlimitedAssets: [WireUnlimitedAsset]? = nil) {
+        self.unlimitedAssets = unlimitedAssets
         self.assets = assets
         self.currentPageIndex = currentPageIndex
         self.nextPageIndex = nextPageIndex

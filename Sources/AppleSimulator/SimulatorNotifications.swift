@@ -67,7 +67,7 @@ enum NotificationLimits {
     /// minutes; the simulator over seconds, so tests can watch all three).
     static let retryDelaysSeconds: [Double] = [0.5, 1.5]
     /// How long one sender holds a row before another process may try it.
-    static let leaseSeconds: Double = 30
+    static let leaseSeconds: Double = 10
     /// A receiver that does not answer within this is a failed try.
     static let timeoutSeconds: Int64 = 5
     static let authTokenLengthMax = 1024

@@ -61,11 +61,14 @@ extension SimulatorState {
             (query.adamId.map { $0 == asset.adamId } ?? true) && (query.pricingParam.map { $0 == asset.pricingParam } ?? true)
         }
         let page = try Page(of: matching, pageIndex: query.pageIndex, pageSize: settings.pageSize)
+        // Asked with `unlimited`, Apple answers the unlimited ones apart, without counts.
+        let apart = query.unlimited == true
         return AssetsPage(
-            assets: page.items.map { $0.wire() }, currentPageIndex: page.currentPageIndex,
+            assets: page.items.filter { !apart || !$0.unlimited }.map { $0.wire() }, currentPageIndex: page.currentPageIndex,
             nextPageIndex: page.nextPageIndex, totalPages: page.totalPages, size: page.size,
             versionId: location.versionId, uId: location.uId,
-            tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo
+            tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo,
+            unlimitedAssets: apart ? page.items.filter(\.unlimited).map { $0.wireUnlimited() } : nil
         )
     }
 
@@ -148,5 +151,11 @@ extension SimulatedAsset {
             retiredCount: 0, deviceAssignable: deviceAssignable, revocable: revocable,
             supportedPlatforms: Self.supportedPlatforms
         )
+    }
+
+    func wireUnlimited() -> WireUnlimitedAsset {
+        precondition(unlimited, "only an unlimited asset is answered without counts")
+        return WireUnlimitedAsset(adamId: adamId, pricingParam: pricingParam, productType: productType, assignedCount: assigned,
+                                  deviceAssignable: deviceAssignable, revocable: revocable, supportedPlatforms: Self.supportedPlatforms)
     }
 }

@@ -78,7 +78,7 @@ final class NotificationReceiver: Sendable {
     func failNext(_ count: Int) { log.failuresLeft.withLock { $0 = count } }
 
     /// Waits (bounded) until `count` notifications of `type` arrived.
-    func wait(for count: Int, of type: String, secondsMax: Double = 8) async throws -> [Received] {
+    func wait(for count: Int, of type: String, secondsMax: Double = 30) async throws -> [Received] {
         let deadline = Date().addingTimeInterval(secondsMax)
         while Date() < deadline {
             let matching = notifications.filter { $0.type == type }
@@ -199,7 +199,7 @@ final class NotificationReceiver: Sendable {
             _ = try await configure(world, receiver, types: ["ASSET_COUNT"])
             receiver.failNext(100)
             try await world.simulator.setTotal(location: "1001", adamId: RulesWorld.app.adamId, pricingParam: "STDQ", total: 8)
-            await world.simulator.finishNotifications(secondsMax: 8)
+            await world.simulator.finishNotifications(secondsMax: 30)
             #expect(receiver.postCount == 1 + 3)
         }
         await receiver.stop()

@@ -2,6 +2,7 @@ import AppleAppsAndBooks
 import AppleHTTPClient
 import AppleSimulator
 import AppleSimulatorServer
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -115,23 +116,36 @@ func appleFailure<T>(_ call: () async throws -> T) async -> AppleServiceError? {
             try await world.simulator.setLimits(limits)
             try await world.simulator.enforceRequestRate(true)
             let token = try world.token()
-            var refusals: [AppleServiceError] = []
-            var accepted = 0
-            // Ten quick calls span at most two one-second windows: at most 6 pass.
-            for _ in 0..<10 {
-                do {
-                    _ = try await world.apple.clientConfig(token: token)
-                    accepted += 1
-                } catch let error as AppleServiceError {
-                    refusals.append(error)
+            let apple = world.apple
+            // Ten calls at once. However slow the machine, no one-second window lets more than 3
+            // through; when the burst fits in 3 windows, some must be refused.
+            let started = Date()
+            let answers = await withTaskGroup(of: AppleServiceError?.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        do {
+                            _ = try await apple.clientConfig(token: token)
+                            return nil
+                        } catch let error as AppleServiceError {
+                            return error
+                        } catch {
+                            Issue.record("unexpected \(error)")
+                            return nil
+                        }
+                    }
                 }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            #expect(accepted <= 6)
-            #expect(accepted >= 3)
-            let refusal = try #require(refusals.first)
-            #expect(refusal.errorNumber == 9646)
-            #expect(refusal.httpStatus == 429)
-            #expect(refusal.retryAfterSeconds == 1)
+            let windows = Int(Date().timeIntervalSince1970) - Int(started.timeIntervalSince1970) + 1
+            let refusals = answers.compactMap { $0 }
+            let accepted = answers.count - refusals.count
+            #expect(accepted <= 3 * windows)
+            if windows <= 3 { #expect(!refusals.isEmpty) }
+            for refusal in refusals {
+                #expect(refusal.errorNumber == 9646)
+                #expect(refusal.httpStatus == 429)
+                #expect(refusal.retryAfterSeconds == 1)
+            }
             // Another token has its own budget.
             _ = try await world.apple.clientConfig(token: world.token("1002"))
             try await Task.sleep(for: .milliseconds(1_100))
@@ -169,6 +183,30 @@ func appleFailure<T>(_ call: () async throws -> T) async -> AppleServiceError? {
             #expect(asset.totalCount == 2_147_483_647)
             #expect(asset.assignedCount == 30)
             #expect(asset.availableCount == 2_147_483_647 - 30)
+        }
+    }
+
+    /// Over HTTP by hand: the engine's client does not send `unlimited` (yet).
+    @Test func askedWithUnlimitedTheFreeAssetComesApartWithoutCounts() async throws {
+        try await withRules(.http) { world in
+            _ = try await world.assign(["F1"], asset: RulesWorld.freeApp)
+            let served = try #require(world.served)
+            var request = HTTPClientRequest(url: served.baseURL + "/assets?unlimited=true")
+            request.headers.add(name: "Authorization", value: "Bearer \(try world.token())")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            let page = try JSONDecoder().decode(AssetsPage.self, from: Data(body.readableBytesView))
+            #expect(page.assets.map(\.adamId) == [RulesWorld.app.adamId])
+            let free = try #require(page.unlimitedAssets?.first)
+            #expect(free.adamId == RulesWorld.freeApp.adamId)
+            #expect(free.assignedCount == 1)
+            let raw = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+            let rawFree = try #require((raw["unlimitedAssets"] as? [[String: Any]])?.first)
+            #expect(rawFree["totalCount"] == nil)
+            // In process, the same query gives the same answer.
+            let inProcess = try await world.simulator.assets(token: world.token(), query: AssetsQuery(unlimited: true))
+            #expect(inProcess.unlimitedAssets == page.unlimitedAssets)
+            #expect(inProcess.assets == page.assets)
         }
     }
 
