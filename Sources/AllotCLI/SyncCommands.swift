@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot sync` and `allot push`: bring the ledger and Apple into step.
@@ -17,7 +18,7 @@ struct SyncCommand: AsyncParsableCommand {
         let allot = try await global.openEngine()
         let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant.tenant, token: token) }
         if global.json {
-            try JSONOutput.emit(["tokens": reports.map(SyncJSON.init)])
+            try JSONOutput.emit(SyncView(reports))
             return
         }
         var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
@@ -37,28 +38,6 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-struct SyncJSON: Encodable {
-    let tokenId: Int64
-    let locationUid: String
-    let state: String
-    let assets: Int
-    let assetsAdded: Int
-    let overAllocated: [OverAllocation]
-    let warnings: [String]
-    let error: String?
-
-    init(_ report: TokenSyncReport) {
-        tokenId = report.tokenId.rawValue
-        locationUid = report.locationUid
-        state = report.state.rawValue
-        assets = report.assets
-        assetsAdded = report.assetsAdded
-        overAllocated = report.overAllocated
-        warnings = report.warnings
-        error = report.error
-    }
-}
-
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
@@ -71,7 +50,7 @@ struct PushCommand: AsyncParsableCommand {
         let allot = try await global.openEngine()
         let report = try await Progress.around("telling Apple") { try await allot.push(tenant: tenant.tenant) }
         if global.json {
-            try JSONOutput.emit(report)
+            try JSONOutput.emit(PushView(report))
         } else {
             Standard.output(PushText.summary(report, tenant: tenant.tenant))
         }
