@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Tests only: reads openapi.yaml to check the server's real answers against its schemas.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -86,10 +88,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The published JSON views: one set of types for the CLI's --json and the HTTP API.
+        .target(name: "AllotViews", dependencies: ["Allot", "AllotCore", "AllotStore"]),
         .executableTarget(
             name: "AllotCLI",
             dependencies: [
-                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient", "AppleSimulatorServer", "AllotServer",
+                "Allot", "AllotCore", "AllotViews", "AppleAppsAndBooks", "AppleSimulator", "AppleServiceFactory", "AppleSimulatorServer", "AllotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -97,11 +101,13 @@ let package = Package(
         .target(
             name: "AllotServer",
             dependencies: [
-                "Allot", "AllotCore",
+                "Allot", "AllotCore", "AllotViews",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Served at GET /openapi.yaml; a link to the repository's document, so there is one copy.
+            resources: [.embedInCode("openapi.yaml")]
         ),
         // Load over loopback HTTP against the in-process engine, in one run.
         .executableTarget(
@@ -163,6 +169,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),

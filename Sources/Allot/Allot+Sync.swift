@@ -92,8 +92,8 @@ extension Allot {
         }
         let after = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
         report.state = after.state
-        let daysLeft = (after.expiresAt - now) / 86_400
-        if after.expiresAt > now && daysLeft < Int64(tokenExpiryWarningDays) {
+        if TokenExpiry.isExpiringSoon(expiresAt: after.expiresAt, now: now) {
+            let daysLeft = TokenExpiry.daysLeft(expiresAt: after.expiresAt, now: now)
             report.warnings.append("token \(token.id) expires in \(daysLeft) day(s); download a fresh file and renew it")
         }
         return report
@@ -234,6 +234,12 @@ extension Allot {
     /// paced). Bounded: a read that keeps moving, or never ends, is refused.
     private func readPaged<Item: Sendable>(token: TokenRecord,
                                            page: (Int) async throws -> ([Item], Int?, String)) async throws -> (items: [Item], versionId: String?) {
+        try await readPaged(locationUid: token.locationUid, page: page)
+    }
+
+    /// Also what `inspectTokenFile` reads with, before the location is a token of the ledger.
+    func readPaged<Item: Sendable>(locationUid: String,
+                                   page: (Int) async throws -> ([Item], Int?, String)) async throws -> (items: [Item], versionId: String?) {
         for _ in 0...settings.pagedReadRestartsMax {
             var items: [Item] = []
             var version: String?
@@ -243,7 +249,7 @@ extension Allot {
             while let index = next {
                 pages += 1
                 guard pages <= settings.pagesMax else {
-                    throw AllotError(.apple, "Apple answered more than \(settings.pagesMax) pages for location \(token.locationUid); giving up")
+                    throw AllotError(.apple, "Apple answered more than \(settings.pagesMax) pages for location \(locationUid); giving up")
                 }
                 let (pageItems, nextIndex, pageVersion) = try await page(index)
                 if let version, version != pageVersion { moved = true; break }
@@ -253,6 +259,6 @@ extension Allot {
             }
             if !moved { return (items, version) }
         }
-        throw AllotError(.apple, "Apple's data for location \(token.locationUid) kept changing during \(settings.pagedReadRestartsMax + 1) reads; sync again later")
+        throw AllotError(.apple, "Apple's data for location \(locationUid) kept changing during \(settings.pagedReadRestartsMax + 1) reads; sync again later")
     }
 }

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot apps`: the merged pools, one line per app with its tokens beneath.
@@ -14,7 +15,7 @@ struct AppsCommand: AsyncParsableCommand {
     func run() async throws {
         let pools = try await global.openEngine().apps(tenant: tenant.tenant)
         if global.json {
-            try JSONOutput.emit(["apps": pools.map(AppJSON.init)])
+            try JSONOutput.emit(AppListView(pools))
             return
         }
         guard !pools.isEmpty else {
@@ -42,44 +43,5 @@ struct AppsCommand: AsyncParsableCommand {
         Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available"
                         + (unlimited > 0 ? " (and \(Text.count(unlimited, "app")) without limit)" : "")
                         + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): run `allot sync`."))
-    }
-}
-
-struct AppJSON: Encodable {
-    struct TokenShare: Encodable {
-        let id: Int64
-        let locationUid: String
-        let total: Int
-        let assigned: Int
-        let available: Int
-        let usable: Bool
-        let unlimited: Bool
-    }
-    let adamId: String
-    let pricingParam: String
-    let productType: String
-    let deviceAssignable: Bool
-    let total: Int
-    let assigned: Int
-    let available: Int
-    let overAllocated: Int
-    /// `total` and `available` of an unlimited free asset are Apple's marker, not a count.
-    let unlimited: Bool
-    let tokens: [TokenShare]
-
-    init(_ pool: MergedPool) {
-        adamId = pool.adamId
-        pricingParam = pool.pricingParam
-        productType = pool.productType
-        deviceAssignable = pool.deviceAssignable
-        total = pool.total
-        assigned = pool.assigned
-        available = pool.available
-        overAllocated = pool.overAllocated
-        unlimited = pool.unlimited
-        tokens = pool.tokens.map {
-            TokenShare(id: $0.id.rawValue, locationUid: $0.locationUid, total: $0.total, assigned: $0.assigned, available: $0.available, usable: $0.usable,
-                       unlimited: $0.unlimited)
-        }
     }
 }

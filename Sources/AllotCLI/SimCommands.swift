@@ -1,5 +1,6 @@
 import AllotCore
 import AppleAppsAndBooks
+import AppleServiceFactory
 import AppleSimulator
 import AppleSimulatorServer
 import ArgumentParser
@@ -223,12 +224,7 @@ struct SimLocationOption: ParsableArguments {
 
 /// Opening a simulator's state file, with the advice to create one when it is missing.
 enum SimulatorFile {
-    static func open(_ path: String) throws -> AppleSimulator {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("there is no simulator state at '\(path)'; create one with `allot sim init --seed SEED.json --state \(path) --tokens-dir DIR`")
-        }
-        return try AppleSimulator(statePath: URL(fileURLWithPath: path))
-    }
+    static func open(_ path: String) throws -> AppleSimulator { try openSimulatorState(path) }
 }
 
 struct SimInitJSON: Encodable {

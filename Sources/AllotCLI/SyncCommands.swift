@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot sync` and `allot push`: bring the ledger and Apple into step.
@@ -19,7 +20,7 @@ struct SyncCommand: AsyncParsableCommand {
         let allot = try await global.openEngine()
         let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant.tenant, token: token, repair: repair) }
         if global.json {
-            try JSONOutput.emit(["tokens": reports.map(SyncJSON.init)])
+            try JSONOutput.emit(SyncView(reports))
             return
         }
         var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
@@ -51,38 +52,6 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-struct SyncJSON: Encodable {
-    let tokenId: Int64
-    let locationUid: String
-    let state: String
-    let assets: Int
-    let assetsAdded: Int
-    let overAllocated: [OverAllocation]
-    let warnings: [String]
-    let error: String?
-    let countDifferences: [CountDifference]
-    let drift: [AssignmentDrift]
-    let assignmentsRead: String?
-    let repair: DriftRepair?
-    let subscribedNotificationTypes: [String]?
-
-    init(_ report: TokenSyncReport) {
-        tokenId = report.tokenId.rawValue
-        locationUid = report.locationUid
-        state = report.state.rawValue
-        assets = report.assets
-        assetsAdded = report.assetsAdded
-        overAllocated = report.overAllocated
-        warnings = report.warnings
-        error = report.error
-        countDifferences = report.countDifferences
-        drift = report.drift
-        assignmentsRead = report.assignmentsRead?.rawValue
-        repair = report.repair
-        subscribedNotificationTypes = report.subscribedNotificationTypes
-    }
-}
-
 struct PushCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "push",
@@ -103,7 +72,7 @@ struct PushCommand: AsyncParsableCommand {
         let tenant = tenant
         let report = try await PushProgressLine.around { progress in try await allot.push(tenant: tenant, progress: progress) }
         if global.json {
-            try JSONOutput.emit(report)
+            try JSONOutput.emit(PushView(report))
         } else {
             Standard.output(PushText.summary(report, tenant: tenant))
         }

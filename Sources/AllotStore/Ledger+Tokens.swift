@@ -42,7 +42,8 @@ extension Ledger {
         guard let holder = try database.queryFirst("SELECT id, tenant_id FROM tokens WHERE location_uid = ?", [.text(locationUid)],
                                                    row: { (TokenID($0.int64(0)), TenantID($0.int64(1))) }) else { return }
         if holder.1 == tenant {
-            throw AllotError.conflict("location \(locationName) (\(locationUid)) is already token \(holder.0) of this tenant; use `allot token renew` to replace its file")
+            throw AllotError(.conflict, "location \(locationName) (\(locationUid)) is already token \(holder.0) of this tenant; renew that token to replace its file",
+                             subject: .locationHeldByThisTenant(token: holder.0))
         }
         throw AllotError.conflict("location \(locationName) (\(locationUid)) is already managed by another tenant of this server; a location belongs to one tenant only")
     }
@@ -73,7 +74,8 @@ extension Ledger {
 
     public func requireToken(tenant: TenantID, _ reference: String) throws -> TokenRecord {
         guard let token = try token(tenant: tenant, reference) else {
-            throw AllotError.notFound("this tenant has no token '\(reference.printableExcerpt)'; `allot token list` shows its tokens by id and location")
+            throw AllotError(.notFound, "this tenant has no token '\(reference.printableExcerpt)'; name a token by its id or its location uId, as the tenant's token list shows them",
+                             subject: .unknownToken)
         }
         return token
     }

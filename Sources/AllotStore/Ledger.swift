@@ -61,7 +61,7 @@ public final class Ledger {
     /// The tenant, or a refusal naming the slug.
     public func requireTenant(slug: String) throws -> Tenant {
         guard let tenant = try tenant(slug: slug) else {
-            throw AllotError.notFound("there is no tenant '\(slug.printableExcerpt)'; create it with `allot tenant create \(Self.isValidSlug(slug) ? slug : "SLUG")`")
+            throw AllotError(.notFound, "there is no tenant '\(slug.printableExcerpt)'; create it first", subject: .unknownTenant(slug: slug))
         }
         return tenant
     }
