@@ -33,6 +33,10 @@ final class SimulatorConnection {
     /// How long a call waits for another process's write transaction (`allot sim serve` beside
     /// CLI `sim` commands) before failing.
     static let busyTimeoutMilliseconds: Int32 = 10_000
+    /// The page cache of one connection, in KiB (SQLite's negative `cache_size`).
+    static let cacheKibibytes = 65_536
+    /// How much of the file SQLite may map into memory for reads, in bytes.
+    static let mmapBytes = 268_435_456
 
     init(path: String, create: Bool) throws {
         var handle: OpaquePointer?
@@ -47,8 +51,13 @@ final class SimulatorConnection {
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, Self.busyTimeoutMilliseconds)
         // WAL: readers in other processes never block the writer; NORMAL survives a process
-        // crash, which is all a simulator needs.
-        try execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;")
+        // crash, which is all a simulator needs. A fleet's state is ~140 MiB at a million
+        // assignments: a 64 MiB page cache and memory-mapped reads keep the indexes' upper
+        // levels in memory (with SQLite's 2 MiB default, a call at 1M cost 1.5× one at 1k).
+        try execute("""
+            PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;
+            PRAGMA cache_size = -\(Self.cacheKibibytes); PRAGMA mmap_size = \(Self.mmapBytes);
+            """)
     }
 
     deinit {
