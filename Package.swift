@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Tests only: reads openapi.yaml to check the server's real answers against its schemas.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -43,14 +45,23 @@ let package = Package(
         ),
         // Apple's Apps and Books service: protocol, wire types, error numbers, limits.
         .target(name: "AppleAppsAndBooks"),
-        // A faithful stand-in for Apple's service, state in a file.
-        .target(name: "AppleSimulator", dependencies: ["AppleAppsAndBooks"]),
+        // A faithful stand-in for Apple's service, its state in its own SQLite file; it posts
+        // Apple's notifications over HTTP.
+        .target(
+            name: "AppleSimulator",
+            dependencies: [
+                "AppleAppsAndBooks", "CSQLite",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Apple's service over HTTP (Apple itself, or a served simulator).
         .target(
             name: "AppleHTTPClient",
             dependencies: [
                 "AppleAppsAndBooks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -77,10 +88,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The published JSON views: one set of types for the CLI's --json and the HTTP API.
+        .target(name: "AllotViews", dependencies: ["Allot", "AllotCore", "AllotStore"]),
         .executableTarget(
             name: "AllotCLI",
             dependencies: [
-                "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "AppleHTTPClient", "AppleSimulatorServer", "AllotServer",
+                "Allot", "AllotCore", "AllotViews", "AppleAppsAndBooks", "AppleSimulator", "AppleServiceFactory", "AppleSimulatorServer", "AllotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -88,11 +101,13 @@ let package = Package(
         .target(
             name: "AllotServer",
             dependencies: [
-                "Allot", "AllotCore",
+                "Allot", "AllotCore", "AllotViews",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // Served at GET /openapi.yaml; a link to the repository's document, so there is one copy.
+            resources: [.embedInCode("openapi.yaml")]
         ),
         // Load over loopback HTTP against the in-process engine, in one run.
         .executableTarget(
@@ -154,6 +169,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
@@ -161,6 +177,9 @@ let package = Package(
             name: "AppleHTTPClientTests",
             dependencies: [
                 "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
+                // The engine's state after recorded answers (issue 17: Apple's documented shapes).
+                "Allot", "AllotCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -55,27 +55,11 @@ enum HTTPPush {
 
     /// Runs the check in a fresh folder under `directory`; blocks until done (main.swift is synchronous).
     static func runBlocking(assignments: Int, directory: String) -> (paced: Run, unpaced: Run, probe: Probe) {
-        let box = Mutex<Result<(Run, Run, Probe), any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            let result: Result<(Run, Run, Probe), any Error>
-            do {
-                let paced = try await run(assignments: assignments, paced: true, folder: "\(directory)/http-push-paced")
-                let unpaced = try await run(assignments: assignments, paced: false, folder: "\(directory)/http-push-unpaced")
-                let probe = try await probe(folder: "\(directory)/http-push-unpaced")
-                result = .success((paced, unpaced, probe))
-            } catch {
-                result = .failure(error)
-            }
-            box.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        switch box.withLock({ $0 })! {
-        case .success(let runs): return runs
-        case .failure(let error):
-            FileHandle.standardError.write(Data("allot-bench: --http-push failed: \(error)\n".utf8))
-            exit(1)
+        blocking("--http-push") {
+            let paced = try await run(assignments: assignments, paced: true, folder: "\(directory)/http-push-paced")
+            let unpaced = try await run(assignments: assignments, paced: false, folder: "\(directory)/http-push-unpaced")
+            let probe = try await probe(folder: "\(directory)/http-push-unpaced")
+            return (paced, unpaced, probe)
         }
     }
 
@@ -152,8 +136,8 @@ enum HTTPPush {
     }
 
     /// The simulator alone, in process, on the state a run left: an associate of serials already
-    /// held (one event recorded, state file read and written) and a poll of it (the event
-    /// applied, read and written again). What HTTP adds is the round trip minus this.
+    /// held (one event row written) and a poll of it (the event applied: 1,000 rows looked at).
+    /// What HTTP adds is the round trip minus this.
     static func probe(folder path: String) async throws -> Probe {
         let folder = URL(fileURLWithPath: path)
         let statePath = folder.appendingPathComponent("sim.json")

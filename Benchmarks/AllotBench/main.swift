@@ -15,6 +15,8 @@ struct Options {
     var only: String?
     /// `--http-push [N]`: push N assignments over HTTP to the served simulator (HTTPPush.swift).
     var httpPush: Int?
+    /// `--sim-calls [N]`: N calls per size to the served simulator at 1k / 100k / 1M assignments (SimCalls.swift).
+    var simCalls: Int?
     /// `--fleet-push N[,N…]`: one push for N tokens with 1,000 assignments each (FleetPush.swift).
     var fleetPush: [Int]?
     var fleetSetup = FleetPush.Setup()
@@ -29,6 +31,8 @@ struct Options {
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
           --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
                        to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
+          --sim-calls [N]  only the simulator's throughput: N Apple calls over loopback (default 20,000;
+                       2,000 with --quick) at 1,000 / 100,000 / 1,000,000 assignments (1,000 / 10,000 / 100,000 with --quick)
           --fleet-push N[,N...]  only the fleet push: N tokens x 1,000 assignments at 150 ms a call (release build;
                        `allot` must be built beside allot-bench), e.g. --fleet-push 10,100
           --proxy SCRIPT   with --fleet-push: the latency proxy to put in front of `allot sim serve`
@@ -68,6 +72,14 @@ struct Options {
                 } else {
                     options.httpPush = 0
                 }
+            case "--sim-calls":
+                if let next = rest.first, let n = Int(next) {
+                    rest.removeFirst()
+                    guard (100...1_000_000).contains(n) else { fail("--sim-calls takes 100 to 1000000") }
+                    options.simCalls = n
+                } else {
+                    options.simCalls = 0
+                }
             case "--fleet-push":
                 let counts = value(argument).split(separator: ",").compactMap { Int($0) }
                 guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push takes token counts 1 to 10000, e.g. 10,100") }
@@ -85,6 +97,7 @@ struct Options {
             if !batchesGiven { options.batchesPerRound = 2 }
         }
         if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
+        if options.simCalls == 0 { options.simCalls = options.quick ? 2_000 : 20_000 }
         return options
     }
 
@@ -165,6 +178,14 @@ log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rou
 
 // MARK: The HTTP push check alone
 
+if let calls = options.simCalls {
+    let sizes = options.quick ? [1_000, 10_000, 100_000] : [1_000, 100_000, 1_000_000]
+    SimCalls.report(SimCalls.runBlocking(sizes: sizes, calls: calls, directory: directory))
+    if options.httpPush == nil {
+        if temporary { try? FileManager.default.removeItem(atPath: directory) }
+        exit(0)
+    }
+}
 if let count = options.httpPush {
     let (paced, unpaced, probe) = HTTPPush.runBlocking(assignments: count, directory: directory)
     HTTPPush.report(paced: paced, unpaced: unpaced, probe: probe)

@@ -264,7 +264,7 @@ extension Allot {
     private func serialsAppleHolds(_ operation: OutboxOperation, bearer: String, token: TokenRecord,
                                    apple: any AppsAndBooksService) async throws -> Set<String>? {
         let assignments: [WireAssignment]
-        do { assignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple) } catch is AllotError { return nil }
+        do { assignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple).items } catch is AllotError { return nil }
         let wanted = Set(operation.serials)
         return Set(assignments.compactMap { assignment in
             guard assignment.adamId == operation.asset.adamId, assignment.pricingParam == operation.asset.pricingParam.rawValue,

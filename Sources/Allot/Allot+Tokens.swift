@@ -7,6 +7,9 @@ enum Ownership: Equatable {
     case ours
     case unclaimed
     case claimed(by: String)
+
+    /// The other server that manages the location, if one does.
+    var otherServer: String? { if case .claimed(let owner) = self { owner } else { nil } }
 }
 
 extension Allot {
@@ -21,16 +24,8 @@ extension Allot {
         let apple = try requireApple()
         let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
         try ledger.refuseIfLocationHeld(tenant: tenant.id, locationUid: config.uId, locationName: config.locationName)
-        let previousOwner: String?
-        switch ownership(config.mdmInfo, tenant: tenant) {
-        case .ours, .unclaimed:
-            previousOwner = nil
-        case .claimed(let owner):
-            guard takeover else {
-                throw AllotError.conflict("location \(config.locationName) (\(config.uId)) is managed by \(owner); two servers on one location lose licences, so add it with --takeover only if \(owner) should stop managing it")
-            }
-            previousOwner = owner
-        }
+        let previousOwner = try TokenFileChecks.add(locationName: config.locationName, locationUid: config.uId,
+                                                    managedBy: ownership(config.mdmInfo, tenant: tenant).otherServer, takeover: takeover)
         _ = try await callApple { try await apple.updateClientConfig(token: file.bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
         let sealed = try secrets().seal(file.bearer)
         let id = try ledger.addToken(tenant: tenant.id, NewToken(
@@ -48,15 +43,12 @@ extension Allot {
     public func renewToken(tenant slug: String, token reference: String, fileContents: String) async throws -> TokenRecord {
         let tenant = try tenant(slug)
         let token = try ledger.requireToken(tenant: tenant.id, reference)
-        guard token.state != .removed else {
-            throw AllotError.conflict("token \(token.id) was removed; add the file as a new token instead")
-        }
+        // A removed token is refused before the file is read or Apple asked.
+        if token.state == .removed { try checkRenewal(of: token, locationName: token.locationName, locationUid: token.locationUid) }
         let file = try parseTokenFile(fileContents)
         let apple = try requireApple()
         let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
-        guard config.uId == token.locationUid else {
-            throw AllotError.conflict("the token file is for location \(config.locationName) (\(config.uId)) but token \(token.id) is for \(token.locationName) (\(token.locationUid)): remove token \(token.id) and add this file instead")
-        }
+        try checkRenewal(of: token, locationName: config.locationName, locationUid: config.uId)
         let owner = ownership(config.mdmInfo, tenant: tenant)
         let claimedElsewhere: Bool = if case .claimed = owner { true } else { false }
         if !claimedElsewhere {
@@ -106,7 +98,7 @@ extension Allot {
         try ledger.resumeOperations(token: token.id)
 
         var report = TakeoverReport(tokenId: token.id, previousOwner: previousOwner, appleAssignments: 0, notOurs: 0, revoking: 0)
-        let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple)
+        let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple).items
         report.appleAssignments = appleAssignments.count
         let ours = try ledger.assignedSerials(tenant: tenant.id, token: token.id)
         var notOurs: [AssetKey: [SerialNumber]] = [:]
@@ -139,6 +131,11 @@ extension Allot {
 
     func mdmInfo(for tenant: Tenant) -> MDMInfo {
         MDMInfo(id: tenant.mdmId, name: settings.serverName, metadata: "tenant \(tenant.slug)")
+    }
+
+    func checkRenewal(of token: TokenRecord, locationName: String, locationUid: String) throws {
+        try TokenFileChecks.renew(token: token.id, state: token.state, tokenLocationName: token.locationName, tokenLocationUid: token.locationUid,
+                                  fileLocationName: locationName, fileLocationUid: locationUid)
     }
 
     func ownership(_ info: MDMInfo?, tenant: Tenant) -> Ownership {

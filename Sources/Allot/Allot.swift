@@ -44,7 +44,8 @@ public actor Allot {
 
     func requireApple() throws -> any AppsAndBooksService {
         guard let apple else {
-            throw AllotError.invalidInput("this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)")
+            throw AllotError(.invalidInput, "this needs Apple's service and none is configured; configure it (ALLOT_APPLE: sim:PATH for the simulator, or https://vpp.itunes.apple.com/mdm/v2) and try again",
+                             subject: .noAppleService)
         }
         return apple
     }

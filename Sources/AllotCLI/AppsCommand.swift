@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot apps`: the merged pools, one line per app with its tokens beneath.
@@ -14,7 +15,7 @@ struct AppsCommand: AsyncParsableCommand {
     func run() async throws {
         let pools = try await global.openEngine().apps(tenant: tenant.tenant)
         if global.json {
-            try JSONOutput.emit(["apps": pools.map(AppJSON.init)])
+            try JSONOutput.emit(AppListView(pools))
             return
         }
         guard !pools.isEmpty else {
@@ -23,53 +24,24 @@ struct AppsCommand: AsyncParsableCommand {
         }
         var table = Table(.init("APP"), .init("TYPE"), .init("TOTAL", .right), .init("ASSIGNED", .right),
                           .init("AVAILABLE", .right), .init("OVER", .right), .init("NOTE"))
+        // Apple's marker for a free asset without limit is a number (2147483647), never a count
+        // to show a person.
+        func amount(_ count: Int, unlimited: Bool) -> String { unlimited ? "unlimited" : Text.count(count) }
         for pool in pools {
-            table.add(cells: ["\(pool.adamId):\(pool.pricingParam)", pool.productType, Text.count(pool.total), Text.count(pool.assigned),
-                              Text.count(pool.available), pool.overAllocated > 0 ? Text.count(pool.overAllocated) : "-",
+            table.add(cells: ["\(pool.adamId):\(pool.pricingParam)", pool.productType, amount(pool.total, unlimited: pool.unlimited), Text.count(pool.assigned),
+                              amount(pool.available, unlimited: pool.unlimited), pool.overAllocated > 0 ? Text.count(pool.overAllocated) : "-",
                               pool.deviceAssignable ? "" : "not device-assignable"])
             for share in pool.tokens {
-                table.add(cells: ["  token \(share.id) (\(share.locationUid))", "", Text.count(share.total), Text.count(share.assigned),
-                                  Text.count(share.available), "", share.usable ? "" : "unusable: licences out of the pool"])
+                table.add(cells: ["  token \(share.id) (\(share.locationUid))", "", amount(share.total, unlimited: share.unlimited), Text.count(share.assigned),
+                                  amount(share.available, unlimited: share.unlimited), "", share.usable ? "" : "unusable: licences out of the pool"])
             }
         }
         Standard.output(table.render())
-        let available = pools.reduce(0) { $0 + $1.available }
+        let unlimited = pools.count(where: \.unlimited)
+        let available = pools.filter { !$0.unlimited }.reduce(0) { $0 + $1.available }
         let over = pools.filter { $0.overAllocated > 0 }
         Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available"
+                        + (unlimited > 0 ? " (and \(Text.count(unlimited, "app")) without limit)" : "")
                         + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): run `allot sync`."))
-    }
-}
-
-struct AppJSON: Encodable {
-    struct TokenShare: Encodable {
-        let id: Int64
-        let locationUid: String
-        let total: Int
-        let assigned: Int
-        let available: Int
-        let usable: Bool
-    }
-    let adamId: String
-    let pricingParam: String
-    let productType: String
-    let deviceAssignable: Bool
-    let total: Int
-    let assigned: Int
-    let available: Int
-    let overAllocated: Int
-    let tokens: [TokenShare]
-
-    init(_ pool: MergedPool) {
-        adamId = pool.adamId
-        pricingParam = pool.pricingParam
-        productType = pool.productType
-        deviceAssignable = pool.deviceAssignable
-        total = pool.total
-        assigned = pool.assigned
-        available = pool.available
-        overAllocated = pool.overAllocated
-        tokens = pool.tokens.map {
-            TokenShare(id: $0.id.rawValue, locationUid: $0.locationUid, total: $0.total, assigned: $0.assigned, available: $0.available, usable: $0.usable)
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 import Foundation
 
@@ -97,7 +98,7 @@ struct BatchOptions: ParsableArguments {
         }
         let delivery = try await Delivery.afterBatch(outcome, allot: allot, tenant: tenant.tenant, push: !noPush, global: global)
         if global.json {
-            try JSONOutput.emit(BatchJSON(outcome, asset: asset, delivery: delivery))
+            try JSONOutput.emit(Extended(BatchView(outcome, asset: asset), "delivery", delivery))
         } else {
             BatchText.render(outcome, asset: asset, delivery: delivery)
         }
@@ -141,52 +142,6 @@ enum RosterSelection {
         let serials = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !serials.isEmpty else { throw CLIError("the roster '\(path)' holds no serial numbers; \(nothing)") }
         return serials
-    }
-}
-
-struct BatchJSON: Encodable {
-    struct Item: Encodable {
-        let serialNumber: String
-        let result: String
-        let tokenId: Int64?
-        let reason: String?
-    }
-    let batchId: Int64?
-    let direction: String
-    let mode: String
-    let committed: Bool
-    let adamId: String
-    let pricingParam: String
-    let counts: [String: Int]
-    let items: [Item]
-    let delivery: Delivery
-
-    init(_ outcome: BatchOutcome, asset: AssetKey, delivery: Delivery) {
-        batchId = outcome.batchId?.rawValue
-        direction = outcome.direction.rawValue
-        mode = outcome.mode.rawValue
-        committed = outcome.committed
-        adamId = asset.adamId
-        pricingParam = asset.pricingParam.rawValue
-        counts = outcome.counts
-        items = outcome.items.map { Item(serialNumber: $0.serialNumber, result: $0.result.rawValue, tokenId: $0.tokenId?.rawValue, reason: $0.reason) }
-        self.delivery = delivery
-    }
-
-    enum CodingKeys: String, CodingKey { case batchId, direction, mode, committed, adamId, pricingParam, counts, items, delivery }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        // batchId is null, not absent, when nothing was committed.
-        try container.encode(batchId, forKey: .batchId)
-        try container.encode(direction, forKey: .direction)
-        try container.encode(mode, forKey: .mode)
-        try container.encode(committed, forKey: .committed)
-        try container.encode(adamId, forKey: .adamId)
-        try container.encode(pricingParam, forKey: .pricingParam)
-        try container.encode(counts, forKey: .counts)
-        try container.encode(items, forKey: .items)
-        try container.encode(delivery, forKey: .delivery)
     }
 }
 

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 import Foundation
 
@@ -56,7 +57,7 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let devices = try await global.openEngine().devices(tenant: tenant.tenant, group: group)
             if global.json {
-                try JSONOutput.emit(["devices": devices.map(DeviceJSON.init)])
+                try JSONOutput.emit(DeviceListView(devices))
                 return
             }
             var table = Table(.init("SERIAL"), .init("NAME"), .init("MODEL"), .init("GROUP"), .init("STATE"))
@@ -94,15 +95,9 @@ struct DevicesCommand: AsyncParsableCommand {
 
 /// `{revoked, devices[]}`: shared by `devices retire` and `token remove`.
 enum RevocationOutput {
-    struct Payload: Encodable {
-        let revoked: Int
-        let devices: [String]
-        let delivery: Delivery
-    }
-
     static func emit(_ report: RevocationReport, delivery: Delivery, json: Bool, summary: String) throws {
         if json {
-            try JSONOutput.emit(Payload(revoked: report.revoked, devices: report.devices, delivery: delivery))
+            try JSONOutput.emit(Extended(RevocationView(report), "delivery", delivery))
             return
         }
         if !report.devices.isEmpty {
@@ -111,22 +106,5 @@ enum RevocationOutput {
         }
         Standard.output(summary)
         if let note = delivery.note { Standard.output(note) }
-    }
-}
-
-struct DeviceJSON: Encodable {
-    let device: Device
-    init(_ device: Device) { self.device = device }
-
-    enum CodingKeys: String, CodingKey { case serialNumber, name, model, group, retired }
-
-    /// Every field present, null when unknown.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(device.serialNumber, forKey: .serialNumber)
-        try container.encode(device.name, forKey: .name)
-        try container.encode(device.model, forKey: .model)
-        try container.encode(device.group, forKey: .group)
-        try container.encode(device.retired, forKey: .retired)
     }
 }

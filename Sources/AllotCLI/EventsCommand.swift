@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot events`: the tenant's event log, newest first.
@@ -24,7 +25,7 @@ struct EventsCommand: AsyncParsableCommand {
     func run() async throws {
         let events = try await global.openEngine().events(tenant: tenant.tenant, limit: limit, kind: kind)
         if global.json {
-            try JSONOutput.emit(["events": events.map(EventJSON.init)])
+            try JSONOutput.emit(EventListView(events))
             return
         }
         var table = Table(.init("AT (UTC)"), .init("KIND"), .init("TOKEN", .right), .init("DETAIL"))
@@ -33,21 +34,5 @@ struct EventsCommand: AsyncParsableCommand {
         }
         if !events.isEmpty { Standard.output(table.render()) }
         Standard.output(Text.count(events.count, "event") + (kind.map { " of kind \($0)" } ?? "") + ", newest first.")
-    }
-}
-
-struct EventJSON: Encodable {
-    let id: Int64
-    let at: String
-    let kind: String
-    let tokenId: Int64?
-    let detail: JSONValue
-
-    init(_ event: Event) {
-        id = event.id
-        at = Text.iso8601(event.at)
-        kind = event.kind
-        tokenId = event.tokenId?.rawValue
-        detail = JSONValue(parsing: event.detail)
     }
 }

@@ -24,7 +24,7 @@ enum ExitStatus {
         case let exit as ExitCode:
             return exit.rawValue
         case let refusal as AllotError:
-            Standard.error(sentence(refusal.message))
+            Standard.error(sentence(CLIAdvice.message(for: refusal)))
             return refused
         case let refusal as CLIError:
             Standard.error(sentence(refusal.message))

@@ -1,5 +1,6 @@
 import Allot
 import AppleAppsAndBooks
+import AppleServiceFactory
 import ArgumentParser
 import Foundation
 
@@ -29,7 +30,7 @@ struct GlobalOptions: ParsableArguments {
     func validate() throws {
         if let db, db.isEmpty { throw ValidationError("--db needs a file path") }
         if let text = apple ?? ProcessInfo.processInfo.environment["ALLOT_APPLE"], !text.isEmpty {
-            _ = try AppleServiceSpec(parsing: text)
+            do { _ = try AppleServiceSpec(parsing: text) } catch { throw ValidationError(error.description) }
         }
     }
 
@@ -37,7 +38,7 @@ struct GlobalOptions: ParsableArguments {
     /// that need Apple without one are refused by the engine.
     func openEngine() async throws -> Allot {
         var service: (any AppsAndBooksService)?
-        if let spec = appleSpec { service = try await makeAppleService(spec: spec) }
+        if let spec = appleSpec { service = try makeAppleService(spec: spec) }
         return try Allot(databasePath: databasePath, apple: service)
     }
 }

@@ -1,5 +1,6 @@
 import AllotCore
 import AppleAppsAndBooks
+import AppleServiceFactory
 import AppleSimulator
 import AppleSimulatorServer
 import ArgumentParser
@@ -112,8 +113,11 @@ struct SimCommand: AsyncParsableCommand {
 
         func run() async throws {
             let asset = AssetKey(parsing: app)!
-            try await SimulatorFile.open(state.state).setTotal(location: location.location, adamId: asset.adamId,
-                                                               pricingParam: asset.pricingParam.rawValue, total: total)
+            let simulator = try SimulatorFile.open(state.state)
+            try await simulator.setTotal(location: location.location, adamId: asset.adamId,
+                                         pricingParam: asset.pricingParam.rawValue, total: total)
+            // The ASSET_COUNT notification, if the location has a receiver, leaves before the process does.
+            await simulator.finishNotifications()
             try SimText.done(global, ["location": location.location, "adamId": asset.adamId, "pricingParam": asset.pricingParam.rawValue, "total": "\(total)"],
                              "Location \(location.location) now owns \(Text.count(total, "licence")) of \(asset); `allot sync` shows the engine what changed.")
         }
@@ -171,9 +175,23 @@ struct SimCommand: AsyncParsableCommand {
         var host = "127.0.0.1"
         @Option(help: "The port to listen on (0: any free port).")
         var port = 8081
+        @Option(help: ArgumentHelp("Delay every answer of Apple's paths by this much, like a distant Apple (kept in the state).", valueName: "ms"))
+        var latencyMs: Int?
+        @Option(help: ArgumentHelp("Vary the delay by up to this much either way (with --latency-ms).", valueName: "ms"))
+        var jitterMs: Int?
+
+        /// The simulator's bound on its delay (`SimulatorDefaults.latencyMillisecondsMax`).
+        static let latencyMillisecondsMax = 60_000
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+            if let latencyMs, !(0...Self.latencyMillisecondsMax).contains(latencyMs) {
+                throw ValidationError("--latency-ms must be 0 to \(Self.latencyMillisecondsMax)")
+            }
+            if let jitterMs {
+                guard let latencyMs else { throw ValidationError("--jitter-ms needs --latency-ms") }
+                guard (0...latencyMs).contains(jitterMs) else { throw ValidationError("--jitter-ms must be 0 to --latency-ms (\(latencyMs))") }
+            }
         }
 
         func run() async throws {
@@ -181,7 +199,8 @@ struct SimCommand: AsyncParsableCommand {
             let json = global.json
             let statePath = state.state
             // Runs until SIGINT or SIGTERM; the base URL is printed once the port is bound.
-            try await serveSimulator(statePath: statePath, host: host, port: port) { baseURL in
+            try await serveSimulator(statePath: statePath, host: host, port: port,
+                                     latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs ?? 0) { baseURL in
                 if json {
                     try? JSONOutput.emit(["baseUrl": baseURL, "state": statePath])
                 } else {
@@ -205,12 +224,7 @@ struct SimLocationOption: ParsableArguments {
 
 /// Opening a simulator's state file, with the advice to create one when it is missing.
 enum SimulatorFile {
-    static func open(_ path: String) throws -> AppleSimulator {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("there is no simulator state at '\(path)'; create one with `allot sim init --seed SEED.json --state \(path) --tokens-dir DIR`")
-        }
-        return try AppleSimulator(statePath: URL(fileURLWithPath: path))
-    }
+    static func open(_ path: String) throws -> AppleSimulator { try openSimulatorState(path) }
 }
 
 struct SimInitJSON: Encodable {

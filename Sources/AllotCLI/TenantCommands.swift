@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 
 /// `allot tenant create|list|rotate-key`.
@@ -30,7 +31,7 @@ struct TenantCommand: AsyncParsableCommand {
             let allot = try await global.openEngine()
             let (tenant, key) = try await allot.createTenantWithKey(slug: slug, name: name, policy: policy)
             if global.json {
-                try JSONOutput.emit(CreatedTenantJSON(tenant: TenantJSON(tenant), apiKey: key))
+                try JSONOutput.emit(CreatedTenantView(tenant, apiKey: key))
             } else {
                 Standard.output("Created tenant \(tenant.slug) (\(tenant.name)), policy \(tenant.policy.rawValue).")
                 Standard.output("HTTP API key (shown only now; only its hash is stored): \(key)")
@@ -45,7 +46,7 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             let tenants = try await global.openEngine().tenants()
             if global.json {
-                try JSONOutput.emit(["tenants": tenants.map(TenantJSON.init)])
+                try JSONOutput.emit(TenantListView(tenants))
                 return
             }
             guard !tenants.isEmpty else {
@@ -82,26 +83,4 @@ struct TenantCommand: AsyncParsableCommand {
 extension AllocationPolicy: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument) }
     public static var allValueStrings: [String] { allCases.map(\.rawValue) }
-}
-
-/// `tenant create --json`: the tenant and its first API key.
-struct CreatedTenantJSON: Encodable {
-    let slug: String, name: String, policy: String, apiKey: String
-    init(tenant: TenantJSON, apiKey: String) {
-        slug = tenant.slug
-        name = tenant.name
-        policy = tenant.policy
-        self.apiKey = apiKey
-    }
-}
-
-struct TenantJSON: Encodable {
-    let slug: String
-    let name: String
-    let policy: String
-    init(_ tenant: Tenant) {
-        slug = tenant.slug
-        name = tenant.name
-        policy = tenant.policy.rawValue
-    }
 }

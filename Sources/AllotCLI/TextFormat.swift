@@ -72,11 +72,6 @@ enum Text {
         dateTimeFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(secondsSince1970)))
     }
 
-    /// ISO-8601 in UTC, for JSON: "2026-05-01T16:44:51Z".
-    static func iso8601(_ secondsSince1970: Int64) -> String {
-        Date(timeIntervalSince1970: TimeInterval(secondsSince1970)).formatted(.iso8601)
-    }
-
     private static let dateFormatter = formatter("yyyy-MM-dd")
     private static let dateTimeFormatter = formatter("yyyy-MM-dd HH:mm:ss")
 
@@ -86,11 +81,6 @@ enum Text {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = format
         return formatter
-    }
-
-    /// Whole days from now until a moment; negative once passed.
-    static func daysUntil(_ secondsSince1970: Int64, now: Int64 = Int64(Date().timeIntervalSince1970)) -> Int {
-        Int((secondsSince1970 - now) / 86_400)
     }
 
     /// "a, b and c".

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import ArgumentParser
 import Foundation
 
@@ -9,7 +10,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Add, renew, remove, take over and list a tenant's content tokens (one per Apple location).",
-        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self]
+        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self, Inspect.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -22,8 +23,15 @@ struct TokenCommand: AsyncParsableCommand {
         var takeover = false
         @Option(help: "Order for the priority policy: lower goes first.")
         var priority = 0
+        @Flag(help: "Say what adding would do (as `token inspect`) and change nothing; exit 1 if it would be refused.")
+        var dryRun = false
 
         func run() async throws {
+            if dryRun {
+                let inspection = try await TokenInspection.report(file: file, tenant: tenant.tenant, renewing: nil, takeover: takeover, global: global)
+                if inspection.isRefused { throw ExitCode(ExitStatus.refused) }
+                return
+            }
             let contents = try TokenFileInput.read(file)
             let allot = try await global.openEngine()
             let token = try await allot.addToken(tenant: tenant.tenant, fileContents: contents, takeover: takeover, priority: priority)
@@ -41,8 +49,15 @@ struct TokenCommand: AsyncParsableCommand {
         var token: String
         @Argument(help: ArgumentHelp("The new .vpptoken file.", valueName: "file"))
         var file: String
+        @Flag(help: "Say what renewing would do (as `token inspect --renewing`) and change nothing; exit 1 if it would be refused.")
+        var dryRun = false
 
         func run() async throws {
+            if dryRun {
+                let inspection = try await TokenInspection.report(file: file, tenant: tenant.tenant, renewing: token, takeover: false, global: global)
+                if inspection.isRefused { throw ExitCode(ExitStatus.refused) }
+                return
+            }
             let contents = try TokenFileInput.read(file)
             let allot = try await global.openEngine()
             let renewed = try await allot.renewToken(tenant: tenant.tenant, token: token, fileContents: contents)
@@ -83,7 +98,7 @@ struct TokenCommand: AsyncParsableCommand {
             let report = try await allot.takeOver(tenant: tenant.tenant, token: token, cleanUp: cleanUp)
             let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoking > 0, global: global)
             if global.json {
-                try JSONOutput.emit(TakeoverJSON(report: report, delivery: delivery))
+                try JSONOutput.emit(Extended(TakeoverView(report), "delivery", delivery))
                 return
             }
             var summary = "Took over token \(report.tokenId)" + (report.previousOwner.map { " from \($0)" } ?? "")
@@ -107,7 +122,7 @@ struct TokenCommand: AsyncParsableCommand {
             let tokens = try await global.openEngine().tokenList(tenant: tenant.tenant)
             let now = Int64(Date().timeIntervalSince1970)
             if global.json {
-                try JSONOutput.emit(["tokens": tokens.map { TokenJSON($0, now: now) }])
+                try JSONOutput.emit(TokenListView(tokens, now: now))
                 return
             }
             guard !tokens.isEmpty else {
@@ -140,29 +155,12 @@ enum TokenFileInput {
     }
 }
 
-struct TakeoverJSON: Encodable {
-    let report: TakeoverReport
-    let delivery: Delivery
-
-    enum CodingKeys: String, CodingKey { case tokenId, previousOwner, appleAssignments, notOurs, revoking, delivery }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(report.tokenId.rawValue, forKey: .tokenId)
-        try container.encode(report.previousOwner, forKey: .previousOwner)
-        try container.encode(report.appleAssignments, forKey: .appleAssignments)
-        try container.encode(report.notOurs, forKey: .notOurs)
-        try container.encode(report.revoking, forKey: .revoking)
-        try container.encode(delivery, forKey: .delivery)
-    }
-}
-
 enum TokenText {
     /// One token: its JSON object, or a sentence for people.
     static func emitOne(_ token: TokenRecord, json: Bool, summary: String) throws {
         let now = Int64(Date().timeIntervalSince1970)
         if json {
-            try JSONOutput.emit(TokenJSON(token, now: now))
+            try JSONOutput.emit(TokenView(token, now: now))
             return
         }
         Standard.output(summary)
@@ -177,37 +175,9 @@ enum TokenText {
 
     /// The expiry warning (DESIGN.md: within 30 days is a warning, not a state).
     static func note(_ token: TokenRecord, now: Int64) -> String {
-        let days = Text.daysUntil(token.expiresAt, now: now)
+        let days = TokenExpiry.daysLeft(expiresAt: token.expiresAt, now: now)
         if token.expiresAt <= now { return "expired: renew it" }
-        if days <= tokenExpiryWarningDays { return "expires in \(Text.count(days, "day")): renew it" }
+        if TokenExpiry.isExpiringSoon(expiresAt: token.expiresAt, now: now) { return "expires in \(Text.count(days, "day")): renew it" }
         return "\(Text.count(days, "day")) left"
-    }
-}
-
-struct TokenJSON: Encodable {
-    let id: Int64
-    let locationUid: String
-    let locationName: String
-    let orgName: String
-    let expiresAt: String
-    let expiresInDays: Int
-    let state: String
-    let ownerName: String?
-    let priority: Int
-    let usable: Bool
-    let lastSyncAt: String?
-
-    init(_ token: TokenRecord, now: Int64) {
-        id = token.id.rawValue
-        locationUid = token.locationUid
-        locationName = token.locationName
-        orgName = token.orgName
-        expiresAt = Text.iso8601(token.expiresAt)
-        expiresInDays = Text.daysUntil(token.expiresAt, now: now)
-        state = token.state.rawValue
-        ownerName = token.ownerName
-        priority = token.priority
-        usable = token.isUsable(now: now)
-        lastSyncAt = token.lastSyncAt.map(Text.iso8601)
     }
 }

@@ -16,12 +16,24 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tooLarge = Code(rawValue: "too_large")
     }
 
+    /// What the refusal is about, so a face can add its own advice (the CLI names its commands).
+    /// The message itself reads right everywhere: it names no command, flag or route.
+    public enum Subject: Sendable, Hashable {
+        case unknownTenant(slug: String)
+        case unknownToken
+        case locationHeldByThisTenant(token: TokenID)
+        case locationManagedElsewhere
+        case noAppleService
+    }
+
     public let code: Code
     public let message: String
+    public let subject: Subject?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, subject: Subject? = nil) {
         self.code = code
         self.message = message
+        self.subject = subject
     }
 
     public static func invalidInput(_ message: String) -> AllotError { AllotError(.invalidInput, message) }

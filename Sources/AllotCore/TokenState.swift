@@ -25,3 +25,14 @@ public func isUsable(state: TokenState, expiresAt: Date, now: Date) -> Bool {
 
 /// A token expiring within this many days is shown with a warning (not a state).
 public let tokenExpiryWarningDays = 30
+
+/// The expiry warning, one rule for the CLI, the HTTP views and sync's warnings.
+public enum TokenExpiry {
+    /// Whole days until `expiresAt`, rounded towards zero; negative once passed.
+    public static func daysLeft(expiresAt: Int64, now: Int64) -> Int { Int((expiresAt - now) / 86_400) }
+
+    /// Not yet expired, and at most `tokenExpiryWarningDays` whole days left ("within 30 days").
+    public static func isExpiringSoon(expiresAt: Int64, now: Int64) -> Bool {
+        expiresAt > now && daysLeft(expiresAt: expiresAt, now: now) <= tokenExpiryWarningDays
+    }
+}

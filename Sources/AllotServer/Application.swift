@@ -2,6 +2,7 @@ import Allot
 import AllotCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -15,6 +16,11 @@ public struct ServerConfiguration: Sendable {
     /// SHA-256 hex of the admin key; nil refuses tenant management with 403.
     public var adminKeyHash: String?
     public var logger: Logger
+    /// A connection with no request in progress (idle between requests, or with its request's
+    /// headers not finished) is closed after this long. Tests shorten it.
+    public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
+    /// Connections open at once; past it the server stops accepting until one closes.
+    public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil,
                 logger: Logger = Logger(label: "allot.server")) {
@@ -28,11 +34,13 @@ public struct ServerConfiguration: Sendable {
 /// The routes of the API. Public so the OpenAPI agreement test can list them.
 public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Router<AllotRequestContext> {
     let router = Router(context: AllotRequestContext.self)
+    let routeTable = RouteTable()
     // Outermost: every error below, an unknown route included, becomes a JSON answer.
-    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: JSONErrorMiddleware(routes: routeTable))
     router.add(middleware: LogRequestsMiddleware(.info))
 
     router.get("healthz") { _, _ in HealthAnswer(status: "ok") }
+    router.get("openapi.yaml") { _, _ in OpenAPIDocument.response() }
 
     let tenants = TenantsController(engine: engine)
     tenants.addAdminRoutes(to: router.group("v1/tenants").add(middleware: AdminMiddleware(adminKeyHash: configuration.adminKeyHash)))
@@ -43,6 +51,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
+    routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }
 
@@ -56,7 +65,9 @@ public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
         router: buildRouter(configuration: configuration, engine: engine),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot",
+                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: configuration.logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger
     )

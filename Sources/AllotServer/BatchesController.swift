@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import Hummingbird
 
 /// Assignment and revocation batches. One code path for both directions (STYLE: no
@@ -31,16 +32,20 @@ struct BatchesController {
         group.post("push", use: push)
     }
 
-    func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchOutcome {
+    func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchView {
         let tenant = try context.requireTenant()
         let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
         let body = try await request.decodeJSON(BatchRequest.self)
         let mode = try Self.mode(body.mode)
         let items = try await items(of: body, tenant: tenant)
+        // The batch's one app, when it names one (`items` name theirs).
+        let asset = body.items == nil ? try body.app.map(Self.asset) : nil
+        let outcome: BatchOutcome
         switch direction {
-        case .assign: return try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
-        case .revoke: return try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
+        case .assign: outcome = try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
+        case .revoke: outcome = try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
         }
+        return BatchView(outcome, asset: asset)
     }
 
     static func mode(_ text: String?) throws -> BatchMode {
@@ -86,27 +91,11 @@ struct BatchesController {
 
     // MARK: Pools, events, push
 
-    struct AppList: ResponseEncodable {
-        let apps: [MergedPool]
+    @Sendable func apps(_ request: Request, context: AllotRequestContext) async throws -> AppListView {
+        AppListView(try await engine.apps(tenant: try context.requireTenant()))
     }
 
-    struct EventJSON: Encodable {
-        let id: Int64
-        let at: String
-        let kind: String
-        let tokenId: Int64?
-        let detail: JSONValue
-    }
-
-    struct EventList: ResponseEncodable {
-        let events: [EventJSON]
-    }
-
-    @Sendable func apps(_ request: Request, context: AllotRequestContext) async throws -> AppList {
-        AppList(apps: try await engine.apps(tenant: try context.requireTenant()))
-    }
-
-    @Sendable func events(_ request: Request, context: AllotRequestContext) async throws -> EventList {
+    @Sendable func events(_ request: Request, context: AllotRequestContext) async throws -> EventListView {
         let tenant = try context.requireTenant()
         let limit = try request.queryInt("limit") ?? 50
         guard (1...ServerLimits.eventsLimitMax).contains(limit) else {
@@ -114,12 +103,10 @@ struct BatchesController {
         }
         let kind = request.uri.queryParameters["kind"].map(String.init)
         let events = try await engine.events(tenant: tenant, limit: limit, kind: kind)
-        return EventList(events: events.map {
-            EventJSON(id: $0.id, at: iso8601($0.at), kind: $0.kind, tokenId: $0.tokenId?.rawValue, detail: JSONValue(parsing: $0.detail))
-        })
+        return EventListView(events)
     }
 
-    @Sendable func push(_ request: Request, context: AllotRequestContext) async throws -> PushReport {
-        try await engine.push(tenant: try context.requireTenant())
+    @Sendable func push(_ request: Request, context: AllotRequestContext) async throws -> PushView {
+        PushView(try await engine.push(tenant: try context.requireTenant()))
     }
 }

@@ -13,6 +13,13 @@ public enum ServerLimits {
     public static let eventsLimitMax = 1_000
     /// Bytes of a `.vpptoken` file (Apple's are under 2 KiB).
     public static let tokenFileBytesMax = 64 * 1024
+    /// Seconds a connection may stay open with no request in progress: idle between requests,
+    /// or sending its request's headers that slowly (issue 10: idle and half-sent connections
+    /// held 20,000 open files). Generous for a client that reuses its connection.
+    public static let idleConnectionSeconds: Double = 30
+    /// Connections open at once, well under a default limit of open files (20,000 here) so the
+    /// server keeps the files it needs for the database, logs and Apple.
+    public static let openConnectionsMax = 4_096
 }
 
 /// The context of one request: Hummingbird's core, plus the tenant whose key was presented.
@@ -59,6 +66,8 @@ struct ErrorBody: Codable {
 /// token file.
 struct JSONErrorMiddleware: RouterMiddleware {
     typealias Context = AllotRequestContext
+    /// The routes, to tell a wrong method on a known path (405) from an unknown path (404).
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -68,6 +77,10 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch let error as APIError {
             return Self.response(error.status, code: error.code, message: error.message)
         } catch let error as any HTTPResponseError {
+            if error.status == .notFound, (error as? HTTPError)?.body == nil {
+                let allowed = routes.methods(forPath: request.uri.path)
+                if !allowed.isEmpty { return Self.methodNotAllowed(request.method, allowed: allowed) }
+            }
             return Self.response(for: error.status, message: (error as? HTTPError)?.body)
         } catch is DecodingError {
             return Self.response(.badRequest, code: "invalid_input",
@@ -105,6 +118,14 @@ struct JSONErrorMiddleware: RouterMiddleware {
             }
             return response(status, code: "internal", message: message ?? "the server failed to answer: \(status.reasonPhrase)")
         }
+    }
+
+    /// 405 with the methods the path takes, in `Allow` (RFC 9110, 15.5.6).
+    static func methodNotAllowed(_ method: HTTPRequest.Method, allowed: [String]) -> Response {
+        var answer = Self.response(.methodNotAllowed, code: "method_not_allowed",
+                                   message: "\(method.rawValue) is not allowed here; this path takes \(allowed.joined(separator: ", ")) (see /openapi.yaml)")
+        answer.headers[.allow] = allowed.joined(separator: ", ")
+        return answer
     }
 
     static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
@@ -221,9 +242,4 @@ extension Request {
         default: throw APIError.invalidInput("`\(name)` must be true or false")
         }
     }
-}
-
-/// Times in answers: ISO 8601 in UTC, as the CLI prints them.
-func iso8601(_ seconds: Int64) -> String {
-    Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(.iso8601)
 }

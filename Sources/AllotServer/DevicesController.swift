@@ -1,29 +1,11 @@
 import Allot
 import AllotCore
+import AllotViews
 import Hummingbird
 
 /// A tenant's devices: register a batch (JSON), upload a CSV roster, retire, list.
 struct DevicesController {
     let engine: Allot
-
-    struct DeviceJSON: Encodable {
-        let serialNumber: String
-        let name: String?
-        let model: String?
-        let group: String?
-        let retired: Bool
-        init(_ device: Device) {
-            serialNumber = device.serialNumber
-            name = device.name
-            model = device.model
-            group = device.group
-            retired = device.retired
-        }
-    }
-
-    struct DeviceList: ResponseEncodable {
-        let devices: [DeviceJSON]
-    }
 
     struct RegisterRequest: Decodable {
         struct Item: Decodable {
@@ -33,17 +15,6 @@ struct DevicesController {
             let group: String?
         }
         let devices: [Item]
-    }
-
-    /// The answer of a registration: the engine's `ImportReport` plus the serials refused here.
-    struct RegisterAnswer: ResponseEncodable {
-        struct Rejection: Encodable {
-            let line: Int
-            let reason: String
-        }
-        let imported: Int
-        let updated: Int
-        let rejected: [Rejection]
     }
 
     struct RetireRequest: Decodable {
@@ -57,45 +28,44 @@ struct DevicesController {
         group.post("devices/retire", use: retire)
     }
 
-    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> DeviceList {
+    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> DeviceListView {
         let group = request.uri.queryParameters["group"].map(String.init)
-        return DeviceList(devices: try await engine.devices(tenant: try context.requireTenant(), group: group).map(DeviceJSON.init))
+        return DeviceListView(try await engine.devices(tenant: try context.requireTenant(), group: group))
     }
 
     /// Registers (or updates) devices. A bad serial is rejected with its 1-based position in
     /// `devices` as `line`; the others are registered.
-    @Sendable func register(_ request: Request, context: AllotRequestContext) async throws -> RegisterAnswer {
+    @Sendable func register(_ request: Request, context: AllotRequestContext) async throws -> ImportView {
         let tenant = try context.requireTenant()
         let body = try await request.decodeJSON(RegisterRequest.self)
         guard body.devices.count <= BatchLimits.itemsMax else {
             throw APIError.tooLarge("\(body.devices.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
         }
         var inputs: [DeviceInput] = []
-        var rejected: [RegisterAnswer.Rejection] = []
+        var rejected: [(line: Int, reason: String)] = []
         inputs.reserveCapacity(body.devices.count)
         for (index, item) in body.devices.enumerated() {
             guard let serial = SerialNumber(item.serialNumber) else {
-                rejected.append(RegisterAnswer.Rejection(line: index + 1, reason: SerialNumber.problem(with: item.serialNumber)))
+                rejected.append((line: index + 1, reason: SerialNumber.problem(with: item.serialNumber)))
                 continue
             }
             inputs.append(DeviceInput(serial: serial, name: item.name, model: item.model, group: item.group))
         }
         let report = inputs.isEmpty ? ImportReport() : try await engine.registerDevices(tenant: tenant, inputs)
-        return RegisterAnswer(imported: report.imported, updated: report.updated,
-                              rejected: report.rejected.map { .init(line: $0.line, reason: $0.reason) } + rejected)
+        return ImportView(report, alsoRejected: rejected)
     }
 
     /// A CSV roster as the body (`serial_number` column required; `name`, `model`, `group` optional).
-    @Sendable func importRoster(_ request: Request, context: AllotRequestContext) async throws -> ImportReport {
+    @Sendable func importRoster(_ request: Request, context: AllotRequestContext) async throws -> ImportView {
         let tenant = try context.requireTenant()
         let bytes = try await request.bodyBytes()
         guard !bytes.isEmpty else { throw APIError.invalidInput("send the CSV roster as the request body, e.g. curl --data-binary @roster.csv") }
-        return try await engine.importRoster(tenant: tenant, csv: bytes)
+        return ImportView(try await engine.importRoster(tenant: tenant, csv: bytes))
     }
 
-    @Sendable func retire(_ request: Request, context: AllotRequestContext) async throws -> RevocationReport {
+    @Sendable func retire(_ request: Request, context: AllotRequestContext) async throws -> RevocationView {
         let tenant = try context.requireTenant()
         let body = try await request.decodeJSON(RetireRequest.self)
-        return try await engine.retireDevices(tenant: tenant, serials: body.serialNumbers)
+        return RevocationView(try await engine.retireDevices(tenant: tenant, serials: body.serialNumbers))
     }
 }

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import Hummingbird
 
 /// Tenant management with the admin key: list, create (the first API key is in the answer,
@@ -7,38 +8,10 @@ import Hummingbird
 struct TenantsController {
     let engine: Allot
 
-    struct TenantJSON: ResponseEncodable, Decodable {
-        let slug: String
-        let name: String
-        let policy: String
-        init(_ tenant: Tenant) {
-            slug = tenant.slug
-            name = tenant.name
-            policy = tenant.policy.rawValue
-        }
-    }
-
-    struct TenantList: ResponseEncodable {
-        let tenants: [TenantJSON]
-    }
-
     struct CreateRequest: Decodable {
         let slug: String
         let name: String?
         let policy: String?
-    }
-
-    struct CreatedTenant: ResponseEncodable {
-        let slug: String
-        let name: String
-        let policy: String
-        /// Shown once: only its hash is stored.
-        let apiKey: String
-    }
-
-    struct RotatedKey: ResponseEncodable {
-        let slug: String
-        let apiKey: String
     }
 
     func addAdminRoutes(to group: RouterGroup<AllotRequestContext>) {
@@ -47,11 +20,11 @@ struct TenantsController {
         group.post("{slug}/api-key", use: rotateKey)
     }
 
-    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> TenantList {
-        TenantList(tenants: try await engine.tenants().map(TenantJSON.init))
+    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> TenantListView {
+        TenantListView(try await engine.tenants())
     }
 
-    @Sendable func create(_ request: Request, context: AllotRequestContext) async throws -> EditedResponse<CreatedTenant> {
+    @Sendable func create(_ request: Request, context: AllotRequestContext) async throws -> EditedResponse<CreatedTenantView> {
         let body = try await request.decodeJSON(CreateRequest.self)
         var policy = AllocationPolicy.mostAvailable
         if let text = body.policy {
@@ -61,16 +34,16 @@ struct TenantsController {
             policy = parsed
         }
         let (tenant, key) = try await engine.createTenantWithKey(slug: body.slug, name: body.name, policy: policy)
-        return EditedResponse(status: .created, response: CreatedTenant(slug: tenant.slug, name: tenant.name, policy: tenant.policy.rawValue, apiKey: key))
+        return EditedResponse(status: .created, response: CreatedTenantView(tenant, apiKey: key))
     }
 
-    @Sendable func rotateKey(_ request: Request, context: AllotRequestContext) async throws -> RotatedKey {
+    @Sendable func rotateKey(_ request: Request, context: AllotRequestContext) async throws -> RotatedKeyView {
         let slug = try context.parameters.require("slug")
-        return RotatedKey(slug: slug, apiKey: try await engine.rotateAPIKey(tenant: slug))
+        return RotatedKeyView(slug: slug, apiKey: try await engine.rotateAPIKey(tenant: slug))
     }
 
     /// The tenant itself, with its own key.
-    @Sendable func show(_ request: Request, context: AllotRequestContext) async throws -> TenantJSON {
-        TenantJSON(try await engine.tenant(try context.requireTenant()))
+    @Sendable func show(_ request: Request, context: AllotRequestContext) async throws -> TenantView {
+        TenantView(try await engine.tenant(try context.requireTenant()))
     }
 }

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import Foundation
 import Hummingbird
 
@@ -7,42 +8,6 @@ import Hummingbird
 /// A token file travels only in request bodies; no answer carries it or any part of it.
 struct TokensController {
     let engine: Allot
-
-    struct TokenJSON: ResponseEncodable {
-        let id: Int64
-        let locationUid: String
-        let locationName: String
-        let orgName: String
-        let expiresAt: String
-        let expiresInDays: Int
-        let state: String
-        let ownerName: String?
-        let priority: Int
-        let usable: Bool
-        let lastSyncAt: String?
-
-        init(_ token: TokenRecord, now: Int64 = Int64(Date().timeIntervalSince1970)) {
-            id = token.id.rawValue
-            locationUid = token.locationUid
-            locationName = token.locationName
-            orgName = token.orgName
-            expiresAt = iso8601(token.expiresAt)
-            expiresInDays = Int((token.expiresAt - now) / 86_400)
-            state = token.state.rawValue
-            ownerName = token.ownerName
-            priority = token.priority
-            usable = token.isUsable(now: now)
-            lastSyncAt = token.lastSyncAt.map(iso8601)
-        }
-    }
-
-    struct TokenList: ResponseEncodable {
-        let tokens: [TokenJSON]
-    }
-
-    struct SyncAnswer: ResponseEncodable {
-        let tokens: [TokenSyncReport]
-    }
 
     func addRoutes(to group: RouterGroup<AllotRequestContext>) {
         group.get("tokens", use: list)
@@ -54,41 +19,52 @@ struct TokensController {
         group.post("sync", use: syncAll)
     }
 
-    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> TokenList {
-        TokenList(tokens: try await engine.tokenList(tenant: try context.requireTenant()).map { TokenJSON($0) })
+    @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> TokenListView {
+        TokenListView(try await engine.tokenList(tenant: try context.requireTenant()))
     }
 
-    @Sendable func add(_ request: Request, context: AllotRequestContext) async throws -> EditedResponse<TokenJSON> {
+    /// Adds the token (201), or with `dryRun=true` says what adding would do and changes
+    /// nothing (200, refusals included: they are the answer).
+    @Sendable func add(_ request: Request, context: AllotRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let takeover = try request.queryBool("takeover")
         let priority = try request.queryInt("priority") ?? 0
         let file = try await Self.tokenFile(request)
+        if try request.queryBool("dryRun") {
+            let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, takeover: takeover)
+            return try TokenInspectionView(inspection).response(from: request, context: context)
+        }
         let token = try await engine.addToken(tenant: tenant, fileContents: file, takeover: takeover, priority: priority)
-        return EditedResponse(status: .created, response: TokenJSON(token))
+        return try EditedResponse(status: .created, response: TokenView(token)).response(from: request, context: context)
     }
 
-    @Sendable func renew(_ request: Request, context: AllotRequestContext) async throws -> TokenJSON {
+    /// Renews the token, or with `dryRun=true` says what renewing would do and changes nothing.
+    @Sendable func renew(_ request: Request, context: AllotRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let reference = try context.parameters.require("token")
         let file = try await Self.tokenFile(request)
-        return TokenJSON(try await engine.renewToken(tenant: tenant, token: reference, fileContents: file))
+        if try request.queryBool("dryRun") {
+            let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, renewing: reference)
+            return try TokenInspectionView(inspection).response(from: request, context: context)
+        }
+        return try TokenView(try await engine.renewToken(tenant: tenant, token: reference, fileContents: file)).response(from: request, context: context)
     }
 
-    @Sendable func remove(_ request: Request, context: AllotRequestContext) async throws -> RevocationReport {
-        try await engine.removeToken(tenant: try context.requireTenant(), token: try context.parameters.require("token"))
+    @Sendable func remove(_ request: Request, context: AllotRequestContext) async throws -> RevocationView {
+        RevocationView(try await engine.removeToken(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
     }
 
-    @Sendable func takeOver(_ request: Request, context: AllotRequestContext) async throws -> TakeoverReport {
+    @Sendable func takeOver(_ request: Request, context: AllotRequestContext) async throws -> TakeoverView {
         let tenant = try context.requireTenant()
-        return try await engine.takeOver(tenant: tenant, token: try context.parameters.require("token"), cleanUp: try request.queryBool("cleanUp"))
+        return TakeoverView(try await engine.takeOver(tenant: tenant, token: try context.parameters.require("token"), cleanUp: try request.queryBool("cleanUp")))
     }
 
-    @Sendable func syncOne(_ request: Request, context: AllotRequestContext) async throws -> SyncAnswer {
-        SyncAnswer(tokens: try await engine.sync(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
+    @Sendable func syncOne(_ request: Request, context: AllotRequestContext) async throws -> SyncView {
+        SyncView(try await engine.sync(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
     }
 
-    @Sendable func syncAll(_ request: Request, context: AllotRequestContext) async throws -> SyncAnswer {
-        SyncAnswer(tokens: try await engine.sync(tenant: try context.requireTenant()))
+    @Sendable func syncAll(_ request: Request, context: AllotRequestContext) async throws -> SyncView {
+        SyncView(try await engine.sync(tenant: try context.requireTenant()))
     }
 
     /// The raw `.vpptoken` file of the body (as `curl --data-binary @file.vpptoken` sends it).
@@ -101,9 +77,3 @@ struct TokensController {
         return text
     }
 }
-
-extension RevocationReport: ResponseEncodable {}
-extension TakeoverReport: ResponseEncodable {}
-extension ImportReport: ResponseEncodable {}
-extension BatchOutcome: ResponseEncodable {}
-extension PushReport: ResponseEncodable {}

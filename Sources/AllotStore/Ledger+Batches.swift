@@ -190,7 +190,7 @@ extension Ledger {
         var keys: [AssetID: AssetKey] = [:]
         for id in ids {
             keys[id] = try database.queryFirst("SELECT adam_id, pricing_param FROM assets WHERE id = ?", [.integer(id.rawValue)]) { row in
-                AssetKey(adamId: row.string(0), pricingParam: PricingParam(rawValue: row.string(1)) ?? .standard)
+                try Self.storedAssetKey(adamId: row.string(0), pricingParam: row.string(1))
             }
         }
         return keys

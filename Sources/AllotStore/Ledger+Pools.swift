@@ -42,6 +42,11 @@ extension Ledger {
                     ON CONFLICT (token_id, asset_id) DO UPDATE SET total = ?3, assigned_elsewhere = ?4, revocable = ?5
                     """, [.integer(token.rawValue), .integer(assetId.rawValue), .integer(Int64(asset.total)),
                           .integer(Int64(max(0, asset.appleAssigned - confirmedHere))), .integer(asset.revocable ? 1 : 0)])
+                if let appleAvailable = asset.appleAvailable,
+                   let difference = CountDifference.check(asset: asset.asset, total: asset.total, inUseAtApple: max(asset.appleAssigned, confirmedHere),
+                                                          appleAvailable: appleAvailable, retired: asset.appleRetired) {
+                    report.countDifferences.append(difference)
+                }
             }
             report.overAllocated = try overAllocations(tenant: tenant, token: token)
             try database.run("UPDATE tokens SET last_sync_at = ? WHERE id = ?", [.integer(now), .integer(token.rawValue)])
@@ -49,6 +54,9 @@ extension Ledger {
                             detail: ["assets": assets.count, "assetsAdded": report.assetsAdded, "overAllocated": report.overAllocated.count])
             if !report.overAllocated.isEmpty {
                 try recordEvent(tenant: tenant, kind: "over_allocation", token: token, detail: report.overAllocated)
+            }
+            if !report.countDifferences.isEmpty {
+                try recordEvent(tenant: tenant, kind: "apple_counts_differ", token: token, detail: report.countDifferences)
             }
             return report
         }
@@ -82,10 +90,11 @@ extension Ledger {
             WHERE a.tenant_id = ? ORDER BY length(a.adam_id), a.adam_id, a.pricing_param, t.id
             """, [.integer(tenant.rawValue)]) { row -> Row in
             let total = row.int(6), here = row.int(7), elsewhere = row.int(8)
-            let usable = TokenState(rawValue: row.string(9)) == .active && row.int64(10) > now
+            let usable = try Self.storedTokenState(row.string(9)) == .active && row.int64(10) > now
             return Row(adamId: row.string(0), pricingParam: row.string(1), productType: row.string(2), deviceAssignable: row.bool(3),
                        share: .init(id: TokenID(row.int64(4)), locationUid: row.string(5), total: total, assigned: here + elsewhere,
-                                    assignedHere: here, available: max(0, total - here - elsewhere), usable: usable))
+                                    assignedHere: here, available: max(0, total - here - elsewhere), usable: usable,
+                                    unlimited: total >= PoolLimits.unlimitedTotal))
         }
         var pools: [MergedPool] = []
         var start = rows.startIndex
@@ -102,6 +111,7 @@ extension Ledger {
                 available: usable.reduce(0) { $0 + $1.available },
                 overAllocated: shares.reduce(0) { $0 + max(0, $1.assigned - $1.total) },
                 assignedOnUnusableTokens: shares.filter { !$0.usable }.reduce(0) { $0 + $1.assignedHere },
+                unlimited: usable.contains(where: \.unlimited),
                 tokens: shares))
             start = end
         }

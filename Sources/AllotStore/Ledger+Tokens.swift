@@ -42,7 +42,8 @@ extension Ledger {
         guard let holder = try database.queryFirst("SELECT id, tenant_id FROM tokens WHERE location_uid = ?", [.text(locationUid)],
                                                    row: { (TokenID($0.int64(0)), TenantID($0.int64(1))) }) else { return }
         if holder.1 == tenant {
-            throw AllotError.conflict("location \(locationName) (\(locationUid)) is already token \(holder.0) of this tenant; use `allot token renew` to replace its file")
+            throw AllotError(.conflict, "location \(locationName) (\(locationUid)) is already token \(holder.0) of this tenant; renew that token to replace its file",
+                             subject: .locationHeldByThisTenant(token: holder.0))
         }
         throw AllotError.conflict("location \(locationName) (\(locationUid)) is already managed by another tenant of this server; a location belongs to one tenant only")
     }
@@ -62,18 +63,19 @@ extension Ledger {
 
     /// A tenant's token by id or by location `uId`.
     public func token(tenant: TenantID, _ reference: String) throws -> TokenRecord? {
-        let byId = Int64(reference).map { id in
-            try? database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND id = ?",
-                                     [.integer(tenant.rawValue), .integer(id)], row: Self.token(from:))
-        } ?? nil
-        if let byId { return byId }
+        if let id = Int64(reference),
+           let byId = try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND id = ?",
+                                              [.integer(tenant.rawValue), .integer(id)], row: Self.token(from:)) {
+            return byId
+        }
         return try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE tenant_id = ? AND location_uid = ?",
                                        [.integer(tenant.rawValue), .text(reference)], row: Self.token(from:))
     }
 
     public func requireToken(tenant: TenantID, _ reference: String) throws -> TokenRecord {
         guard let token = try token(tenant: tenant, reference) else {
-            throw AllotError.notFound("this tenant has no token '\(reference.printableExcerpt)'; `allot token list` shows its tokens by id and location")
+            throw AllotError(.notFound, "this tenant has no token '\(reference.printableExcerpt)'; name a token by its id or its location uId, as the tenant's token list shows them",
+                             subject: .unknownToken)
         }
         return token
     }
@@ -83,12 +85,12 @@ extension Ledger {
         try database.transaction {
             let before = try database.queryFirst("SELECT state, owner_name FROM tokens WHERE id = ? AND tenant_id = ?",
                                                  [.integer(token.rawValue), .integer(tenant.rawValue)],
-                                                 row: { (TokenState(rawValue: $0.string(0)), $0.optionalString(1)) })
+                                                 row: { (try Self.storedTokenState($0.string(0)), $0.optionalString(1)) })
             guard let before else { throw AllotError.notFound("token \(token) does not exist") }
             guard before.0 != state || before.1 != ownerName else { return }
             try database.run("UPDATE tokens SET state = ?, owner_name = ? WHERE id = ?",
                              [.text(state.rawValue), SQLValue(ownerName), .integer(token.rawValue)])
-            var detail = ["from": before.0?.rawValue ?? "?", "to": state.rawValue, "reason": reason]
+            var detail = ["from": before.0.rawValue, "to": state.rawValue, "reason": reason]
             if let ownerName { detail["owner"] = ownerName }
             try recordEvent(tenant: tenant, kind: "token_state_changed", token: token, detail: detail)
         }
@@ -153,10 +155,16 @@ extension Ledger {
             """)
     }
 
-    static func token(from row: Statement) -> TokenRecord {
+    static func token(from row: Statement) throws -> TokenRecord {
         TokenRecord(id: TokenID(row.int64(0)), tenantId: TenantID(row.int64(1)), locationUid: row.string(2),
                     locationName: row.string(3), orgName: row.string(4), expiresAt: row.int64(5),
-                    state: TokenState(rawValue: row.string(6)) ?? .invalid, ownerName: row.optionalString(7),
+                    state: try storedTokenState(row.string(6)), ownerName: row.optionalString(7),
                     priority: row.int(8), lastSyncAt: row.optionalInt64(9), hasSecret: row.bool(10))
+    }
+
+    /// A token state read back: one this allot does not know is corruption, never `invalid`.
+    static func storedTokenState(_ text: String) throws -> TokenState {
+        guard let state = TokenState(rawValue: text) else { throw StoredValueError(column: "tokens.state", value: text) }
+        return state
     }
 }

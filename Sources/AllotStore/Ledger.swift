@@ -61,7 +61,7 @@ public final class Ledger {
     /// The tenant, or a refusal naming the slug.
     public func requireTenant(slug: String) throws -> Tenant {
         guard let tenant = try tenant(slug: slug) else {
-            throw AllotError.notFound("there is no tenant '\(slug.printableExcerpt)'; create it with `allot tenant create \(Self.isValidSlug(slug) ? slug : "SLUG")`")
+            throw AllotError(.notFound, "there is no tenant '\(slug.printableExcerpt)'; create it first", subject: .unknownTenant(slug: slug))
         }
         return tenant
     }
@@ -82,8 +82,10 @@ public final class Ledger {
         try database.queryFirst("SELECT api_key_hash FROM tenants WHERE id = ?", [.integer(tenant.rawValue)]) { $0.optionalString(0) } ?? nil
     }
 
-    private static func tenant(from row: Statement) -> Tenant {
-        Tenant(id: TenantID(row.int64(0)), slug: row.string(1), name: row.string(2),
-               policy: AllocationPolicy(rawValue: row.string(3)) ?? .mostAvailable, mdmId: row.string(4))
+    private static func tenant(from row: Statement) throws -> Tenant {
+        guard let policy = AllocationPolicy(rawValue: row.string(3)) else {
+            throw StoredValueError(column: "tenants.policy", value: row.string(3))
+        }
+        return Tenant(id: TenantID(row.int64(0)), slug: row.string(1), name: row.string(2), policy: policy, mdmId: row.string(4))
     }
 }

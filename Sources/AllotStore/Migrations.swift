@@ -42,7 +42,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .schemaTooNew(path, found, known):
-            "the database \(path) has schema version \(found) but this allot knows versions up to \(known); upgrade allot, or use another --db"
+            "the database \(path) has schema version \(found) but this allot knows versions up to \(known); upgrade allot, or open another database"
         }
     }
 }

@@ -65,14 +65,19 @@ public struct SnapshotAsset: Sendable, Hashable {
     public let total: Int
     /// Apple's `assignedCount`: every licence of this asset in use at this location, ours or not.
     public let appleAssigned: Int
+    /// Apple's `availableCount` and `retiredCount`, compared with the ledger's arithmetic when given.
+    public let appleAvailable: Int?
+    public let appleRetired: Int
     public init(asset: AssetKey, productType: String = "App", deviceAssignable: Bool = true, revocable: Bool = true,
-                total: Int, appleAssigned: Int) {
+                total: Int, appleAssigned: Int, appleAvailable: Int? = nil, appleRetired: Int = 0) {
         self.asset = asset
         self.productType = productType
         self.deviceAssignable = deviceAssignable
         self.revocable = revocable
         self.total = total
         self.appleAssigned = appleAssigned
+        self.appleAvailable = appleAvailable
+        self.appleRetired = appleRetired
     }
 }
 
@@ -90,6 +95,8 @@ public struct OverAllocation: Sendable, Hashable, Codable {
 public struct SnapshotReport: Sendable, Hashable, Codable {
     public var assetsAdded = 0
     public var overAllocated: [OverAllocation] = []
+    /// Assets whose `availableCount` at Apple differs from what the ledger computes.
+    public var countDifferences: [CountDifference] = []
 }
 
 /// An app of a tenant across its tokens: shown once, counts summed over the usable tokens.
@@ -102,6 +109,8 @@ public struct MergedPool: Sendable, Hashable, Codable {
         public let assignedHere: Int
         public let available: Int
         public let usable: Bool
+        /// An unlimited free asset: `total` and `available` are Apple's marker, not a count.
+        public let unlimited: Bool
     }
     public let adamId: String
     public let pricingParam: String
@@ -115,6 +124,9 @@ public struct MergedPool: Sendable, Hashable, Codable {
     public let overAllocated: Int
     /// Assignments this server holds on tokens that are not usable: still counted, never renewed.
     public let assignedOnUnusableTokens: Int
+    /// A usable token holds the asset without limit (Apple's free assets): never show `total`
+    /// or `available` to a person as a count.
+    public let unlimited: Bool
     public let tokens: [TokenShare]
 }
 

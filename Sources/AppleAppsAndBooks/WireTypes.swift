@@ -57,16 +57,73 @@ public struct ServiceErrorCode: Codable, Sendable, Hashable {
     }
 }
 
+extension ServiceLimits {
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxAssets, maxSerialNumbers, maxClientUserIds, maxRevokeSerialNumbers, maxRevokeClientUserIds, maxRequestPerSecond
+    }
+
+    /// Read limit by limit: Apple's own examples leave some out, and a missing limit must not
+    /// cost the ones that are present (a live `maxSerialNumbers` of 1 must be obeyed even when
+    /// `maxRequestPerSecond` is absent). A limit that is absent, not a whole number or not
+    /// positive keeps Apple's published value; `ServiceConfig.defaultedLimits` names them.
+    public init(from decoder: any Decoder) throws {
+        self = Self.decoded(try decoder.container(keyedBy: CodingKeys.self)).limits
+    }
+
+    private static func decoded(_ container: KeyedDecodingContainer<CodingKeys>) -> (limits: ServiceLimits, defaulted: [String]) {
+        var defaulted: [String] = []
+        func limit(_ key: CodingKeys, _ fallback: Int) -> Int {
+            if let value = (try? container.decodeIfPresent(Int.self, forKey: key)) ?? nil, value > 0 { return value }
+            defaulted.append(key.stringValue)
+            return fallback
+        }
+        let defaults = ServiceLimits.appleDefaults
+        let limits = ServiceLimits(
+            maxAssets: limit(.maxAssets, defaults.maxAssets), maxSerialNumbers: limit(.maxSerialNumbers, defaults.maxSerialNumbers),
+            maxClientUserIds: limit(.maxClientUserIds, defaults.maxClientUserIds),
+            maxRevokeSerialNumbers: limit(.maxRevokeSerialNumbers, defaults.maxRevokeSerialNumbers),
+            maxRevokeClientUserIds: limit(.maxRevokeClientUserIds, defaults.maxRevokeClientUserIds),
+            maxRequestPerSecond: limit(.maxRequestPerSecond, defaults.maxRequestPerSecond))
+        return (limits, defaulted)
+    }
+
+    /// The limits of a `service/config` answer and the names of those that kept Apple's
+    /// published value; every limit defaulted when `limits` itself is absent.
+    static func decodedLeniently<Outer: CodingKey>(in container: KeyedDecodingContainer<Outer>, forKey key: Outer) -> (limits: ServiceLimits, defaulted: [String]) {
+        guard let nested = try? container.nestedContainer(keyedBy: CodingKeys.self, forKey: key) else {
+            return (.appleDefaults, CodingKeys.allCases.map(\.stringValue))
+        }
+        return decoded(nested)
+    }
+}
+
 public struct ServiceConfig: Codable, Sendable, Hashable {
     public var limits: ServiceLimits
     public var errorCodes: [ServiceErrorCode]
     public var urls: [String: String]
     public var notificationTypes: [String]
+    /// The limits Apple's answer did not give (or gave unreadably), kept at Apple's published
+    /// values. Not part of Apple's JSON.
+    public var defaultedLimits: [String] = []
+
+    private enum CodingKeys: String, CodingKey { case limits, errorCodes, urls, notificationTypes }
+
     public init(limits: ServiceLimits, errorCodes: [ServiceErrorCode], urls: [String: String], notificationTypes: [String]) {
         self.limits = limits
         self.errorCodes = errorCodes
         self.urls = urls
         self.notificationTypes = notificationTypes
+    }
+
+    /// Every part is optional: Apple's "setting up" example has `limits` and `urls` only.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let decoded = ServiceLimits.decodedLeniently(in: container, forKey: .limits)
+        limits = decoded.limits
+        defaultedLimits = decoded.defaulted
+        errorCodes = try container.decodeIfPresent([ServiceErrorCode].self, forKey: .errorCodes) ?? []
+        urls = try container.decodeIfPresent([String: String].self, forKey: .urls) ?? [:]
+        notificationTypes = try container.decodeIfPresent([String].self, forKey: .notificationTypes) ?? []
     }
 }
 
@@ -75,12 +132,17 @@ public struct ClientConfig: Codable, Sendable, Hashable {
     public var locationName: String
     public var countryISO2ACode: String?
     public var defaultPlatform: String?
-    public var tokenExpirationDate: String
+    /// Apple's expiry of the token; Apple sends it only within 15 days of expiry.
+    public var tokenExpirationDate: String?
     public var mdmInfo: MDMInfo?
     public var notificationUrl: String?
+    /// The request's name for the types; Apple's answers say `subscribedNotificationTypes`.
     public var notificationTypes: [String]?
+    /// The notification types the location is subscribed to, as Apple's answer names them.
+    public var subscribedNotificationTypes: [String]?
     public init(uId: String, locationName: String, countryISO2ACode: String? = nil, defaultPlatform: String? = nil,
-                tokenExpirationDate: String, mdmInfo: MDMInfo?, notificationUrl: String? = nil, notificationTypes: [String]? = nil) {
+                tokenExpirationDate: String?, mdmInfo: MDMInfo?, notificationUrl: String? = nil, notificationTypes: [String]? = nil,
+                subscribedNotificationTypes: [String]? = nil) {
         self.uId = uId
         self.locationName = locationName
         self.countryISO2ACode = countryISO2ACode
@@ -89,6 +151,7 @@ public struct ClientConfig: Codable, Sendable, Hashable {
         self.mdmInfo = mdmInfo
         self.notificationUrl = notificationUrl
         self.notificationTypes = notificationTypes
+        self.subscribedNotificationTypes = subscribedNotificationTypes
     }
 }
 
@@ -109,10 +172,36 @@ public struct AssetsQuery: Sendable, Hashable {
     public var pageIndex: Int
     public var adamId: String?
     public var pricingParam: String?
-    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil) {
+    /// Apple's `unlimited=true`: unlimited free assets come apart, in `unlimitedAssets`, without
+    /// counts; without it their `totalCount` reads 2147483647.
+    public var unlimited: Bool?
+    public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil, unlimited: Bool? = nil) {
         self.pageIndex = pageIndex
         self.adamId = adamId
         self.pricingParam = pricingParam
+        self.unlimited = unlimited
+    }
+}
+
+/// Apple's `UnlimitedResponseAsset`: a free asset without a limit, as answered when `unlimited`
+/// is asked; it has no total, available or retired count.
+public struct WireUnlimitedAsset: Codable, Sendable, Hashable {
+    public var adamId: String
+    public var pricingParam: String
+    public var productType: String
+    public var assignedCount: Int
+    public var deviceAssignable: Bool
+    public var revocable: Bool
+    public var supportedPlatforms: [String]
+    public init(adamId: String, pricingParam: String, productType: String, assignedCount: Int, deviceAssignable: Bool,
+                revocable: Bool, supportedPlatforms: [String]) {
+        self.adamId = adamId
+        self.pricingParam = pricingParam
+        self.productType = productType
+        self.assignedCount = assignedCount
+        self.deviceAssignable = deviceAssignable
+        self.revocable = revocable
+        self.supportedPlatforms = supportedPlatforms
     }
 }
 
@@ -152,8 +241,12 @@ public struct AssetsPage: Codable, Sendable, Hashable {
     public var uId: String?
     public var tokenExpirationDate: String?
     public var mdmInfo: MDMInfo?
+    /// Present only when `unlimited` was asked (see `AssetsQuery.unlimited`).
+    public var unlimitedAssets: [WireUnlimitedAsset]?
     public init(assets: [WireAsset], currentPageIndex: Int, nextPageIndex: Int?, totalPages: Int, size: Int,
-                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?) {
+                versionId: String, uId: String?, tokenExpirationDate: String?, mdmInfo: MDMInfo?,
+                unlimitedAssets: [WireUnlimitedAsset]? = nil) {
+        self.unlimitedAssets = unlimitedAssets
         self.assets = assets
         self.currentPageIndex = currentPageIndex
         self.nextPageIndex = nextPageIndex

@@ -1,6 +1,7 @@
 import AppleAppsAndBooks
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -33,9 +34,13 @@ public struct AppleHTTPClient: AppsAndBooksService {
     public let timeout: Duration
     private let pageGate: InFlightGate
     private let serviceConfigCache: ServiceConfigCache
+    /// Says which of Apple's limits were absent from `service/config` (never a token or a value
+    /// of a request).
+    private let logger: Logger
 
     public init(baseURL: String, httpClient: HTTPClient = .shared, timeout: Duration = .seconds(30),
-                serviceConfigRefreshSeconds: Int = AppleHTTPClient.serviceConfigRefreshSecondsDefault) {
+                serviceConfigRefreshSeconds: Int = AppleHTTPClient.serviceConfigRefreshSecondsDefault,
+                logger: Logger = Logger(label: "allot.apple")) {
         var base = baseURL.trimmingCharacters(in: .whitespacesAndNewlines)
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -43,6 +48,7 @@ public struct AppleHTTPClient: AppsAndBooksService {
         self.timeout = timeout
         self.pageGate = InFlightGate(limit: Self.pagesInFlightMax)
         self.serviceConfigCache = ServiceConfigCache(refreshSeconds: serviceConfigRefreshSeconds)
+        self.logger = logger
     }
 
     // MARK: Apple's calls
@@ -50,6 +56,9 @@ public struct AppleHTTPClient: AppsAndBooksService {
     public func serviceConfig() async throws -> ServiceConfig {
         if let cached = serviceConfigCache.fresh() { return cached }
         let config: ServiceConfig = try await call(.GET, "/service/config", token: nil)
+        if !config.defaultedLimits.isEmpty {
+            logger.warning("Apple's service/config did not give \(config.defaultedLimits.joined(separator: ", ")); using Apple's published values for those")
+        }
         serviceConfigCache.store(config)
         return config
     }

@@ -83,4 +83,30 @@ extension AppleSimulator {
         guard count >= 0 else { throw AppleSimulatorError.invalidArgument("an event count cannot be negative (\(count))") }
         try transaction { $0.settings.eventsToFail = count }
     }
+
+    /// Every later answer of Apple's paths is delayed by `milliseconds` ± up to `jitter`, like
+    /// a distant Apple; other calls go on meanwhile.
+    public func setLatency(milliseconds: Int, jitterMilliseconds: Int = 0) throws {
+        guard (0...SimulatorDefaults.latencyMillisecondsMax).contains(milliseconds) else {
+            throw AppleSimulatorError.invalidArgument("a latency must be 0 to \(SimulatorDefaults.latencyMillisecondsMax) ms (\(milliseconds))")
+        }
+        guard (0...milliseconds).contains(jitterMilliseconds) else {
+            throw AppleSimulatorError.invalidArgument("a jitter must be 0 to the latency, \(milliseconds) ms (\(jitterMilliseconds))")
+        }
+        try transaction {
+            $0.settings.latencyMilliseconds = milliseconds
+            $0.settings.jitterMilliseconds = jitterMilliseconds
+        }
+    }
+
+    /// Above `maxRequestPerSecond` calls in one second, a token's calls answer 9646 (HTTP 429,
+    /// `Retry-After`). Off by default, since engine tests run unpaced.
+    public func enforceRequestRate(_ enforced: Bool) throws {
+        try transaction { $0.settings.enforceRequestRate = enforced }
+    }
+
+    /// Every notification is sent twice with the same `notificationId`, as Apple may.
+    public func duplicateNotifications(_ duplicated: Bool) throws {
+        try transaction { $0.settings.duplicateNotifications = duplicated }
+    }
 }

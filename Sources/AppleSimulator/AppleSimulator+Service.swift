@@ -1,42 +1,53 @@
 import AppleAppsAndBooks
 import Foundation
 
-// Apple's calls. Each is one transaction: fault, token, settle due events, answer.
+// Apple's calls. Each is one transaction (fault, token, rate, settle due events, answer), then
+// the simulated latency.
 
 extension AppleSimulator {
     public func serviceConfig() async throws -> ServiceConfig {
-        try transaction { try $0.serviceConfig() }
+        try await answer { try $0.serviceConfig() }
     }
 
     public func clientConfig(token: String) async throws -> ClientConfig {
-        try transaction { try $0.clientConfig(token: token, now: Date()) }
+        try await answer { try $0.clientConfig(token: token, now: Date()) }
     }
 
+    /// With a `notificationUrl`, Apple first sends a TEST_NOTIFICATION there; if it is not
+    /// received, the configuration is refused (9728) and nothing changes.
     public func updateClientConfig(token: String, _ request: ClientConfigRequest) async throws -> ClientConfig {
-        try transaction { try $0.updateClientConfig(token: token, request, now: Date()) }
+        let checked = Result { try transaction { try $0.checkClientConfig(token: token, request, now: Date()) } }
+        do {
+            let (uId, target) = try checked.get()
+            if let target { try await sendTestNotification(location: uId, target: target) }
+        } catch {
+            try await delay()
+            throw error
+        }
+        return try await answer { try $0.writeClientConfig(token: token, request, now: Date()) }
     }
 
     public func assets(token: String, query: AssetsQuery) async throws -> AssetsPage {
-        try transaction { try $0.assets(token: token, query: query, now: Date()) }
+        try await answer { try $0.assets(token: token, query: query, now: Date()) }
     }
 
     public func assignments(token: String, query: AssignmentsQuery) async throws -> AssignmentsPage {
-        try transaction { try $0.assignments(token: token, query: query, now: Date()) }
+        try await answer { try $0.assignments(token: token, query: query, now: Date()) }
     }
 
     public func associate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
-        try transaction { try $0.associate(token: token, request, type: .associate, now: Date()) }
+        try await answer { try $0.associate(token: token, request, type: .associate, now: Date()) }
     }
 
     public func disassociate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
-        try transaction { try $0.associate(token: token, request, type: .disassociate, now: Date()) }
+        try await answer { try $0.associate(token: token, request, type: .disassociate, now: Date()) }
     }
 
     public func revoke(token: String, _ request: RevokeRequest) async throws -> EventResponse {
-        try transaction { try $0.revoke(token: token, request, now: Date()) }
+        try await answer { try $0.revoke(token: token, request, now: Date()) }
     }
 
     public func eventStatus(token: String, eventId: String) async throws -> EventStatus {
-        try transaction { try $0.eventStatus(token: token, eventId: eventId, now: Date()) }
+        try await answer { try $0.eventStatus(token: token, eventId: eventId, now: Date()) }
     }
 }

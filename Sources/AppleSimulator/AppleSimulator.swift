@@ -1,10 +1,13 @@
 import AppleAppsAndBooks
 import Foundation
 
-/// A faithful stand-in for Apple's Apps and Books service (APPLE.md), its state in one JSON file.
+/// A faithful stand-in for Apple's Apps and Books service (APPLE.md), its state in one SQLite
+/// file (its own schema, `Storage/SimulatorSchema.swift`).
 ///
-/// Several instances, in one process or in several (`allot sim …` commands), may share a file:
-/// every call locks it, re-reads it, and writes it back atomically when anything changed.
+/// Several instances, in one process or in several (`allot sim serve`, CLI `sim` commands), may
+/// share a file: every call is one `BEGIN IMMEDIATE` transaction that reads and writes only the
+/// rows it touches, so a fleet of a thousand locations and a million assignments costs a call
+/// no more than a handful of rows.
 ///
 /// Choices where Apple is silent or the simulator simplifies:
 /// - Writes are asynchronous as at Apple: associate / disassociate / revoke only record an event;
@@ -14,29 +17,40 @@ import Foundation
 /// - An asset the location does not hold refuses the whole write with 9602 (not an item failure).
 /// - Associating what is already held, or disassociating what is not, counts as completed.
 ///   Disassociating a non-revocable asset fails the item with 9706; revoke skips such assets.
-/// - Not modelled: assignment to users (`clientUserIds` answer 9602), `sinceVersionId` (ignored),
-///   request rate limits (only injected 429s), notifications, retired counts, maintenance mode.
+/// - `sinceVersionId` answers the assignments added after that version; removals are not
+///   listed (Apple's list cannot say "removed"), so a periodic full read finds them.
+/// - The request rate is counted per instance, in memory (`RequestRateLimiter`), and only when
+///   enforcement is on: the served simulator then sees every engine talking to it.
+/// - Not modelled: assignment to users (`clientUserIds` answer 9602), retired counts.
 public actor AppleSimulator: AppsAndBooksService {
     public nonisolated let statePath: URL
-    private let file: StateFile
+    private let connection: SimulatorConnection
+    private let store: SimulatorStore
+    private let rateLimiter = RequestRateLimiter()
+    /// The settings as the last transaction left them: latency is read from here.
+    private var lastSettings = SimulatorSettings.defaults
+    /// The one task sending this instance's due notifications, while there are any.
+    var deliveryTask: Task<Void, Never>?
 
-    /// Opens an existing state file (written by `initialize`); fails if it is missing or unreadable.
+    /// Opens an existing state file (written by `initialize`); fails with one sentence if it is
+    /// missing, in the old JSON format, or not a simulator state.
     public init(statePath: URL) throws {
         self.statePath = statePath
-        self.file = StateFile(url: statePath)
-        _ = try file.load()
+        self.connection = try StateFile.open(statePath)
+        self.store = SimulatorStore(connection: connection)
     }
 
     /// `allot sim init`: a fresh world from a seed, replacing any state at `statePath`, and
     /// `DIR/<uId>.vpptoken` for every location.
     public static func initialize(seed: Data, statePath: URL, tokensDirectory: URL) throws -> AppleSimulator {
-        let state = try SimulatorSeed.decode(seed).makeState()
+        let seed = try SimulatorSeed.decode(seed)
+        try StateFile.create(statePath) { try seed.write(into: $0) }
+        let simulator = try AppleSimulator(statePath: statePath)
         try FileManager.default.createDirectory(at: tokensDirectory, withIntermediateDirectories: true)
-        for location in state.locations {
+        for location in try simulator.readLocations() {
             try writeTokenFile(location, tokensDirectory: tokensDirectory)
         }
-        try StateFile(url: statePath).create(state)
-        return try AppleSimulator(statePath: statePath)
+        return simulator
     }
 
     public static func initialize(seed: URL, statePath: URL, tokensDirectory: URL) throws -> AppleSimulator {
@@ -56,9 +70,50 @@ public actor AppleSimulator: AppsAndBooksService {
         return url
     }
 
-    /// Runs one call as a transaction on the state file.
-    func transaction<T>(_ body: (inout SimulatorState) throws -> T) throws -> T {
-        try file.transaction(body)
+    /// Every location row, for `initialize` to write the token files (nonisolated: called
+    /// before the instance is shared).
+    private nonisolated func readLocations() throws -> [SimulatedLocation] {
+        let connection = try StateFile.open(statePath)
+        let store = SimulatorStore(connection: connection)
+        return try store.locationUids().compactMap { try store.location(uId: $0) }
+    }
+
+    /// Runs one call as a transaction. Consumed faults and settled events are committed even
+    /// when the call then answers an Apple error; only SQLite failing rolls back.
+    func transaction<T>(_ body: (SimulatorState) throws -> T) throws -> T {
+        try connection.execute("BEGIN IMMEDIATE")
+        let state: SimulatorState
+        let result: Result<T, any Error>
+        do {
+            state = try SimulatorState(store: store, rateLimiter: rateLimiter)
+            result = Result { try body(state) }
+            if case .failure(let error) = result, error is SimulatorSQLiteError { throw error }
+            try state.finish()
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+        lastSettings = state.settings
+        if state.notificationsQueued { startDelivery() }
+        return try result.get()
+    }
+
+    /// One of Apple's calls: its transaction, then the simulated network delay (also for an
+    /// error answer). The delay is a suspension, not a block: the actor serves other calls
+    /// meanwhile, so N requests in flight all finish after about one delay.
+    func answer<T>(_ body: (SimulatorState) throws -> T) async throws -> T {
+        let result = Result { try transaction(body) }
+        try await delay()
+        return try result.get()
+    }
+
+    func delay() async throws {
+        let latency = lastSettings.latencyMilliseconds
+        guard latency > 0 else { return }
+        let jitter = lastSettings.jitterMilliseconds
+        let milliseconds = jitter > 0 ? Int.random(in: (latency - jitter)...(latency + jitter)) : latency
+        try await Task.sleep(for: .milliseconds(max(0, milliseconds)))
     }
 
     static func writeRenewedTokenFile(_ location: SimulatedLocation, tokensDirectory: URL) throws -> URL {

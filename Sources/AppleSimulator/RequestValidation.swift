@@ -6,8 +6,8 @@ import AppleAppsAndBooks
 /// A refused request is refused whole (HTTP 400) and creates no event.
 enum RequestValidation {
     /// The serial numbers of an associate or disassociate that passed every check.
-    static func association(_ request: AssociationRequest, type: EventType, location: SimulatedLocation,
-                            limits: ServiceLimits) throws -> [String] {
+    static func association(_ request: AssociationRequest, type: EventType, location uId: String,
+                            assets: [SimulatedAsset], limits: ServiceLimits) throws -> [String] {
         let serials = try deviceSubjects(serialNumbers: request.serialNumbers, clientUserIds: request.clientUserIds)
         guard !request.assets.isEmpty else { throw invalid("no assets") }
         guard request.assets.count <= limits.maxAssets else {
@@ -25,10 +25,10 @@ enum RequestValidation {
         for asset in request.assets {
             // Choice: an asset the location does not hold refuses the whole request (9602) rather
             // than failing one item later; asking for it is a bug in the caller, so say so loudly.
-            guard let index = location.assetIndex(asset) else {
-                throw invalid("location \(location.uId) has no asset \(asset.adamId):\(asset.pricingParam)")
+            guard let held = assets.first(where: { $0.key == asset }) else {
+                throw invalid("location \(uId) has no asset \(asset.adamId):\(asset.pricingParam)")
             }
-            if type == .associate, !location.assets[index].deviceAssignable {
+            if type == .associate, !held.deviceAssignable {
                 throw ServiceErrorCatalog.error(AppleErrorNumber.notDeviceAssignable,
                                                 detail: "\(asset.adamId):\(asset.pricingParam)")
             }

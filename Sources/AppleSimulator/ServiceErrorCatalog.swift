@@ -3,6 +3,16 @@ import AppleAppsAndBooks
 /// The error numbers the simulator answers, with Apple's HTTP status and a message in Apple's
 /// manner. One table, so `serviceConfig().errorCodes` and the thrown errors cannot disagree.
 enum ServiceErrorCatalog {
+    // Numbers only the simulator names (APPLE.md, "More of Apple's rules").
+    static let gone = 9634
+    static let forbidden = 9637
+    static let forbiddenForToken = 9647
+    static let invalidNotificationURL = 9710
+    static let invalidNotificationAuthToken = 9711
+    static let invalidNotificationType = 9712
+    static let unknownVersionId = 9721
+    static let testNotificationFailed = 9728
+
     struct Entry {
         var number: Int
         var httpStatus: Int
@@ -29,6 +39,14 @@ enum ServiceErrorCatalog {
         Entry(number: AppleErrorNumber.badAuthorizationHeader, httpStatus: 401, message: "Invalid Authorization header"),
         Entry(number: AppleErrorNumber.incompleteMDMInfo, httpStatus: 400, message: "mdmInfo is missing, incomplete or too long"),
         Entry(number: AppleErrorNumber.temporarilyUnavailable, httpStatus: 503, message: "The service is temporarily unavailable"),
+        Entry(number: gone, httpStatus: 410, message: "The resource is no longer available"),
+        Entry(number: forbidden, httpStatus: 403, message: "Forbidden"),
+        Entry(number: forbiddenForToken, httpStatus: 403, message: "This token is not allowed to make the request"),
+        Entry(number: invalidNotificationURL, httpStatus: 400, message: "Invalid notificationUrl"),
+        Entry(number: invalidNotificationAuthToken, httpStatus: 400, message: "Invalid notificationAuthToken"),
+        Entry(number: invalidNotificationType, httpStatus: 400, message: "Invalid notificationTypes"),
+        Entry(number: unknownVersionId, httpStatus: 400, message: "Unknown sinceVersionId"),
+        Entry(number: testNotificationFailed, httpStatus: 400, message: "The test notification could not be delivered"),
     ]
 
     static func entry(_ number: Int) -> Entry {

@@ -6,4 +6,12 @@ public enum SimulatedFault: Codable, Sendable, Hashable {
     case tooManyRequests
     /// HTTP 500, error 9603: resend.
     case internalError
+    /// Error 9644: Apple's service is in maintenance (HTTP 503, with `Retry-After` seconds).
+    case maintenance(retryAfterSeconds: Int)
+    /// HTTP 410, error 9634: the resource is gone.
+    case gone
+    /// HTTP 403, error 9637: forbidden.
+    case forbidden
+    /// HTTP 403, error 9647: forbidden for this token (e.g. a read-only Content Manager).
+    case forbiddenForToken
 }

@@ -20,9 +20,24 @@ struct SimulatorSeed: Decodable {
         var total: Int
         var deviceAssignable: Bool
         var revocable: Bool
+        /// A free asset without a limit (`total` is then ignored); absent means false.
+        var unlimited: Bool?
+    }
+
+    /// Optional settings of the simulated service; absent ones keep their defaults.
+    struct Settings: Decodable {
+        /// Every answer of Apple's paths is delayed by this much (a distant Apple).
+        var latencyMs: Int?
+        var jitterMs: Int?
+        /// Answer 9646 above `maxRequestPerSecond` calls per second per token.
+        var enforceRequestRate: Bool?
+        var maxRequestPerSecond: Int?
+        /// Send every notification twice (receivers must drop duplicates).
+        var duplicateNotifications: Bool?
     }
 
     var locations: [Location]
+    var settings: Settings?
 
     static let pricingParams: Set<String> = ["STDQ", "PLUS"]
     static let productTypes: Set<String> = ["App", "Book"]
@@ -35,11 +50,11 @@ struct SimulatorSeed: Decodable {
         }
     }
 
-    /// The simulator's first state: every location with a fresh secret, nothing assigned.
-    func makeState() throws -> SimulatorState {
+    /// Writes the simulator's first state: every location with a fresh secret, nothing assigned.
+    func write(into connection: SimulatorConnection) throws {
+        let store = SimulatorStore(connection: connection)
         var seen = Set<String>()
-        var locations: [SimulatedLocation] = []
-        for location in self.locations {
+        for (position, location) in self.locations.enumerated() {
             guard !location.uId.isEmpty else { throw AppleSimulatorError.invalidSeed("a location has an empty uId") }
             guard seen.insert(location.uId).inserted else {
                 throw AppleSimulatorError.invalidSeed("location \(location.uId) appears twice")
@@ -49,17 +64,44 @@ struct SimulatorSeed: Decodable {
             guard Set(assets.map(\.key)).count == assets.count else {
                 throw AppleSimulatorError.invalidSeed("location \(location.uId) lists an asset twice")
             }
-            locations.append(SimulatedLocation(
+            try store.insert(SimulatedLocation(
                 uId: location.uId, locationName: location.locationName, orgName: location.orgName,
-                expires: expires, mdmInfo: location.mdmInfo, notificationUrl: nil, notificationTypes: nil,
+                expires: expires, mdmInfo: location.mdmInfo, notificationUrl: nil, notificationAuthToken: nil,
+                notificationTypes: nil,
                 currentToken: VPPTokenFileFormat.contents(secret: TokenSecret.make(), expirationDate: expires,
-                                                    orgName: location.orgName),
-                // Version 1 is taken by the seed; later versions come from the state's sequence, which starts above it.
-                tokenStatus: .active, assets: assets, assignments: [], version: 1
-            ))
+                                                          orgName: location.orgName),
+                // Version 1 is taken by the seed; later versions come from the sequence, which starts above it.
+                tokenStatus: .active, version: 1
+            ), position: position)
+            for (assetPosition, asset) in assets.enumerated() {
+                try store.insert(asset, location: location.uId, position: assetPosition)
+            }
         }
-        return SimulatorState(formatVersion: SimulatorState.currentFormatVersion, locations: locations,
-                              events: [], settings: .defaults, sequence: 1)
+        try SimulatorStore.insertMeta(connection, settings: try makeSettings(), sequence: 1)
+    }
+
+    private func makeSettings() throws -> SimulatorSettings {
+        var result = SimulatorSettings.defaults
+        guard let settings else { return result }
+        if let latency = settings.latencyMs {
+            guard (0...SimulatorDefaults.latencyMillisecondsMax).contains(latency) else {
+                throw AppleSimulatorError.invalidSeed("settings.latencyMs must be 0 to \(SimulatorDefaults.latencyMillisecondsMax)")
+            }
+            result.latencyMilliseconds = latency
+        }
+        if let jitter = settings.jitterMs {
+            guard (0...result.latencyMilliseconds).contains(jitter) else {
+                throw AppleSimulatorError.invalidSeed("settings.jitterMs must be 0 to latencyMs (\(result.latencyMilliseconds))")
+            }
+            result.jitterMilliseconds = jitter
+        }
+        if let perSecond = settings.maxRequestPerSecond {
+            guard perSecond > 0 else { throw AppleSimulatorError.invalidSeed("settings.maxRequestPerSecond must be positive") }
+            result.limits.maxRequestPerSecond = perSecond
+        }
+        result.enforceRequestRate = settings.enforceRequestRate ?? false
+        result.duplicateNotifications = settings.duplicateNotifications ?? false
+        return result
     }
 
     private static func validated(_ asset: Asset, location: String) throws -> SimulatedAsset {
@@ -73,7 +115,8 @@ struct SimulatorSeed: Decodable {
             throw AppleSimulatorError.invalidSeed("\(name): books are never device-assignable")
         }
         return SimulatedAsset(adamId: asset.adamId, pricingParam: asset.pricingParam, productType: asset.productType,
-                              total: asset.total, deviceAssignable: asset.deviceAssignable, revocable: asset.revocable)
+                              total: asset.total, deviceAssignable: asset.deviceAssignable, revocable: asset.revocable,
+                              unlimited: asset.unlimited ?? false, assigned: 0)
     }
 
     private static func parseDate(_ text: String, location: String) throws -> Date {

@@ -13,97 +13,95 @@ import Foundation
 // next used; an event with polls left stays PENDING however many other calls are made.
 
 extension SimulatorState {
-    mutating func recordEvent(type: EventType, locationIndex: Int, assets: [WireAssetKey], serialNumbers: [String]) -> String {
+    func recordEvent(type: EventType, location uId: String, assets: [WireAssetKey], serialNumbers: [String]) throws -> String {
         let numRequested = type == .revoke ? serialNumbers.count : assets.count * serialNumbers.count
         let forcedFailure = settings.eventsToFail > 0
         if forcedFailure { settings.eventsToFail -= 1 }
         let event = SimulatedEvent(
             eventId: UUID().uuidString.lowercased(), sequence: nextSequence(),
-            locationUid: locations[locationIndex].uId, type: type, assets: assets,
+            locationUid: uId, type: type, assets: assets,
             serialNumbers: serialNumbers, numRequested: numRequested,
             pollsRemaining: settings.pendingPolls, forcedFailure: forcedFailure, outcome: nil
         )
-        events.append(event)
-        pruneEvents()
+        try store.insert(event)
+        // Counting the finished events costs a scan of their index: do it now and then, not
+        // on every write; the bound is then exceeded by at most this many.
+        if event.sequence % SimulatorDefaults.pruneEverySequences == 0 {
+            try store.pruneEvents(keptMax: SimulatorDefaults.eventsKeptMax)
+        }
         return event.eventId
     }
 
     /// `GET /status`: PENDING while polls remain, then the outcome, the same on every later read.
-    mutating func pollEvent(eventId: String, locationIndex: Int) throws -> EventStatus {
-        let location = locations[locationIndex]
+    func pollEvent(eventId: String, location: SimulatedLocation, now: Date) throws -> EventStatus {
         // Another location's event is as unknown to this token as a made-up id.
-        guard let index = events.firstIndex(where: { $0.eventId == eventId && $0.locationUid == location.uId }) else {
+        guard var event = try store.event(eventId: eventId), event.locationUid == location.uId else {
             throw ServiceErrorCatalog.error(AppleErrorNumber.invalidArgument, detail: "unknown eventId \(eventId)")
         }
-        if events[index].outcome == nil, events[index].pollsRemaining > 0 {
-            events[index].pollsRemaining -= 1
-            return status(of: events[index], location: location)
+        if event.outcome == nil, event.pollsRemaining > 0 {
+            event.pollsRemaining -= 1
+            try store.update(event)
+            return status(of: event, location: location, now: now)
         }
-        if events[index].outcome == nil {
+        if event.outcome == nil {
             // `beginCall` settles due events first; this covers a call made without it.
-            applyEvent(at: index)
+            event = try apply(event)
         }
-        return status(of: events[index], location: locations[locationIndex])
+        guard let current = try store.location(uId: location.uId) else {
+            preconditionFailure("location \(location.uId) vanished inside its own transaction")
+        }
+        return status(of: event, location: current, now: now)
     }
 
-    mutating func settleDueEvents(locationUid: String) {
-        for index in events.indices
-        where events[index].locationUid == locationUid && events[index].outcome == nil && events[index].pollsRemaining == 0 {
-            applyEvent(at: index)
+    func settleDueEvents(locationUid: String) throws {
+        for event in try store.dueEvents(location: locationUid) {
+            _ = try apply(event)
         }
     }
 
-    mutating func settleAllDueEvents() {
-        for location in locations { settleDueEvents(locationUid: location.uId) }
+    func settleAllDueEvents() throws {
+        for uId in try store.locationUids() { try settleDueEvents(locationUid: uId) }
     }
 
     /// A control operation: the event will end FAILED and change nothing. Too late once applied.
-    mutating func forceFailure(eventId: String) throws {
-        guard let index = events.firstIndex(where: { $0.eventId == eventId }) else {
+    func forceFailure(eventId: String) throws {
+        guard var event = try store.event(eventId: eventId) else {
             throw AppleSimulatorError.unknownEvent(eventId)
         }
-        guard events[index].outcome == nil else {
+        guard event.outcome == nil else {
             throw AppleSimulatorError.invalidArgument("event \(eventId) has already completed")
         }
-        events[index].forcedFailure = true
+        event.forcedFailure = true
+        try store.update(event)
     }
 
-    private mutating func applyEvent(at index: Int) {
-        precondition(events[index].outcome == nil, "an event is applied at most once")
-        let event = events[index]
-        guard let locationIndex = locationIndex(uId: event.locationUid) else {
-            preconditionFailure("event \(event.eventId) refers to a location the state does not have")
-        }
-        let outcome: EventOutcome
+    /// Applies the event's effect and records its outcome, in this transaction.
+    private func apply(_ event: SimulatedEvent) throws -> SimulatedEvent {
+        precondition(event.outcome == nil, "an event is applied at most once")
+        let effect: EventEffect
         if event.forcedFailure {
-            outcome = EventOutcome(failed: true, numCompleted: 0, failures: [
+            effect = EventEffect(outcome: EventOutcome(failed: true, numCompleted: 0, failures: [
                 ServiceErrorCatalog.failure(AppleErrorNumber.internalError, assets: event.assets,
                                             serialNumbers: event.serialNumbers),
-            ])
+            ]), done: [])
         } else {
+            let version = nextSequence()
             switch event.type {
-            case .associate: outcome = locations[locationIndex].associate(event)
-            case .disassociate: outcome = locations[locationIndex].disassociate(event)
-            case .revoke: outcome = locations[locationIndex].revoke(event)
+            case .associate: effect = try associate(event, version: version)
+            case .disassociate: effect = try disassociate(event)
+            case .revoke: effect = try revoke(event)
             }
-            locations[locationIndex].version = nextSequence()
+            try store.setVersion(location: event.locationUid, version)
         }
-        precondition(outcome.numCompleted <= event.numRequested, "completed more than requested")
-        events[index].outcome = outcome
+        precondition(effect.outcome.numCompleted <= event.numRequested, "completed more than requested")
+        var applied = event
+        applied.outcome = effect.outcome
+        try store.update(applied)
+        try queueAssetManagement(applied, done: effect.done)
+        return applied
     }
 
-    private mutating func pruneEvents() {
-        guard events.count > SimulatorDefaults.eventsKeptMax else { return }
-        let excess = events.count - SimulatorDefaults.eventsKeptMax
-        var dropped = 0
-        events.removeAll { event in
-            guard dropped < excess, event.outcome != nil else { return false }
-            dropped += 1
-            return true
-        }
-    }
-
-    private func status(of event: SimulatedEvent, location: SimulatedLocation) -> EventStatus {
+    private func status(of event: SimulatedEvent, location: SimulatedLocation, now: Date) -> EventStatus {
         let eventStatus: String
         switch event.outcome {
         case nil: eventStatus = "PENDING"
@@ -113,82 +111,104 @@ extension SimulatorState {
             eventStatus: eventStatus, eventType: event.type.rawValue, numRequested: event.numRequested,
             numCompleted: event.outcome?.numCompleted ?? 0,
             failures: event.outcome.flatMap { $0.failures.isEmpty ? nil : $0.failures },
-            uId: location.uId, tokenExpirationDate: location.tokenExpirationDate, mdmInfo: location.mdmInfo
+            uId: location.uId, tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo
         )
     }
 }
 
-// The effects themselves. Counters move by what actually changed: an (asset, serial) already
-// held costs nothing and counts as done, as Apple treats it (v1's 9616 "already assigned").
-extension SimulatedLocation {
-    mutating func associate(_ event: SimulatedEvent) -> EventOutcome {
-        var held = Set(assignments)
+/// What applying an event did: its outcome, and the (asset, serial) pairs it completed, which
+/// its ASSET_MANAGEMENT notification lists.
+struct EventEffect {
+    var outcome: EventOutcome
+    var done: [WireAssignment]
+}
+
+// The effects themselves, row by row. Counters move by what actually changed: an (asset, serial)
+// already held costs nothing and counts as done, as Apple treats it (v1's 9616 "already
+// assigned"). A FAILED event may still have completed part of its items (`numCompleted`).
+extension SimulatorState {
+    func associate(_ event: SimulatedEvent, version: Int) throws -> EventEffect {
         var completed = 0
         var failures: [EventFailure] = []
-        for asset in event.assets {
-            guard let assetIndex = assetIndex(asset) else {
+        var done: [WireAssignment] = []
+        for key in event.assets {
+            guard let asset = try store.asset(location: event.locationUid, key) else {
                 preconditionFailure("an associate event names an asset validation should have refused")
             }
-            var available = max(0, assets[assetIndex].total - assignedCount(asset))
+            var available = asset.available
+            var inserted = 0
             var unserved: [String] = []
             for serial in event.serialNumbers {
-                let assignment = SimulatedAssignment(adamId: asset.adamId, pricingParam: asset.pricingParam, serialNumber: serial)
-                if held.contains(assignment) {
+                let wire = WireAssignment(adamId: key.adamId, pricingParam: key.pricingParam, serialNumber: serial)
+                if available > 0 {
+                    // An insert that did nothing found the licence already held: done, for free.
+                    if try store.insertAssignment(location: event.locationUid, key, serial: serial, version: version) {
+                        inserted += 1
+                        available -= 1
+                    }
                     completed += 1
-                } else if available > 0 {
-                    assignments.append(assignment)
-                    held.insert(assignment)
-                    available -= 1
+                    done.append(wire)
+                } else if try store.holds(location: event.locationUid, key, serial: serial) {
                     completed += 1
+                    done.append(wire)
                 } else {
                     unserved.append(serial)
                 }
             }
+            try store.addAssigned(location: event.locationUid, key, inserted)
             if !unserved.isEmpty {
-                failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notEnoughLicenses, assets: [asset], serialNumbers: unserved))
+                failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notEnoughLicenses, assets: [key], serialNumbers: unserved))
             }
         }
-        precondition(held.count == assignments.count, "a device holds an asset at most once")
-        return EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures)
+        return EventEffect(outcome: EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures), done: done)
     }
 
     /// Frees each held (asset, serial). One not held counts as done (idempotent); a held licence
     /// of a non-revocable asset stays and fails the item with 9706.
-    mutating func disassociate(_ event: SimulatedEvent) -> EventOutcome {
-        var toRemove = Set<SimulatedAssignment>()
-        let held = Set(assignments)
+    func disassociate(_ event: SimulatedEvent) throws -> EventEffect {
         var completed = 0
         var failures: [EventFailure] = []
-        for asset in event.assets {
-            guard let assetIndex = assetIndex(asset) else {
+        var done: [WireAssignment] = []
+        for key in event.assets {
+            guard let asset = try store.asset(location: event.locationUid, key) else {
                 preconditionFailure("a disassociate event names an asset validation should have refused")
             }
             var kept: [String] = []
+            var deleted = 0
             for serial in event.serialNumbers {
-                let assignment = SimulatedAssignment(adamId: asset.adamId, pricingParam: asset.pricingParam, serialNumber: serial)
-                if !held.contains(assignment) {
+                let wire = WireAssignment(adamId: key.adamId, pricingParam: key.pricingParam, serialNumber: serial)
+                if asset.revocable {
+                    if try store.deleteAssignment(location: event.locationUid, key, serial: serial) { deleted += 1 }
                     completed += 1
-                } else if assets[assetIndex].revocable {
-                    toRemove.insert(assignment)
-                    completed += 1
-                } else {
+                    done.append(wire)
+                } else if try store.holds(location: event.locationUid, key, serial: serial) {
                     kept.append(serial)
+                } else {
+                    completed += 1
+                    done.append(wire)
                 }
             }
+            try store.addAssigned(location: event.locationUid, key, -deleted)
             if !kept.isEmpty {
-                failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notRevocable, assets: [asset], serialNumbers: kept))
+                failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notRevocable, assets: [key], serialNumbers: kept))
             }
         }
-        assignments.removeAll { toRemove.contains($0) }
-        return EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures)
+        return EventEffect(outcome: EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures), done: done)
     }
 
     /// Frees every revocable asset of the serials; non-revocable licences stay without failing
     /// the event, since Apple's revoke is defined as "every revocable asset".
-    mutating func revoke(_ event: SimulatedEvent) -> EventOutcome {
-        let serials = Set(event.serialNumbers)
-        let revocable = Set(assets.filter(\.revocable).map(\.key))
-        assignments.removeAll { serials.contains($0.serialNumber) && revocable.contains($0.key) }
-        return EventOutcome(failed: false, numCompleted: event.serialNumbers.count, failures: [])
+    func revoke(_ event: SimulatedEvent) throws -> EventEffect {
+        var done: [WireAssignment] = []
+        for asset in try store.assets(location: event.locationUid) where asset.revocable && asset.assigned > 0 {
+            var deleted = 0
+            for serial in event.serialNumbers {
+                guard try store.deleteAssignment(location: event.locationUid, asset.key, serial: serial) else { continue }
+                deleted += 1
+                done.append(WireAssignment(adamId: asset.adamId, pricingParam: asset.pricingParam, serialNumber: serial))
+            }
+            try store.addAssigned(location: event.locationUid, asset.key, -deleted)
+        }
+        return EventEffect(outcome: EventOutcome(failed: false, numCompleted: event.serialNumbers.count, failures: []), done: done)
     }
 }

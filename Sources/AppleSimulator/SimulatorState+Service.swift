@@ -1,16 +1,16 @@
 import AppleAppsAndBooks
 import Foundation
 
-// Apple's calls, one method each, on the state value. `AppleSimulator` wraps each in a
-// transaction on the state file.
+// Apple's calls, one method each, on the state of one transaction. `AppleSimulator` opens the
+// transaction around each.
 
 extension SimulatorState {
     static let countryISO2ACode = "US"
     static let defaultPlatform = "volumestore"
-    static let notificationTypes = ["ASSET_MANAGEMENT", "ASSET_COUNT"]
+    static let notificationTypes = [NotificationType.assetManagement, NotificationType.assetCount]
     static let baseURL = "https://vpp.itunes.apple.com/mdm/v2"
 
-    mutating func serviceConfig() throws -> ServiceConfig {
+    func serviceConfig() throws -> ServiceConfig {
         try beginUnauthenticatedCall()
         return ServiceConfig(
             limits: settings.limits, errorCodes: ServiceErrorCatalog.wireCodes,
@@ -27,77 +27,102 @@ extension SimulatorState {
         )
     }
 
-    mutating func clientConfig(token: String, now: Date) throws -> ClientConfig {
-        let index = try beginCall(token: token, now: now)
-        return clientConfig(of: locations[index])
+    func clientConfig(token: String, now: Date) throws -> ClientConfig {
+        clientConfig(of: try beginCall(token: token, now: now))
     }
 
-    mutating func updateClientConfig(token: String, _ request: ClientConfigRequest, now: Date) throws -> ClientConfig {
-        let index = try beginCall(token: token, now: now)
+    /// Validates a `POST /client/config` before anything is sent or written: the location, and
+    /// the notification receiver it asks for (nil: none).
+    func checkClientConfig(token: String, _ request: ClientConfigRequest, now: Date) throws -> (String, NotificationTarget?) {
+        let location = try beginCall(token: token, now: now)
         try RequestValidation.mdmInfo(request.mdmInfo)
-        locations[index].mdmInfo = request.mdmInfo
-        locations[index].notificationUrl = request.notificationUrl
-        locations[index].notificationTypes = request.notificationTypes
-        locations[index].version = nextSequence()
-        return clientConfig(of: locations[index])
+        return (location.uId, try RequestValidation.notificationTarget(request, location: location.uId))
     }
 
-    mutating func assets(token: String, query: AssetsQuery, now: Date) throws -> AssetsPage {
-        let index = try beginCall(token: token, now: now)
-        let location = locations[index]
-        let matching = location.assets.filter { asset in
+    /// Writes a configuration `checkClientConfig` accepted (and whose test notification
+    /// arrived). The call was already counted and faulted by the check: only the token is
+    /// looked at again, since it may have changed meanwhile.
+    func writeClientConfig(token: String, _ request: ClientConfigRequest, now: Date) throws -> ClientConfig {
+        var location = try authenticate(token, now: now)
+        try RequestValidation.mdmInfo(request.mdmInfo)
+        let target = try RequestValidation.notificationTarget(request, location: location.uId)
+        location.mdmInfo = request.mdmInfo
+        location.notificationUrl = target?.url
+        location.notificationAuthToken = target?.authToken
+        location.notificationTypes = target?.types
+        location.version = nextSequence()
+        try store.update(location)
+        return clientConfig(of: location)
+    }
+
+    func assets(token: String, query: AssetsQuery, now: Date) throws -> AssetsPage {
+        let location = try beginCall(token: token, now: now)
+        let matching = try store.assets(location: location.uId).filter { asset in
             (query.adamId.map { $0 == asset.adamId } ?? true) && (query.pricingParam.map { $0 == asset.pricingParam } ?? true)
         }
         let page = try Page(of: matching, pageIndex: query.pageIndex, pageSize: settings.pageSize)
+        // Asked with `unlimited`, Apple answers the unlimited ones apart, without counts.
+        let apart = query.unlimited == true
         return AssetsPage(
-            assets: page.items.map { location.wireAsset($0) }, currentPageIndex: page.currentPageIndex,
+            assets: page.items.filter { !apart || !$0.unlimited }.map { $0.wire() }, currentPageIndex: page.currentPageIndex,
             nextPageIndex: page.nextPageIndex, totalPages: page.totalPages, size: page.size,
             versionId: location.versionId, uId: location.uId,
-            tokenExpirationDate: location.tokenExpirationDate, mdmInfo: location.mdmInfo
+            tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo,
+            unlimitedAssets: apart ? page.items.filter(\.unlimited).map { $0.wireUnlimited() } : nil
         )
     }
 
-    /// `sinceVersionId` is accepted and ignored: the whole (filtered) list is answered.
-    mutating func assignments(token: String, query: AssignmentsQuery, now: Date) throws -> AssignmentsPage {
-        let index = try beginCall(token: token, now: now)
-        let location = locations[index]
-        let matching = location.assignments.filter { assignment in
-            (query.adamId.map { $0 == assignment.adamId } ?? true)
-                && (query.pricingParam.map { $0 == assignment.pricingParam } ?? true)
-                && (query.serialNumber.map { $0 == assignment.serialNumber } ?? true)
-        }
-        let page = try Page(of: matching, pageIndex: query.pageIndex, pageSize: settings.pageSize)
+    /// Filters by asset and serial; `sinceVersionId` answers only what was assigned after that
+    /// version (Apple's list has no way to say what was removed: a periodic full read does).
+    func assignments(token: String, query: AssignmentsQuery, now: Date) throws -> AssignmentsPage {
+        let location = try beginCall(token: token, now: now)
+        let filter = SimulatorStore.AssignmentFilter(
+            adamId: query.adamId, pricingParam: query.pricingParam, serialNumber: query.serialNumber,
+            sinceVersion: try query.sinceVersionId.map { try Self.version(of: $0, location: location) }
+        )
+        let size = try store.countAssignments(location: location.uId, filter)
+        let window = try PageWindow(size: size, pageIndex: query.pageIndex, pageSize: settings.pageSize)
+        let items = try store.assignments(location: location.uId, filter, offset: window.offset, limit: settings.pageSize)
         return AssignmentsPage(
-            assignments: page.items.map {
-                WireAssignment(adamId: $0.adamId, pricingParam: $0.pricingParam, serialNumber: $0.serialNumber)
-            },
-            currentPageIndex: page.currentPageIndex, nextPageIndex: page.nextPageIndex,
-            totalPages: page.totalPages, size: page.size, versionId: location.versionId, uId: location.uId,
-            tokenExpirationDate: location.tokenExpirationDate, mdmInfo: location.mdmInfo
+            assignments: items, currentPageIndex: window.currentPageIndex, nextPageIndex: window.nextPageIndex,
+            totalPages: window.totalPages, size: size, versionId: location.versionId, uId: location.uId,
+            tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo
         )
     }
 
-    mutating func associate(token: String, _ request: AssociationRequest, type: EventType, now: Date) throws -> EventResponse {
+    /// A `versionId` this location answered: `<uId>-v<version>`, not after its current one.
+    static func version(of versionId: String, location: SimulatedLocation) throws -> Int {
+        let prefix = "\(location.uId)-v"
+        guard versionId.hasPrefix(prefix), let version = Int(versionId.dropFirst(prefix.count)),
+              version >= 1, version <= location.version else {
+            throw ServiceErrorCatalog.error(ServiceErrorCatalog.unknownVersionId, detail: "\(versionId) is not a version of this location")
+        }
+        return version
+    }
+
+    func associate(token: String, _ request: AssociationRequest, type: EventType, now: Date) throws -> EventResponse {
         precondition(type != .revoke, "revoke has its own request")
-        let index = try beginCall(token: token, now: now)
-        let serials = try RequestValidation.association(request, type: type, location: locations[index], limits: settings.limits)
-        let eventId = recordEvent(type: type, locationIndex: index, assets: request.assets, serialNumbers: serials)
-        return eventResponse(eventId, location: locations[index])
+        let location = try beginCall(token: token, now: now)
+        let serials = try RequestValidation.association(request, type: type, location: location.uId,
+                                                        assets: try store.assets(location: location.uId), limits: settings.limits)
+        let eventId = try recordEvent(type: type, location: location.uId, assets: request.assets, serialNumbers: serials)
+        return eventResponse(eventId, location: location, now: now)
     }
 
-    mutating func revoke(token: String, _ request: RevokeRequest, now: Date) throws -> EventResponse {
-        let index = try beginCall(token: token, now: now)
+    func revoke(token: String, _ request: RevokeRequest, now: Date) throws -> EventResponse {
+        let location = try beginCall(token: token, now: now)
         let serials = try RequestValidation.revoke(request, limits: settings.limits)
-        let eventId = recordEvent(type: .revoke, locationIndex: index, assets: [], serialNumbers: serials)
-        return eventResponse(eventId, location: locations[index])
+        let eventId = try recordEvent(type: .revoke, location: location.uId, assets: [], serialNumbers: serials)
+        return eventResponse(eventId, location: location, now: now)
     }
 
-    mutating func eventStatus(token: String, eventId: String, now: Date) throws -> EventStatus {
-        let index = try beginCall(token: token, now: now)
-        return try pollEvent(eventId: eventId, locationIndex: index)
+    func eventStatus(token: String, eventId: String, now: Date) throws -> EventStatus {
+        let location = try beginCall(token: token, now: now)
+        return try pollEvent(eventId: eventId, location: location, now: now)
     }
 
     private func clientConfig(of location: SimulatedLocation) -> ClientConfig {
+        // client/config always carries the date: it is how an engine learns it at all.
         ClientConfig(
             uId: location.uId, locationName: location.locationName, countryISO2ACode: Self.countryISO2ACode,
             defaultPlatform: Self.defaultPlatform, tokenExpirationDate: location.tokenExpirationDate,
@@ -106,25 +131,31 @@ extension SimulatorState {
         )
     }
 
-    private func eventResponse(_ eventId: String, location: SimulatedLocation) -> EventResponse {
-        EventResponse(eventId: eventId, uId: location.uId, tokenExpirationDate: location.tokenExpirationDate,
+    private func eventResponse(_ eventId: String, location: SimulatedLocation, now: Date) -> EventResponse {
+        EventResponse(eventId: eventId, uId: location.uId, tokenExpirationDate: location.answeredExpirationDate(now: now),
                       mdmInfo: location.mdmInfo)
     }
 }
 
-extension SimulatedLocation {
+extension SimulatedAsset {
     /// Supported platforms answered for every asset; the simulator does not vary them.
     static let supportedPlatforms = ["iOS", "macOS"]
 
-    func wireAsset(_ asset: SimulatedAsset) -> WireAsset {
-        let assigned = assignedCount(asset.key)
-        // `total` may have been set below what is held (a refund, a transfer): nothing is then
-        // available, and the engine is expected to notice the over-allocation.
-        return WireAsset(
-            adamId: asset.adamId, pricingParam: asset.pricingParam, productType: asset.productType,
-            totalCount: asset.total, assignedCount: assigned, availableCount: max(0, asset.total - assigned),
-            retiredCount: 0, deviceAssignable: asset.deviceAssignable, revocable: asset.revocable,
+    /// An unlimited free asset reads `totalCount` 2147483647, as Apple answers it to a caller
+    /// that does not ask with `unlimited`: a number no person should be shown as a count.
+    func wire() -> WireAsset {
+        WireAsset(
+            adamId: adamId, pricingParam: pricingParam, productType: productType,
+            totalCount: unlimited ? SimulatorDefaults.unlimitedTotalCount : total, assignedCount: assigned,
+            availableCount: unlimited ? SimulatorDefaults.unlimitedTotalCount - assigned : available,
+            retiredCount: 0, deviceAssignable: deviceAssignable, revocable: revocable,
             supportedPlatforms: Self.supportedPlatforms
         )
+    }
+
+    func wireUnlimited() -> WireUnlimitedAsset {
+        precondition(unlimited, "only an unlimited asset is answered without counts")
+        return WireUnlimitedAsset(adamId: adamId, pricingParam: pricingParam, productType: productType, assignedCount: assigned,
+                                  deviceAssignable: deviceAssignable, revocable: revocable, supportedPlatforms: Self.supportedPlatforms)
     }
 }

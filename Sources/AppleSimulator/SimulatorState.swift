@@ -1,33 +1,45 @@
 import AppleAppsAndBooks
 import Foundation
 
-// The simulator's whole world, persisted as one JSON file. Pure values: every rule of Apple's
-// service is a mutating method on these (see the `SimulatorState+…` files); the actor only loads,
-// calls and saves.
+// The simulator's world, one call at a time. `SimulatorState` is what a call sees inside its
+// transaction: the settings and the sequence (one row), and row-by-row access to locations,
+// assets, assignments and events (`SimulatorStore`). Every rule of Apple's service is a method
+// on it (the `SimulatorState+…` files); the actor only opens the transaction and commits it.
 
-struct SimulatorState: Codable, Sendable, Equatable {
-    /// Bumped when the file layout changes incompatibly; an older file is refused, not guessed at.
-    static let currentFormatVersion = 1
+final class SimulatorState {
+    let store: SimulatorStore
+    let rateLimiter: RequestRateLimiter
+    var settings: SimulatorSettings {
+        didSet { settingsChanged = true }
+    }
+    private(set) var sequence: Int
+    private var settingsChanged = false
+    private let sequenceAtStart: Int
+    /// Notifications recorded by this call, delivered after it commits.
+    var notificationsQueued = false
 
-    var formatVersion: Int
-    var locations: [SimulatedLocation]
-    /// Every event not yet pruned, oldest first.
-    var events: [SimulatedEvent]
-    var settings: SimulatorSettings
-    /// Source of event ordering and of `versionId`s: only ever grows.
-    var sequence: Int
-
-    func locationIndex(uId: String) -> Int? {
-        locations.firstIndex { $0.uId == uId }
+    init(store: SimulatorStore, rateLimiter: RequestRateLimiter) throws {
+        self.store = store
+        self.rateLimiter = rateLimiter
+        let meta = try store.meta()
+        self.settings = meta.settings
+        self.sequence = meta.sequence
+        self.sequenceAtStart = meta.sequence
     }
 
-    mutating func nextSequence() -> Int {
+    func nextSequence() -> Int {
         sequence += 1
         return sequence
     }
+
+    /// Writes the one row back, only when something in it moved.
+    func finish() throws {
+        if settingsChanged { try store.saveSettings(settings) }
+        if sequence != sequenceAtStart { try store.saveSequence(sequence) }
+    }
 }
 
-/// What tests and the CLI tune: limits, paging, event delay, injected faults.
+/// What tests and the CLI tune: limits, paging, event delay, injected faults, latency, rules.
 struct SimulatorSettings: Codable, Sendable, Equatable {
     var limits: ServiceLimits
     var pageSize: Int
@@ -37,6 +49,15 @@ struct SimulatorSettings: Codable, Sendable, Equatable {
     var pendingFaults: [PendingFault]
     /// How many of the next new events are forced to end FAILED.
     var eventsToFail: Int
+    /// Added to every answer of Apple's paths, like a distant Apple.
+    var latencyMilliseconds: Int = 0
+    /// Each answer is delayed by latency ± up to this much, at random.
+    var jitterMilliseconds: Int = 0
+    /// Answer 9646 (HTTP 429) above `limits.maxRequestPerSecond` calls per second per token.
+    /// Off by default: the engine paces itself, but engine tests turn pacing off for speed.
+    var enforceRequestRate: Bool = false
+    /// Send every notification twice, as Apple may, so receivers must drop duplicates.
+    var duplicateNotifications: Bool = false
 
     static let defaults = SimulatorSettings(
         limits: .appleDefaults,
@@ -57,8 +78,16 @@ enum SimulatorDefaults {
     static let pageSize = 1000
     /// Events kept for `eventStatus` before the oldest finished ones are dropped.
     static let eventsKeptMax = 10_000
+    /// Finished events are counted for pruning once every this many sequence numbers.
+    static let pruneEverySequences = 64
     /// A token downloaded (or renewed) from Apple is valid one year.
     static let tokenLifetimeSeconds: TimeInterval = 365 * 24 * 60 * 60
+    /// Apple puts `tokenExpirationDate` in its answers only this close to the expiry.
+    static let tokenExpirationShownSeconds: TimeInterval = 15 * 24 * 60 * 60
+    /// Apple's `totalCount` of a free asset asked without `unlimited`.
+    static let unlimitedTotalCount = 2_147_483_647
+    /// A bound on the simulated network delay.
+    static let latencyMillisecondsMax = 60_000
 }
 
 enum TokenStatus: String, Codable, Sendable, Equatable {
@@ -69,36 +98,28 @@ enum TokenStatus: String, Codable, Sendable, Equatable {
     case expired
 }
 
-struct SimulatedLocation: Codable, Sendable, Equatable {
+/// One location's row: everything but its assets, assignments and events.
+struct SimulatedLocation: Sendable, Equatable {
     var uId: String
     var locationName: String
     var orgName: String
     var expires: Date
     var mdmInfo: MDMInfo?
     var notificationUrl: String?
+    /// A secret of the receiver: stored to send it back as Bearer, never answered or logged.
+    var notificationAuthToken: String?
     var notificationTypes: [String]?
     /// The whole Base64 content of the location's current `.vpptoken` file: the only Bearer
     /// string accepted. Older strings are forgotten, so they answer 9601 like any unknown one.
     var currentToken: String
     var tokenStatus: TokenStatus
-    var assets: [SimulatedAsset]
-    /// Device assignments in the order they were made.
-    var assignments: [SimulatedAssignment]
     /// Moves on every write to the location's assets or assignments; answered as `versionId`.
     var version: Int
 
     var versionId: String { "\(uId)-v\(version)" }
-
-    func assetIndex(_ key: WireAssetKey) -> Int? {
-        assets.firstIndex { $0.adamId == key.adamId && $0.pricingParam == key.pricingParam }
-    }
-
-    func assignedCount(_ key: WireAssetKey) -> Int {
-        assignments.reduce(0) { $0 + ($1.adamId == key.adamId && $1.pricingParam == key.pricingParam ? 1 : 0) }
-    }
 }
 
-struct SimulatedAsset: Codable, Sendable, Equatable {
+struct SimulatedAsset: Sendable, Equatable {
     var adamId: String
     var pricingParam: String
     /// `App` or `Book`.
@@ -106,16 +127,15 @@ struct SimulatedAsset: Codable, Sendable, Equatable {
     var total: Int
     var deviceAssignable: Bool
     var revocable: Bool
+    /// A free asset without a limit: `total` is not consulted.
+    var unlimited: Bool
+    /// How many devices hold it, kept by every insert and delete of an assignment.
+    var assigned: Int
 
     var key: WireAssetKey { WireAssetKey(adamId: adamId, pricingParam: pricingParam) }
-}
-
-struct SimulatedAssignment: Codable, Sendable, Hashable {
-    var adamId: String
-    var pricingParam: String
-    var serialNumber: String
-
-    var key: WireAssetKey { WireAssetKey(adamId: adamId, pricingParam: pricingParam) }
+    /// What may still be handed out; `total` may have been set below what is held (a refund,
+    /// a transfer): nothing is then available.
+    var available: Int { unlimited ? Int.max : max(0, total - assigned) }
 }
 
 enum EventType: String, Codable, Sendable {
@@ -124,7 +144,7 @@ enum EventType: String, Codable, Sendable {
     case revoke = "REVOKE"
 }
 
-struct SimulatedEvent: Codable, Sendable, Equatable {
+struct SimulatedEvent: Sendable, Equatable {
     var eventId: String
     var sequence: Int
     var locationUid: String

@@ -30,7 +30,7 @@ struct AppleRoutes: Sendable {
             await WireResponse.answer {
                 let query = request.uri.queryParameters
                 let assets = AssetsQuery(pageIndex: try pageIndex(query), adamId: query.get("adamId"),
-                                         pricingParam: query.get("pricingParam"))
+                                         pricingParam: query.get("pricingParam"), unlimited: query.get("unlimited").map { $0 == "true" })
                 return try await simulator.assets(token: bearer(request), query: assets)
             }
         }

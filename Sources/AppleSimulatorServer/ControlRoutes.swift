@@ -24,6 +24,9 @@ import NIOCore
 /// | `POST /_sim/limits` | `ServiceLimits` | `{}` |
 /// | `POST /_sim/fail-event` | `{eventId}` | `{}` |
 /// | `POST /_sim/fail-next-events` | `{count}` | `{}` |
+/// | `POST /_sim/latency` | `{milliseconds, jitterMilliseconds?}` | `{}` |
+/// | `POST /_sim/request-rate` | `{enforced}` (9646 above `maxRequestPerSecond` per token) | `{}` |
+/// | `POST /_sim/duplicate-notifications` | `{duplicated}` | `{}` |
 struct ControlRoutes: Sendable {
     let simulator: AppleSimulator
     let bytesMax: Int
@@ -40,6 +43,9 @@ struct ControlRoutes: Sendable {
     struct PageSize: Codable, Sendable { var size: Int }
     struct Event: Codable, Sendable { var eventId: String }
     struct Count: Codable, Sendable { var count: Int }
+    struct Latency: Codable, Sendable { var milliseconds: Int; var jitterMilliseconds: Int? }
+    struct RequestRate: Codable, Sendable { var enforced: Bool }
+    struct DuplicateNotifications: Codable, Sendable { var duplicated: Bool }
     struct Done: Codable, Sendable {}
 
     func add(to router: Router<BasicRequestContext>, prefix: String) {
@@ -102,6 +108,18 @@ struct ControlRoutes: Sendable {
         }
         post("fail-next-events") { (body: Count) in
             try await simulator.failNextEvents(count: body.count)
+            return Done()
+        }
+        post("latency") { (body: Latency) in
+            try await simulator.setLatency(milliseconds: body.milliseconds, jitterMilliseconds: body.jitterMilliseconds ?? 0)
+            return Done()
+        }
+        post("request-rate") { (body: RequestRate) in
+            try await simulator.enforceRequestRate(body.enforced)
+            return Done()
+        }
+        post("duplicate-notifications") { (body: DuplicateNotifications) in
+            try await simulator.duplicateNotifications(body.duplicated)
             return Done()
         }
         router.delete("\(prefix)/faults") { _, _ in

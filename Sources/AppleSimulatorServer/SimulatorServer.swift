@@ -2,6 +2,7 @@ import AppleAppsAndBooks
 import AppleSimulator
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -17,6 +18,11 @@ public struct SimulatorServerConfiguration: Sendable {
     public var controlPathPrefix: String
     /// A bound on a request body: Apple's biggest request (25 assets × 1000 serials) is far under.
     public var requestBytesMax: Int
+    /// A connection with no request in progress (idle, or its headers unfinished) is closed after
+    /// this many seconds, and at most `openConnectionsMax` are open at once, as Apple's front
+    /// ends do: a client that leaks connections fails here as it would there.
+    public var idleConnectionSeconds: Double = 60
+    public var openConnectionsMax = 4_096
 
     public init(host: String = "127.0.0.1", port: Int = 0, applePathPrefix: String = "/mdm/v2",
                 controlPathPrefix: String = "/_sim", requestBytesMax: Int = 4 * 1024 * 1024) {
@@ -48,7 +54,9 @@ public func makeSimulatorApplication(
     logger.logLevel = .warning
     return Application(
         router: router,
-        configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: "allot-sim"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
+        configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: "allot-sim",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: logger)),
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? configuration.port
             let shownHost = host.contains(":") ? "[\(host)]" : host
@@ -58,11 +66,16 @@ public func makeSimulatorApplication(
     )
 }
 
-/// `allot sim serve --state SIM.json [--host 127.0.0.1] [--port N]`: serves the simulator until
-/// SIGINT/SIGTERM or until the task is cancelled.
+/// `allot sim serve --state SIM.json [--host 127.0.0.1] [--port N] [--latency-ms N [--jitter-ms J]]`:
+/// serves the simulator until SIGINT/SIGTERM or until the task is cancelled. A latency given here
+/// is written to the state, as `POST /_sim/latency` would, so it holds until changed.
 public func serveSimulator(statePath: String, host: String = "127.0.0.1", port: Int = 0,
+                           latencyMilliseconds: Int? = nil, jitterMilliseconds: Int = 0,
                            onReady: @escaping @Sendable (_ baseURL: String) async -> Void) async throws {
     let simulator = try AppleSimulator(statePath: URL(fileURLWithPath: statePath))
+    if let latencyMilliseconds {
+        try await simulator.setLatency(milliseconds: latencyMilliseconds, jitterMilliseconds: jitterMilliseconds)
+    }
     let app = makeSimulatorApplication(configuration: SimulatorServerConfiguration(host: host, port: port),
                                        simulator: simulator, onReady: onReady)
     try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

@@ -16,7 +16,7 @@ import Testing
         #expect(items.count == 20)
         let assigned = items.filter { $0["result"] as? String == "assigned" }
         #expect(Set(assigned.compactMap { $0["tokenId"] as? Int }).count == 2, "both tokens supply licences")
-        #expect(items.filter { $0["result"] as? String == "no_license" }.allSatisfy { $0["reason"] is String && $0["tokenId"] == nil })
+        #expect(items.filter { $0["result"] as? String == "no_license" }.allSatisfy { $0["reason"] is String && $0["tokenId"] is NSNull })
         #expect(try workspace.sharedPool()[int: "available"] == 0)
         #expect(try workspace.appleAssignments().count == 15, "pushed to Apple")
     }

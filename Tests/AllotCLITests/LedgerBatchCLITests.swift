@@ -13,7 +13,7 @@ import Testing
         let items = answer[array: "items"]
         #expect(items.map { $0["result"] as? String } == ["unknown_app", "invalid_serial"])
         #expect(items.allSatisfy { $0["reason"] is String })
-        #expect(items.allSatisfy { $0["tokenId"] == nil })
+        #expect(items.allSatisfy { $0["tokenId"] is NSNull })
     }
 
     @Test func allOrNothingWithAFailureCommitsNothingAndExitsWithOne() throws {

@@ -21,6 +21,16 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: workspace.path("sim.json")))
     }
 
+    @Test func aStateInTheOldJSONFormatIsOneSentenceToRerunInit() throws {
+        let workspace = try Workspace()
+        let old = #"{"formatVersion": 1, "locations": [], "events": [], "sequence": 1}"#
+        let state = try workspace.write("sim.json", old)
+        let result = try workspace.run("sim", "assignments", "--state", state)
+        #expect(result.status == 1, "\(result)")
+        result.expectOneSentence(containing: "allot sim init")
+        #expect(try String(contentsOfFile: state, encoding: .utf8) == old)
+    }
+
     @Test func anUnknownLocationIsRefused() throws {
         let workspace = try Workspace()
         try workspace.simulator()

@@ -80,7 +80,7 @@ import Testing
             let dryRun = try await live.json(.POST, Self.base + "/assignments", key: key, ["app": ServerWorld.sharedApp, "serialNumbers": serials, "mode": "dry-run"])
             #expect(dryRun.status == 200)
             #expect(dryRun.json["committed"] as? Bool == false)
-            #expect(dryRun.json["batchId"] == nil)
+            #expect(dryRun.json["batchId"] is NSNull, "batchId is present and null when nothing was committed")
             #expect(dryRun.json["counts"] as? [String: Int] == ["assigned": 4, "invalid_serial": 1, "unknown_device": 1])
             let untouched = try await live.get(Self.base + "/apps", key: key)
             #expect(untouched.array("apps").first { $0["adamId"] as? String == "361309726" }?["assigned"] as? Int == 0)

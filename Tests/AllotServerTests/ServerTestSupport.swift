@@ -157,10 +157,14 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body` against a live server built by `buildApplication` on 127.0.0.1, port 0.
+/// `configure` adjusts the configuration (shorter timeouts, fewer connections).
 func withLiveServer<T: Sendable>(_ world: ServerWorld, engine: Allot? = nil, logger: Logger = Logger(label: "allot.server.test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                                 configure: (inout ServerConfiguration) -> Void = { _ in },
                                  _ body: @Sendable (Live) async throws -> T) async throws -> T {
     let (ports, continuation) = AsyncStream<Int>.makeStream()
-    let app = buildApplication(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, adminKey: world.adminKey, logger: logger),
+    var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, adminKey: world.adminKey, logger: logger)
+    configure(&configuration)
+    let app = buildApplication(configuration: configuration,
                                engine: engine ?? world.engine, onServerRunning: { port in continuation.yield(port) })
     let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -1,0 +1,88 @@
+// The simulator's tables: its own file and schema, nothing shared with the ledger. One row per
+// location, per (location, asset), per assignment and per event, so a call reads and writes only
+// the rows it touches; the settings and the sequence live in the single `simulator` row.
+enum SimulatorSchema {
+    /// Written in the `simulator` row; a file without it is not a simulator state.
+    static let format = "allot-simulator"
+    /// Bumped when the tables change incompatibly; another version is refused, not guessed at.
+    static let formatVersion = 2
+
+    static let create = """
+        CREATE TABLE simulator (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            format TEXT NOT NULL,
+            format_version INTEGER NOT NULL,
+            -- Source of event ordering and of versionIds: only ever grows.
+            sequence INTEGER NOT NULL,
+            -- SimulatorSettings as JSON; `settings_generation` moves on every change, so a
+            -- connection decodes it only when another one wrote it.
+            settings TEXT NOT NULL,
+            settings_generation INTEGER NOT NULL
+        );
+        CREATE TABLE locations (
+            uid TEXT PRIMARY KEY,
+            position INTEGER NOT NULL,
+            location_name TEXT NOT NULL,
+            org_name TEXT NOT NULL,
+            expires REAL NOT NULL,
+            mdm_info TEXT,
+            notification_url TEXT,
+            notification_auth_token TEXT,
+            notification_types TEXT,
+            -- The whole Base64 content of the current token file: the only Bearer string accepted.
+            current_token TEXT NOT NULL UNIQUE,
+            token_status TEXT NOT NULL CHECK (token_status IN ('active', 'revoked', 'expired')),
+            version INTEGER NOT NULL
+        );
+        CREATE TABLE assets (
+            location TEXT NOT NULL,
+            adam_id TEXT NOT NULL,
+            pricing_param TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            product_type TEXT NOT NULL CHECK (product_type IN ('App', 'Book')),
+            total INTEGER NOT NULL CHECK (total >= 0),
+            device_assignable INTEGER NOT NULL,
+            revocable INTEGER NOT NULL,
+            -- Free assets Apple hands out without limit (totalCount 2147483647).
+            unlimited INTEGER NOT NULL,
+            -- Kept with every insert and delete of `assignments`, so counts never scan.
+            assigned INTEGER NOT NULL CHECK (assigned >= 0),
+            PRIMARY KEY (location, adam_id, pricing_param)
+        ) WITHOUT ROWID;
+        CREATE TABLE assignments (
+            id INTEGER PRIMARY KEY,
+            location TEXT NOT NULL,
+            adam_id TEXT NOT NULL,
+            pricing_param TEXT NOT NULL,
+            serial TEXT NOT NULL,
+            -- The location version that added it: what `sinceVersionId` compares.
+            version INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX assignments_by_asset ON assignments (location, adam_id, pricing_param, serial);
+        CREATE INDEX assignments_by_serial ON assignments (location, serial);
+        CREATE INDEX assignments_by_version ON assignments (location, version);
+        CREATE TABLE events (
+            event_id TEXT PRIMARY KEY,
+            sequence INTEGER NOT NULL UNIQUE,
+            location TEXT NOT NULL,
+            type TEXT NOT NULL,
+            assets TEXT NOT NULL,
+            serials TEXT NOT NULL,
+            num_requested INTEGER NOT NULL,
+            polls_remaining INTEGER NOT NULL,
+            forced_failure INTEGER NOT NULL,
+            -- Set once, when the event is applied (EventOutcome as JSON).
+            outcome TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX events_unfinished ON events (location, sequence) WHERE outcome IS NULL;
+        CREATE INDEX events_finished ON events (sequence) WHERE outcome IS NOT NULL;
+        CREATE TABLE notifications (
+            id INTEGER PRIMARY KEY,
+            location TEXT NOT NULL,
+            -- The whole envelope as JSON, with its notificationId.
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt REAL NOT NULL
+        );
+        """
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// `allot sync`: drift between Apple and the ledger, in text and JSON, and `--repair`.
+@Suite struct SyncCLITests {
+    @Test func aLedgerRestoredFromBackupShowsAppleAsDriftAndRepairRecordsIt() throws {
+        let workspace = try Workspace()
+        try workspace.world(devices: 3)
+        #expect(try workspace.json("sync", "--tenant", "springfield")[array: "tokens"].allSatisfy { ($0["drift"] as? [Any])?.isEmpty == true })
+
+        // A backup taken now, then two licences granted (and delivered), then the backup restored.
+        let files = try FileManager.default.contentsOfDirectory(atPath: workspace.folder.path).filter { $0.hasPrefix("allot.sqlite") }
+        for file in files { try FileManager.default.copyItem(atPath: workspace.path(file), toPath: workspace.path("backup-" + file)) }
+        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp,
+                                         "--serial", Workspace.serial(1), "--serial", Workspace.serial(2))
+        #expect(assigned.status == 0, "\(assigned)")
+        for file in try FileManager.default.contentsOfDirectory(atPath: workspace.folder.path) where file.hasPrefix("allot.sqlite") {
+            try FileManager.default.removeItem(atPath: workspace.path(file))
+        }
+        for file in files { try FileManager.default.copyItem(atPath: workspace.path("backup-" + file), toPath: workspace.path(file)) }
+
+        let found = try workspace.json("sync", "--tenant", "springfield")[array: "tokens"]
+        let drift = found.flatMap { $0[array: "drift"] }
+        #expect(drift.count == 2)
+        #expect(drift.allSatisfy { $0["kind"] as? String == "unknown_to_ledger" && $0["adamId"] as? String == Workspace.sharedApp })
+        #expect(Set(drift.compactMap { $0["serialNumber"] as? String }) == [Workspace.serial(1), Workspace.serial(2)])
+        #expect(found.filter { !$0[array: "drift"].isEmpty }.allSatisfy { $0["assignmentsRead"] as? String == "full" })
+
+        let text = try workspace.run("sync", "--tenant", "springfield")
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stdout.contains("DRIFT"))
+        #expect(text.stdout.contains("Drift: \(Workspace.sharedApp):STDQ on \(Workspace.serial(1))"))
+        #expect(text.stdout.contains("allot sync --repair"))
+
+        let repaired = try workspace.run("sync", "--tenant", "springfield", "--repair")
+        #expect(repaired.status == 0, "\(repaired)")
+        #expect(repaired.stdout.contains("2 recorded"))
+        let after = try workspace.json("sync", "--tenant", "springfield")[array: "tokens"]
+        #expect(after.allSatisfy { ($0["drift"] as? [Any])?.isEmpty == true })
+        #expect(try workspace.sharedPool()[int: "assigned"] == 2)
+    }
+}

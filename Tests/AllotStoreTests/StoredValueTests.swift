@@ -1,0 +1,58 @@
+import AllotCore
+import AllotStore
+import Foundation
+import Testing
+
+/// Issue 10, point 6: a stored value this allot does not know is corruption; reading it back
+/// throws, naming the column, instead of becoming a default that hides it.
+@Suite struct StoredValueTests {
+    /// Writes `sql` past the schema's CHECKs, as a damaged file or a newer allot would.
+    func corrupt(_ f: LedgerFixture, _ sql: String) throws {
+        let raw = try Database(path: f.path)
+        try raw.execute("PRAGMA ignore_check_constraints = ON")
+        try raw.execute(sql)
+    }
+
+    @Test func anUnknownTokenStateIsThrownNotReadAsInvalid() throws {
+        let f = try LedgerFixture()
+        let tenant = try f.tenant("springfield")
+        let token = try f.token(tenant, uid: "1001")
+        try corrupt(f, "UPDATE tokens SET state = 'hibernating'")
+        let error = #expect(throws: StoredValueError.self) { _ = try f.ledger.tokens(tenant: tenant.id) }
+        #expect(error?.column == "tokens.state")
+        #expect(error?.description.contains("hibernating") == true)
+        #expect(throws: StoredValueError.self) { _ = try f.ledger.token(tenant: tenant.id, "\(token)") }
+        #expect(throws: StoredValueError.self) {
+            try f.ledger.setTokenState(tenant: tenant.id, token: token, .expired, reason: "test")
+        }
+    }
+
+    @Test func anUnknownPolicyIsThrownNotReadAsMostAvailable() throws {
+        let f = try LedgerFixture()
+        _ = try f.tenant("springfield")
+        try corrupt(f, "UPDATE tenants SET policy = 'random'")
+        let error = #expect(throws: StoredValueError.self) { _ = try f.ledger.requireTenant(slug: "springfield") }
+        #expect(error?.column == "tenants.policy")
+    }
+
+    @Test func anUnknownPricingIsThrownNotReadAsStandard() throws {
+        let f = try LedgerFixture()
+        let tenant = try f.tenant("springfield")
+        let token = try f.token(tenant, uid: "1001")
+        let app = AssetKey(adamId: "361309726")
+        _ = try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
+        let serials = try f.devices(tenant, prefix: "VAL", count: 1)
+        _ = try f.assign(tenant, app, serials)
+        try corrupt(f, "UPDATE assets SET pricing_param = 'FREE'")
+        let error = #expect(throws: StoredValueError.self) { _ = try f.ledger.heldLicences(tenant: tenant.id, token: token) }
+        #expect(error?.column == "pricing_param")
+    }
+
+    @Test func aTokenLookedUpByAnIdThatIsAlsoNotALocationIsNotFoundWithoutSwallowingErrors() throws {
+        let f = try LedgerFixture()
+        let tenant = try f.tenant("springfield")
+        _ = try f.token(tenant, uid: "1001")
+        #expect(try f.ledger.token(tenant: tenant.id, "999") == nil)
+        #expect(try f.ledger.token(tenant: tenant.id, "1001")?.locationUid == "1001")
+    }
+}
