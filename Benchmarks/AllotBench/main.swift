@@ -15,6 +15,8 @@ struct Options {
     var only: String?
     /// `--http-push [N]`: push N assignments over HTTP to the served simulator (HTTPPush.swift).
     var httpPush: Int?
+    /// `--rollout [N]`: `allot assign --all-devices` end to end on N devices (RollOut.swift).
+    var rollOut: Int?
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -24,6 +26,8 @@ struct Options {
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
+          --rollout [N]  only `allot assign --all-devices` end to end on N devices (default 1,000,000;
+                       20,000 with --quick): allocations/s and the allot process's peak memory (needs the allot binary)
           --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
                        to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
         """
@@ -61,6 +65,14 @@ struct Options {
                 } else {
                     options.httpPush = 0
                 }
+            case "--rollout":
+                if let next = rest.first, let n = Int(next) {
+                    rest.removeFirst()
+                    guard (1...10_000_000).contains(n) else { fail("--rollout takes 1 to 10000000") }
+                    options.rollOut = n
+                } else {
+                    options.rollOut = 0
+                }
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -71,6 +83,7 @@ struct Options {
             if !roundsGiven { options.rounds = 3 }
             if !batchesGiven { options.batchesPerRound = 2 }
         }
+        if options.rollOut == 0 { options.rollOut = options.quick ? 20_000 : 1_000_000 }
         if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
         return options
     }
@@ -155,6 +168,14 @@ log("allot-bench: \(options.quick ? "quick" : "full") run, \(options.rounds) rou
 if let count = options.httpPush {
     let (paced, unpaced, probe) = HTTPPush.runBlocking(assignments: count, directory: directory)
     HTTPPush.report(paced: paced, unpaced: unpaced, probe: probe)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: The roll-out end to end alone
+
+if let devices = options.rollOut {
+    RollOutBench.report(try RollOutBench.run(devices: devices, directory: directory))
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

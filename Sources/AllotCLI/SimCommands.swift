@@ -114,7 +114,7 @@ struct SimCommand: AsyncParsableCommand {
             let asset = AssetKey(parsing: app)!
             try await SimulatorFile.open(state.state).setTotal(location: location.location, adamId: asset.adamId,
                                                                pricingParam: asset.pricingParam.rawValue, total: total)
-            try SimText.done(global, ["location": location.location, "adamId": asset.adamId, "pricingParam": asset.pricingParam.rawValue, "total": "\(total)"],
+            try global.json ? JSONOutput.emit(["location": .string(location.location), "adamId": .string(asset.adamId), "pricingParam": .string(asset.pricingParam.rawValue), "total": .number(Double(total))] as JSONFacts) : Standard.output(
                              "Location \(location.location) now owns \(Text.count(total, "licence")) of \(asset); `allot sync` shows the engine what changed.")
         }
     }
