@@ -20,6 +20,8 @@ struct Options {
     /// `--fleet-push N[,N…]`: one push for N tokens with 1,000 assignments each (FleetPush.swift).
     var fleetPush: [Int]?
     var fleetSetup = FleetPush.Setup()
+    /// `--rollout [N]`: `allot assign --all-devices` end to end on N devices (RollOut.swift).
+    var rollOut: Int?
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -29,6 +31,8 @@ struct Options {
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
+          --rollout [N]  only `allot assign --all-devices` end to end on N devices (default 1,000,000;
+                       20,000 with --quick): allocations/s and the allot process's peak memory (needs the allot binary)
           --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
                        to the served simulator, paced to Apple's limits; reports the fraction of the allowed rate
           --sim-calls [N]  only the simulator's throughput: N Apple calls over loopback (default 20,000;
@@ -86,6 +90,14 @@ struct Options {
                 options.fleetPush = counts
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
+            case "--rollout":
+                if let next = rest.first, let n = Int(next) {
+                    rest.removeFirst()
+                    guard (1...10_000_000).contains(n) else { fail("--rollout takes 1 to 10000000") }
+                    options.rollOut = n
+                } else {
+                    options.rollOut = 0
+                }
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -96,6 +108,7 @@ struct Options {
             if !roundsGiven { options.rounds = 3 }
             if !batchesGiven { options.batchesPerRound = 2 }
         }
+        if options.rollOut == 0 { options.rollOut = options.quick ? 20_000 : 1_000_000 }
         if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
         if options.simCalls == 0 { options.simCalls = options.quick ? 2_000 : 20_000 }
         return options
@@ -201,6 +214,10 @@ if let counts = options.fleetPush {
     }
     let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
     FleetPush.report(runs, setup: options.fleetSetup)
+// MARK: The roll-out end to end alone
+
+if let devices = options.rollOut {
+    RollOutBench.report(try RollOutBench.run(devices: devices, directory: directory))
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

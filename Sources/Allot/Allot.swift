@@ -24,9 +24,9 @@ public actor Allot {
     let workerId = UUID().uuidString.lowercased()
 
     public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
-                settings: EngineSettings = EngineSettings(),
+                settings: EngineSettings = EngineSettings(), createDatabase: Bool = true,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
-        ledger = try Ledger(path: databasePath, clock: clock)
+        ledger = try Ledger(path: databasePath, create: createDatabase, clock: clock)
         self.apple = apple
         self.settings = settings
         self.databasePath = databasePath

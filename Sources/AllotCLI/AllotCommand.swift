@@ -10,9 +10,13 @@ struct AllotCommand: AsyncParsableCommand {
         discussion: """
             Global options on every command: --db PATH (default $ALLOT_DB, else ./allot.sqlite), \
             --apple SPEC (default $ALLOT_APPLE; sim:PATH or an https:// URL), --json.
-            Exit codes: 0 all done; 1 refused or failed, nothing changed; 2 usage; 3 batch committed but some items failed.
+            Global options may come before the command too: allot --json apps --tenant T.
+            Exit codes: 0 all done; 1 refused or failed, nothing changed; 2 usage; 3 batch committed but some items failed; \
+            4 done, but Apple needs attention (push could not deliver, sync found no usable token or an over-allocation); \
+            130 a roll-out stopped by Ctrl-C (what committed is summarised).
             Start with `allot demo`.
             """,
+        version: AllotCommand.version,
         subcommands: [
             TenantCommand.self, TokenCommand.self, SyncCommand.self, DevicesCommand.self, AppsCommand.self,
             AssignCommand.self, RevokeCommand.self, PushCommand.self, EventsCommand.self,
@@ -20,11 +24,16 @@ struct AllotCommand: AsyncParsableCommand {
         ]
     )
 
+    /// `allot --version`.
+    static let version = "0.2.0"
+
     /// Parses, runs, and maps whatever went wrong to the documented exit codes (ExitCodes.swift).
     static func main() async {
         let code: Int32
+        let words = Array(CommandLine.arguments.dropFirst())
+        ExitStatus.jsonRequested = words.prefix { $0 != "--" }.contains("--json")
         do {
-            var command = try await asyncParseAsRoot()
+            var command = try await asyncParseAsRoot(CommandLineWords.globalOptionsMovedLast(words))
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -35,5 +44,104 @@ struct AllotCommand: AsyncParsableCommand {
             code = ExitStatus.report(error)
         }
         Foundation.exit(code)
+    }
+}
+
+/// The command line before the argument parser sees it.
+enum CommandLineWords {
+    /// `allot --json apps --tenant T`, as `git` and `kubectl` users type it: the global options
+    /// written before the command move after it, where every command's `GlobalOptions` parses
+    /// them (the parser reads options only on the command that declares them). Before a `--`,
+    /// so they never become positional arguments.
+    static func globalOptionsMovedLast(_ words: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            if word == "--json" {
+                leading.append(word)
+                index += 1
+            } else if word == "--db" || word == "--apple" {
+                leading.append(contentsOf: words[index..<min(words.count, index + 2)])
+                index += 2
+            } else if word.hasPrefix("--db=") || word.hasPrefix("--apple=") {
+                leading.append(word)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < words.count else { return words }
+        var rest = Array(words[index...])
+        rest.insert(contentsOf: leading, at: rest.firstIndex(of: "--") ?? rest.endIndex)
+        return rest
+    }
+}
+
+extension CommandLineWords {
+    /// A sharper sentence for a command line the parser refused: an unknown command with the
+    /// nearest known one (`allot asign`), or the unknown option named (`--tennant`), which the
+    /// parser would otherwise hide behind "Missing --tenant".
+    static func usageHint(_ words: [String]) -> String? {
+        var command: any ParsableCommand.Type = AllotCommand.self
+        var path = ["allot"]
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            let subcommands = command.configuration.subcommands
+            guard !word.hasPrefix("-"), !subcommands.isEmpty, word != "help" else { break }
+            guard let next = subcommands.first(where: { $0._commandName == word }) else {
+                let near = nearest(word, among: subcommands.map { $0._commandName })
+                return "Unknown command '\(Text.printable(word))'" + (near.map { "; did you mean `\(path.joined(separator: " ")) \($0)`?" } ?? ".")
+                    + " See `\(path.joined(separator: " ")) --help`."
+            }
+            command = next
+            path.append(word)
+            index += 1
+        }
+        let help = AllotCommand.helpMessage(for: command)
+        let known = Set(optionNames(in: help)).union(["--help", "--version", "--json", "--db", "--apple"])
+        for word in words[index...].prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
+            let name = String(word.prefix { $0 != "=" })
+            guard !known.contains(name) else { continue }
+            let near = nearest(name, among: Array(known))
+            return "Unknown option '\(Text.printable(name))' for `\(path.joined(separator: " "))`" + (near.map { "; did you mean \($0)?" } ?? ".")
+                + " See `\(path.joined(separator: " ")) --help`."
+        }
+        return nil
+    }
+
+    /// The `--long` option names a help text shows.
+    private static func optionNames(in help: String) -> [String] {
+        var names: [String] = []
+        var scalars = Substring(help)
+        while let start = scalars.range(of: "--") {
+            let rest = scalars[start.upperBound...]
+            let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+            if !name.isEmpty { names.append("--" + name) }
+            scalars = rest.dropFirst(name.count)
+        }
+        return names
+    }
+
+    /// The candidate within a small edit distance of `word`, if one is clearly nearest.
+    static func nearest(_ word: String, among candidates: [String]) -> String? {
+        let allowed = max(2, word.count / 3)
+        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= allowed }
+        return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
+    }
+
+    /// Levenshtein distance; inputs are command and option names, a few dozen characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.prefix(64)), b = Array(b.prefix(64))
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

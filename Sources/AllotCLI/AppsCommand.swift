@@ -11,9 +11,32 @@ struct AppsCommand: AsyncParsableCommand {
     )
     @OptionGroup var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
+    @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
+    var app: String?
+    @Flag(help: "With --app: list the devices that hold it (serial, token, confirmed by Apple).")
+    var devices = false
+    @Option(help: ArgumentHelp("With --devices: at most this many devices (1 to \(Self.devicesListedMax)).", valueName: "n"))
+    var limit = 1_000
+
+    /// Devices one listing shows; a larger pool is read in several (or with `allot events`).
+    static let devicesListedMax = 100_000
+
+    func validate() throws {
+        if let app, AssetKey(parsing: app) == nil { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
+        if devices && app == nil { throw ValidationError("--devices lists the holders of one app; add --app ADAMID") }
+        guard (1...Self.devicesListedMax).contains(limit) else { throw ValidationError("--limit must be 1 to \(Text.count(Self.devicesListedMax))") }
+    }
 
     func run() async throws {
-        let pools = try await global.openEngine().apps(tenant: tenant.tenant)
+        let allot = try await global.openEngine()
+        let asset = app.flatMap(AssetKey.init(parsing:))
+        if devices, let asset {
+            try await listHolders(allot, asset: asset)
+            return
+        }
+        let pools = try await allot.apps(tenant: tenant.tenant).filter { pool in
+            asset.map { pool.adamId == $0.adamId && pool.pricingParam == $0.pricingParam.rawValue } ?? true
+        }
         if global.json {
             try JSONOutput.emit(AppListView(pools))
             return
@@ -37,11 +60,46 @@ struct AppsCommand: AsyncParsableCommand {
             }
         }
         Standard.output(table.render())
+        // Books and apps that cannot go to devices are not licences a batch could give.
         let unlimited = pools.count(where: \.unlimited)
-        let available = pools.filter { !$0.unlimited }.reduce(0) { $0 + $1.available }
+        let available = pools.filter { $0.deviceAssignable && !$0.unlimited }.reduce(0) { $0 + $1.available }
         let over = pools.filter { $0.overAllocated > 0 }
-        Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available"
+        Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available to devices"
                         + (unlimited > 0 ? " (and \(Text.count(unlimited, "app")) without limit)" : "")
                         + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): run `allot sync`."))
+    }
+}
+
+extension AppsCommand {
+    struct HoldersJSON: Encodable {
+        let adamId: String
+        let pricingParam: String
+        let devices: [Holder]
+        /// More devices hold the app than --limit let through.
+        let more: Bool
+    }
+
+    struct Holder: Encodable {
+        let serialNumber: String
+        let tokenId: Int64
+        let locationUid: String
+        let confirmed: Bool
+    }
+
+    func listHolders(_ allot: Allot, asset: AssetKey) async throws {
+        let found = try await allot.holders(tenant: tenant.tenant, asset: asset, limit: limit)
+        if global.json {
+            try JSONOutput.emit(HoldersJSON(adamId: asset.adamId, pricingParam: asset.pricingParam.rawValue, devices: found.holdings.map {
+                Holder(serialNumber: $0.serialNumber, tokenId: $0.tokenId.rawValue, locationUid: $0.locationUid, confirmed: $0.confirmed)
+            }, more: found.more))
+            return
+        }
+        var table = Table(.init("SERIAL"), .init("TOKEN", .right), .init("LOCATION"), .init("APPLE"))
+        for holding in found.holdings {
+            table.add(holding.serialNumber, "\(holding.tokenId)", holding.locationUid, holding.confirmed ? "confirmed" : "pending")
+        }
+        if !found.holdings.isEmpty { Standard.output(table.render()) }
+        Standard.output("\(Text.count(found.holdings.count, "device")) \(found.holdings.count == 1 ? "holds" : "hold") \(asset)"
+                        + (found.more ? "; more do, raise --limit to see them." : "."))
     }
 }

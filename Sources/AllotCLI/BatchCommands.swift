@@ -10,7 +10,7 @@ struct AssignCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assign",
         abstract: "Give an app's licences to devices, from the tenant's merged pool.",
-        discussion: BatchOptions.discussion
+        discussion: BatchOptions.discussion(.assign)
     )
     @OptionGroup var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
@@ -22,7 +22,7 @@ struct RevokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revoke",
         abstract: "Take an app's licences back from devices.",
-        discussion: BatchOptions.discussion
+        discussion: BatchOptions.discussion(.revoke)
     )
     @OptionGroup var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
@@ -31,14 +31,18 @@ struct RevokeCommand: AsyncParsableCommand {
 }
 
 struct BatchOptions: ParsableArguments {
-    static let discussion = """
-        Choose the devices with exactly one of --serial (repeatable), --roster FILE (a roster CSV, \
-        or one serial per line), --group G or --all-devices. Each device gets a result: assigned, \
-        already_assigned, no_license, unknown_device, unknown_app, not_device_assignable, revoked, \
-        not_assigned, invalid_serial. Exit code 0 when every item succeeded, 3 when the batch \
-        committed but some items failed, 1 when nothing was committed (--all-or-nothing with a \
-        failure, or --dry-run with a failure).
-        """
+    static func discussion(_ direction: BatchDirection) -> String {
+        let results = direction.possibleResults.reversed().map(\.rawValue).joined(separator: ", ")
+        return """
+            Choose the devices with exactly one of --serial (repeatable), --roster FILE (a roster CSV, \
+            or one serial per line; - for standard input), --group G or --all-devices. Each device gets a result: \
+            \(results). Any number of devices: they go in chunks of --chunk-size (each chunk commits whole; \
+            --all-or-nothing and --dry-run decide every chunk in one transaction); Ctrl-C stops between chunks. \
+            Exit code 0 when every item succeeded, 3 when the batch committed but some items failed, 1 when \
+            nothing was committed (--all-or-nothing with a failure, or --dry-run with a failure), 130 when \
+            stopped by Ctrl-C.
+            """
+    }
 
     @OptionGroup var tenant: TenantOption
 
@@ -48,7 +52,7 @@ struct BatchOptions: ParsableArguments {
     @Option(name: .customLong("serial"), parsing: .upToNextOption, help: ArgumentHelp("Serial numbers (repeatable).", valueName: "serial"))
     var serials: [String] = []
 
-    @Option(help: ArgumentHelp("A roster CSV with a serial_number column, or a file of one serial per line.", valueName: "file"))
+    @Option(help: ArgumentHelp("A roster CSV with a serial_number column, or a file of one serial per line; - reads standard input.", valueName: "file"))
     var roster: String?
 
     @Option(help: "Every managed device of this group.")
@@ -69,6 +73,9 @@ struct BatchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Repeating a batch with the same key returns the first answer and changes nothing.", valueName: "key"))
     var idempotencyKey: String?
 
+    @Option(help: ArgumentHelp("Devices per chunk: each chunk commits whole as one batch (all-or-nothing and dry-run run every chunk in one transaction).", valueName: "n"))
+    var chunkSize = RollOutLimits.chunkItemsDefault
+
     func validate() throws {
         guard AssetKey(parsing: app) != nil else { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
         let selectors = [!serials.isEmpty, roster != nil, group != nil, allDevices].count { $0 }
@@ -78,6 +85,9 @@ struct BatchOptions: ParsableArguments {
                 : "use only one of --serial, --roster, --group and --all-devices")
         }
         if dryRun && allOrNothing { throw ValidationError("--dry-run and --all-or-nothing do not go together; a dry run never commits") }
+        guard (1...RollOutLimits.chunkItemsMax).contains(chunkSize) else {
+            throw ValidationError("--chunk-size takes 1 to \(RollOutLimits.chunkItemsMax) devices")
+        }
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > BatchLimits.idempotencyKeyLengthMax {
             throw ValidationError("--idempotency-key needs 1 to \(BatchLimits.idempotencyKeyLengthMax) characters")
         }
@@ -88,72 +98,75 @@ struct BatchOptions: ParsableArguments {
     func run(_ direction: BatchDirection, global: GlobalOptions) async throws {
         let asset = AssetKey(parsing: app)!
         let allot = try await global.openEngine()
-        let serials = try await selectedSerials(allot, direction: direction)
-        let items = serials.map { BatchItem(asset: asset, serial: $0) }
+        let selection = try selectedDevices(direction: direction)
         let verb = direction == .assign ? "assigning" : "revoking"
-        let outcome = try await Progress.around("\(verb) \(asset) on \(Text.count(items.count, "device"))") {
-            direction == .assign
-                ? try await allot.assign(tenant: tenant.tenant, items, mode: mode, idempotencyKey: idempotencyKey)
-                : try await allot.revoke(tenant: tenant.tenant, items, mode: mode, idempotencyKey: idempotencyKey)
-        }
-        let delivery = try await Delivery.afterBatch(outcome, allot: allot, tenant: tenant.tenant, push: !noPush, global: global)
+        let interruption = Interruption.install()
+        let drawing = RollOutProgressLine(label: "\(verb) \(asset)")
+        let outcome = try await allot.rollOut(tenant: tenant.tenant, direction: direction, asset: asset, devices: selection,
+                                              mode: mode, idempotencyKey: idempotencyKey, chunkItems: chunkSize,
+                                              stop: { interruption.requested }, progress: { drawing.draw($0) })
+        drawing.finish()
+        interruption.remove()
+        let delivery = try await Delivery.afterBatch(committed: outcome.committed, mode: outcome.mode, changed: outcome.tally.changed,
+                                                     allot: allot, tenant: tenant.tenant, push: !noPush && !outcome.interrupted, global: global)
         if global.json {
-            try JSONOutput.emit(Extended(BatchView(outcome, asset: asset), "delivery", delivery))
+            try JSONOutput.emit(Extended(RollOutView(outcome, asset: asset), "delivery", delivery))
         } else {
             BatchText.render(outcome, asset: asset, delivery: delivery)
         }
+        if outcome.interrupted { throw ExitCode(ExitStatus.interrupted) }
         if outcome.failedCount > 0 {
             throw ExitCode(outcome.committed ? ExitStatus.partial : ExitStatus.refused)
         }
     }
 
-    /// The serials the selector names, as typed (the engine validates each one as an item).
-    private func selectedSerials(_ allot: Allot, direction: BatchDirection) async throws -> [String] {
+    /// The devices the selector names; serials as typed (the engine validates each one as an item).
+    private func selectedDevices(direction: BatchDirection) throws -> DeviceSelection {
         let nothing = direction == .assign ? "nothing was assigned" : "nothing was revoked"
         if !serials.isEmpty {
             // `--serial A,B` is accepted as well as `--serial A B`.
-            return serials.flatMap { $0.split(separator: ",").map(String.init) }
+            return .serials(serials.flatMap { $0.split(separator: ",").map(String.init) })
         }
         if let roster {
-            return try RosterSelection.serials(in: InputFile.read(roster, what: "roster"), path: roster, nothing: nothing)
+            return .serials(try RosterSelection.serials(in: InputFile.read(roster, what: "roster"), path: roster, nothing: nothing))
         }
-        let found = try await allot.serials(tenant: tenant.tenant, group: group)
-        guard !found.isEmpty else {
-            throw CLIError(group.map { "group '\($0)' has no managed devices; \(nothing) (see `allot devices list --tenant \(tenant.tenant)`)" }
-                ?? "the tenant has no managed devices; import a roster with `allot devices import`; \(nothing)")
-        }
-        return found
+        if let group { return .group(group) }
+        return .allDevices
     }
 }
 
 /// `--roster FILE`: a roster CSV (a `serial_number` column), or a plain list of one serial per line.
 enum RosterSelection {
     static func serials(in bytes: [UInt8], path: String, nothing: String) throws -> [String] {
+        let shown = path == "-" ? "from standard input" : "'\(Text.printable(path))'"
+        guard InputFile.isText(bytes) else {
+            throw CLIError("the roster \(shown) is not text (it holds NUL bytes or bytes that are not UTF-8); give a roster CSV or one serial per line, \(nothing)")
+        }
         let text = String(decoding: bytes, as: UTF8.self)
-        let firstLine = text.prefix { $0 != "\n" && $0 != "\r" }.lowercased()
-        if firstLine.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"\u{FEFF}")) == "serial_number" }) {
+        let firstLine = text.prefix { $0 != "\n" && $0 != "\r" }
+        if firstLine.split(separator: ",").contains(where: { Roster.serialColumnNames.contains(Roster.columnName(String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))) }) {
             let roster: Roster
-            do { roster = try Roster(csv: bytes) } catch { throw CLIError("the roster '\(path)' cannot be read: \(error.message); \(nothing)") }
+            do { roster = try Roster(csv: bytes) } catch { throw CLIError("the roster \(shown) cannot be read: \(error.message); \(nothing)") }
             if let first = roster.rejected.first {
-                throw CLIError("line \(first.line) of the roster '\(path)' \(first.reason.hasPrefix("has") || first.reason.hasPrefix("is") ? first.reason : "is rejected: " + first.reason); fix it and run again, \(nothing)")
+                throw CLIError("line \(first.line) of the roster \(shown) \(first.reason.hasPrefix("has") || first.reason.hasPrefix("is") || first.reason.hasPrefix("holds") ? first.reason : "is rejected: " + first.reason); fix it and run again, \(nothing)")
             }
             return roster.rows.map(\.serial.value)
         }
         let serials = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !serials.isEmpty else { throw CLIError("the roster '\(path)' holds no serial numbers; \(nothing)") }
+        guard !serials.isEmpty else { throw CLIError("the roster \(shown) holds no serial numbers; \(nothing)") }
         return serials
     }
 }
 
 enum BatchText {
-    static func render(_ outcome: BatchOutcome, asset: AssetKey, delivery: Delivery) {
+    static func render(_ outcome: RollOutOutcome, asset: AssetKey, delivery: Delivery) {
         let failed = outcome.items.filter { !$0.result.isSuccess }
         if !failed.isEmpty {
             var table = Table(.init("SERIAL"), .init("RESULT"), .init("REASON"))
             for item in failed.prefix(TextLimits.rowsShown) { table.add(item.serialNumber, item.result.rawValue, item.reason ?? "") }
             Standard.output(table.render())
-            if failed.count > TextLimits.rowsShown {
-                Standard.output("… and \(Text.count(failed.count - TextLimits.rowsShown)) more failed; --json lists every item.")
+            if outcome.failedCount > TextLimits.rowsShown {
+                Standard.output("… and \(Text.count(outcome.failedCount - TextLimits.rowsShown)) more failed; --json lists \(outcome.tally.listsEveryItem ? "every item" : "the failed items (up to \(Text.count(BatchTally.itemsListedMax)))").")
             }
         }
         var tokens: [TokenID: Int] = [:]
@@ -161,15 +174,23 @@ enum BatchText {
         let counts = ItemResult.allCases.compactMap { result in
             outcome.counts[result.rawValue].map { "\(Text.count($0)) \(result.rawValue)" }
         }
-        let fromTokens = tokens.isEmpty ? "" : " (" + tokens.keys.sorted().map { "token \($0): \(Text.count(tokens[$0]!))" }.joined(separator: ", ") + ")"
-        let subject = "\(asset) on \(Text.count(outcome.items.count, "device"))"
+        // A roll-out that lists only failures cannot break its assignments down by token.
+        let fromTokens = tokens.isEmpty || !outcome.tally.listsEveryItem ? "" : " (" + tokens.keys.sorted().map { "token \($0): \(Text.count(tokens[$0]!))" }.joined(separator: ", ") + ")"
+        let subject = "\(asset) on \(Text.count(outcome.tally.total, "device"))"
+        let batches = outcome.batchIds.count > 1
+            ? "Batches \(outcome.batchIds.first!)–\(outcome.batchIds.last!) (\(Text.count(outcome.chunks, "chunk")))"
+            : "Batch \(outcome.batchId.map { "\($0)" } ?? "?")"
         let head: String
         switch (outcome.mode, outcome.committed) {
         case (.dryRun, _): head = "Dry run, nothing changed: \(outcome.direction.rawValue) \(subject) would give"
+        case (_, false) where outcome.interrupted: head = "Interrupted, nothing changed: \(outcome.direction.rawValue) \(subject) was stopped before it committed, after deciding"
         case (_, false): head = "Refused, nothing changed: \(outcome.direction.rawValue) \(subject) is all-or-nothing and would give"
-        case (_, true): head = "Batch \(outcome.batchId.map { "\($0)" } ?? "?"): \(outcome.direction.rawValue) \(subject)"
+        case (_, true): head = "\(batches): \(outcome.direction.rawValue) \(subject)"
         }
         Standard.output("\(head): \(counts.joined(separator: ", "))\(fromTokens).")
+        if outcome.interrupted && outcome.committed {
+            Standard.output("Interrupted: \(Text.count(outcome.tally.decided, "device")) of \(Text.count(outcome.tally.total)) committed in \(Text.count(outcome.batchIds.count, "batch", "batches")); the rest did not run. Run the same command again to finish (what is done answers \(outcome.direction == .assign ? "already_assigned" : "not_assigned")).")
+        }
         if let note = delivery.note { Standard.output(note) }
     }
 }

@@ -39,10 +39,9 @@ struct Delivery: Encodable {
         }
     }
 
-    static func afterBatch(_ outcome: BatchOutcome, allot: Allot, tenant: String, push wanted: Bool, global: GlobalOptions) async throws -> Delivery {
-        let changed = (outcome.counts[ItemResult.assigned.rawValue] ?? 0) + (outcome.counts[ItemResult.revoked.rawValue] ?? 0)
-        return try await push(allot: allot, tenant: tenant, when: outcome.committed && outcome.mode != .dryRun && changed > 0,
-                              wanted: wanted, global: global)
+    static func afterBatch(committed: Bool, mode: BatchMode, changed: Int, allot: Allot, tenant: String, push wanted: Bool,
+                           global: GlobalOptions) async throws -> Delivery {
+        try await push(allot: allot, tenant: tenant, when: committed && mode != .dryRun && changed > 0, wanted: wanted, global: global)
     }
 }
 

@@ -8,8 +8,8 @@ import Foundation
 struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "Import a device roster, list devices, retire devices.",
-        subcommands: [Import.self, List.self, Retire.self]
+        abstract: "Import a device roster, list devices, show what a device holds, retire devices.",
+        subcommands: [Import.self, List.self, Show.self, Retire.self]
     )
 
     struct Import: AsyncParsableCommand {
@@ -19,13 +19,13 @@ struct DevicesCommand: AsyncParsableCommand {
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
-        @Argument(help: ArgumentHelp("The roster CSV file.", valueName: "file.csv"))
+        @Argument(help: ArgumentHelp("The roster CSV file; - reads standard input.", valueName: "file.csv"))
         var file: String
 
         func run() async throws {
             let bytes = try InputFile.read(file, what: "roster")
             let allot = try await global.openEngine()
-            let report = try await Progress.around("importing \(file)") {
+            let report = try await Progress.around("importing \(Text.printable(file))") {
                 try await allot.importRoster(tenant: tenant.tenant, csv: bytes)
             }
             if global.json {
@@ -66,7 +66,7 @@ struct DevicesCommand: AsyncParsableCommand {
             }
             if !devices.isEmpty { Standard.output(table.render()) }
             let retired = devices.count { $0.retired }
-            Standard.output(Text.count(devices.count, "device") + (group.map { " in group \($0)" } ?? "") + (retired > 0 ? ", \(Text.count(retired)) retired." : "."))
+            Standard.output(Text.count(devices.count, "device") + (group.map { " in group \(Text.printable($0))" } ?? "") + (retired > 0 ? ", \(Text.count(retired)) retired." : "."))
         }
     }
 
@@ -77,18 +77,72 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("Serial numbers.", valueName: "serial"))
-        var serials: [String]
+        var serials: [String] = []
+        @Option(help: ArgumentHelp("A roster CSV (its serial number column) or a file of one serial per line; - reads standard input.", valueName: "file"))
+        var roster: String?
 
         func validate() throws {
-            guard !serials.isEmpty else { throw ValidationError("name at least one serial number to retire") }
+            guard serials.isEmpty != (roster == nil) else {
+                throw ValidationError(roster == nil ? "name at least one serial number to retire, or give --roster FILE"
+                                                    : "give either serial numbers or --roster, not both")
+            }
         }
 
         func run() async throws {
+            let serials = try roster.map { try RosterSelection.serials(in: InputFile.read($0, what: "roster"), path: $0, nothing: "nothing was retired") }
+                ?? self.serials
             let allot = try await global.openEngine()
             let report = try await allot.retireDevices(tenant: tenant.tenant, serials: serials)
             let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: report.revoked > 0, global: global)
             try RevocationOutput.emit(report, delivery: delivery, json: global.json,
                                       summary: "Retired \(Text.count(Set(serials).count, "device")); \(Text.count(report.revoked, "licence")) given back.")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a device and the licences it holds.")
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var tenant: TenantOption
+        @Argument(help: ArgumentHelp("The device's serial number.", valueName: "serial"))
+        var serial: String
+
+        struct ShowJSON: Encodable {
+            struct Licence: Encodable {
+                let adamId: String
+                let pricingParam: String
+                let tokenId: Int64
+                let locationUid: String
+                let confirmed: Bool
+            }
+            let device: DeviceJSON
+            let licences: [Licence]
+
+            enum CodingKeys: String, CodingKey { case licences }
+
+            /// The device's fields (as in `devices list`), then its licences.
+            func encode(to encoder: any Encoder) throws {
+                try device.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(licences, forKey: .licences)
+            }
+        }
+
+        func run() async throws {
+            let found = try await global.openEngine().device(tenant: tenant.tenant, serial: serial)
+            if global.json {
+                try JSONOutput.emit(ShowJSON(device: DeviceJSON(found.device), licences: found.holdings.map {
+                    ShowJSON.Licence(adamId: $0.adamId, pricingParam: $0.pricingParam, tokenId: $0.tokenId.rawValue, locationUid: $0.locationUid, confirmed: $0.confirmed)
+                }))
+                return
+            }
+            let device = found.device
+            Standard.output("\(device.serialNumber): \(Text.printable(device.name ?? "no name")), \(Text.printable(device.model ?? "no model")), group \(Text.printable(device.group ?? "-")), \(device.retired ? "retired" : "managed").")
+            var table = Table(.init("APP"), .init("TOKEN", .right), .init("LOCATION"), .init("APPLE"))
+            for holding in found.holdings {
+                table.add("\(holding.adamId):\(holding.pricingParam)", "\(holding.tokenId)", holding.locationUid, holding.confirmed ? "confirmed" : "pending")
+            }
+            if !found.holdings.isEmpty { Standard.output(table.render()) }
+            Standard.output("Holds \(Text.count(found.holdings.count, "licence")).")
         }
     }
 }

@@ -2,6 +2,7 @@ import Allot
 import AllotCore
 import AllotViews
 import ArgumentParser
+import Foundation
 
 /// `allot events`: the tenant's event log, newest first.
 struct EventsCommand: AsyncParsableCommand {
@@ -16,14 +17,33 @@ struct EventsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only events of this kind, e.g. token_state_changed.", valueName: "kind"))
     var kind: String?
 
+    @Option(help: ArgumentHelp("Only events at or after this moment: a date (2026-05-01), a time (2026-05-01T16:00:00Z), or an age (30m, 24h, 7d).", valueName: "when"))
+    var since: String?
+
     static let limitMax = 10_000
 
     func validate() throws {
         guard (1...Self.limitMax).contains(limit) else { throw ValidationError("--limit must be 1 to \(Text.count(Self.limitMax))") }
+        if let since, Self.moment(since, now: Date()) == nil {
+            throw ValidationError("--since '\(Text.printable(since))' is not a moment; give a date (2026-05-01), a time (2026-05-01T16:00:00Z) or an age (30m, 24h, 7d)")
+        }
+    }
+
+    /// Seconds since 1970 of a `--since` value, or nil when it is not one.
+    static func moment(_ text: String, now: Date) -> Int64? {
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400]
+        if let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count >= 0, count < 100 * 365 * 86_400 {
+            return Int64(now.timeIntervalSince1970) - count * unit
+        }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970) }
+        formatter.formatOptions = [.withFullDate]
+        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970) }
     }
 
     func run() async throws {
-        let events = try await global.openEngine().events(tenant: tenant.tenant, limit: limit, kind: kind)
+        let since = self.since.flatMap { Self.moment($0, now: Date()) }
+        let events = try await global.openEngine().events(tenant: tenant.tenant, limit: limit, kind: kind, since: since)
         if global.json {
             try JSONOutput.emit(EventListView(events))
             return
@@ -33,6 +53,7 @@ struct EventsCommand: AsyncParsableCommand {
             table.add(Text.dateTime(event.at), event.kind, event.tokenId.map { "\($0)" } ?? "-", JSONValue(parsing: event.detail).summary)
         }
         if !events.isEmpty { Standard.output(table.render()) }
-        Standard.output(Text.count(events.count, "event") + (kind.map { " of kind \($0)" } ?? "") + ", newest first.")
+        Standard.output(Text.count(events.count, "event") + (kind.map { " of kind \(Text.printable($0))" } ?? "")
+                        + (since.map { " since \(Text.dateTime($0))" } ?? "") + ", newest first.")
     }
 }

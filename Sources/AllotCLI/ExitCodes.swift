@@ -16,42 +16,56 @@ enum ExitStatus {
     static let usage: Int32 = 2
     /// A batch committed but some of its items failed.
     static let partial: Int32 = 3
+    /// Done, but Apple needs attention: a push that could not deliver (every token paused,
+    /// operations given up) or a sync that found no usable token or an over-allocation.
+    static let appleAttention: Int32 = 4
+    /// Stopped by Ctrl-C between chunks of a roll-out; what committed is summarised (128 + SIGINT,
+    /// as shells report it).
+    static let interrupted: Int32 = 130
+
+    /// Whether `--json` was given: errors are then also one JSON object on stdout. Set by
+    /// `main` from the command line, since an error may come before any command parsed it.
+    nonisolated(unsafe) static var jsonRequested = false
 
     /// Prints what went wrong (nothing for a bare exit code, whose command already spoke) and
     /// returns the exit code.
     static func report(_ error: any Error) -> Int32 {
-        switch error {
-        case let exit as ExitCode:
-            return exit.rawValue
-        case let refusal as AllotError:
-            Standard.error(sentence(CLIAdvice.message(for: refusal)))
-            return refused
-        case let refusal as CLIError:
-            Standard.error(sentence(refusal.message))
-            return refused
-        case let failure as SQLiteError:
-            Standard.error(sentence(databaseAdvice(failure)))
-            return refused
-        case let simulator as AppleSimulatorError:
-            Standard.error(sentence("the simulator refused: \(simulator.description); nothing was changed"))
-            return refused
-        case let apple as AppleServiceError:
-            Standard.error(sentence("Apple's service refused the request (\(apple)); nothing was changed, check the token and try again"))
-            return refused
-        default:
-            break
-        }
+        if let exit = error as? ExitCode { return exit.rawValue }
         let parsed = AllotCommand.exitCode(for: error)
-        if parsed == .success {
+        if parsed == .success && !(error is AllotError || error is CLIError) {
             Standard.output(AllotCommand.fullMessage(for: error))
             return done
         }
-        if parsed == .validationFailure {
-            Standard.error(AllotCommand.fullMessage(for: error))
-            return usage
+        let (code, message, status) = describe(error, parsed: parsed)
+        Standard.error(message)
+        if jsonRequested {
+            // One object, the HTTP API's error shape and codes (AllotServer's ErrorBody).
+            try? JSONOutput.emit(["error": ["code": code, "message": message]])
         }
-        Standard.error(sentence("\(error)"))
-        return refused
+        return status
+    }
+
+    /// The HTTP API's error code, the sentence for people, and the exit code of an error.
+    private static func describe(_ error: any Error, parsed: ExitCode) -> (code: String, message: String, status: Int32) {
+        switch error {
+        case let refusal as AllotError:
+            return (refusal.code.rawValue, sentence(CLIAdvice.message(for: refusal)), refused)
+        case let refusal as CLIError:
+            return ("invalid_input", sentence(refusal.message), refused)
+        case let failure as SQLiteError:
+            return (failure.isBusy ? "conflict" : "internal", sentence(databaseAdvice(failure)), refused)
+        case let simulator as AppleSimulatorError:
+            return ("apple", sentence("the simulator refused: \(simulator.description); nothing was changed"), refused)
+        case let apple as AppleServiceError:
+            return ("apple", sentence("Apple's service refused the request (\(apple)); nothing was changed, check the token and try again"), refused)
+        default:
+            break
+        }
+        if parsed == .validationFailure {
+            let message = CommandLineWords.usageHint(CommandLineWords.globalOptionsMovedLast(Array(CommandLine.arguments.dropFirst()))) ?? AllotCommand.fullMessage(for: error)
+            return ("invalid_input", message, usage)
+        }
+        return ("internal", sentence("\(error)"), refused)
     }
 
     /// One sentence: a capital first letter, a full stop at the end.

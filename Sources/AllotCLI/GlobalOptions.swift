@@ -35,11 +35,21 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the engine on the ledger, with Apple's service when one is configured. Commands
-    /// that need Apple without one are refused by the engine.
-    func openEngine() async throws -> Allot {
+    /// that need Apple without one are refused by the engine. Only commands that create things
+    /// (`tenant create`, `serve`) may create the database: elsewhere a mistyped `--db` is
+    /// refused instead of leaving an empty ledger behind.
+    func openEngine(creatingDatabase: Bool = false) async throws -> Allot {
+        let path = databasePath
+        guard creatingDatabase || FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("there is no database at '\(Text.printable(path))'; check --db (or $ALLOT_DB), or start one with `allot tenant create`")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw CLIError("--db '\(Text.printable(path))' is a folder; name the database file inside it, e.g. \(Text.printable(path))/allot.sqlite")
+        }
         var service: (any AppsAndBooksService)?
         if let spec = appleSpec { service = try makeAppleService(spec: spec) }
-        return try Allot(databasePath: databasePath, apple: service)
+        return try Allot(databasePath: path, apple: service, createDatabase: creatingDatabase)
     }
 }
 

@@ -10,6 +10,10 @@ enum JSONOutput {
     }
 }
 
+/// A JSON object of mixed values, for files that do not import the engine (the simulator's
+/// commands): `sim set-total` answers its total as a number.
+typealias JSONFacts = [String: JSONValue]
+
 extension JSONValue {
     /// Compact text for a table cell: `key=value` pairs for an object.
     var summary: String {

@@ -1,3 +1,4 @@
+import AllotCore
 import Foundation
 
 /// A progress line on stderr for work that takes longer than a second, drawn only when stderr
@@ -40,5 +41,77 @@ enum Progress {
         }
         // Leave the terminal as it was: erase the line.
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+/// The progress line of a roll-out in chunks: counts so far and an estimate of the time left,
+/// redrawn after each chunk, on stderr when it is a terminal.
+final class RollOutProgressLine: @unchecked Sendable {
+    private let label: String
+    private let start = Date()
+    private let enabled = Standard.errorIsTerminal
+    private let lock = NSLock()
+    private var drawn = false
+
+    init(label: String) { self.label = label }
+
+    func draw(_ tally: BatchTally) {
+        guard enabled, tally.decided < tally.total || drawn else { return }
+        let elapsed = Date().timeIntervalSince(start)
+        let left = tally.decided > 0 ? elapsed / Double(tally.decided) * Double(max(0, tally.total - tally.decided)) : 0
+        let percent = tally.total > 0 ? tally.decided * 100 / tally.total : 100
+        let line = "\(label): \(Text.count(tally.decided)) of \(Text.count(tally.total, "device")) (\(percent)%), \(Text.count(tally.changed)) changed, \(Text.count(tally.failed)) failed, about \(Self.duration(left)) left"
+        lock.withLock {
+            drawn = true
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+        }
+    }
+
+    /// Erases the line, leaving the terminal as it was.
+    func finish() {
+        lock.withLock {
+            if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let whole = Int(seconds.rounded(.up))
+        return whole < 60 ? "\(whole)s" : whole < 3600 ? "\(whole / 60)m \(whole % 60)s" : "\(whole / 3600)h \(whole / 60 % 60)m"
+    }
+}
+
+/// Ctrl-C during a roll-out: the first asks it to stop after the chunk being committed (a
+/// summary of what committed follows); a second one ends the process at once, which SQLite's
+/// journal makes safe (the chunk in flight rolls back).
+final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var source: (any DispatchSourceSignal)?
+
+    var requested: Bool { lock.withLock { stopRequested } }
+
+    static func install() -> Interruption {
+        let interruption = Interruption()
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [interruption] in interruption.interrupt() }
+        source.resume()
+        interruption.source = source
+        return interruption
+    }
+
+    /// Back to the default: Ctrl-C ends the process (after the roll-out, while Apple is told).
+    func remove() {
+        source?.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+
+    private func interrupt() {
+        let second = lock.withLock {
+            defer { stopRequested = true }
+            return stopRequested
+        }
+        if second { _exit(ExitStatus.interrupted) }
+        Standard.error("Stopping after the chunk being committed; press Ctrl-C again to stop at once.")
     }
 }

@@ -23,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let engine = try await global.openEngine()
+        let engine = try await global.openEngine(creatingDatabase: true)
         let host = host
         try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds)) { bound in
             Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")

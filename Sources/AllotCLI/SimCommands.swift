@@ -118,7 +118,9 @@ struct SimCommand: AsyncParsableCommand {
                                          pricingParam: asset.pricingParam.rawValue, total: total)
             // The ASSET_COUNT notification, if the location has a receiver, leaves before the process does.
             await simulator.finishNotifications()
-            try SimText.done(global, ["location": location.location, "adamId": asset.adamId, "pricingParam": asset.pricingParam.rawValue, "total": "\(total)"],
+            let facts: JSONFacts = ["location": .string(location.location), "adamId": .string(asset.adamId),
+                                    "pricingParam": .string(asset.pricingParam.rawValue), "total": .number(Double(total))]
+            try global.json ? JSONOutput.emit(facts) : Standard.output(
                              "Location \(location.location) now owns \(Text.count(total, "licence")) of \(asset); `allot sync` shows the engine what changed.")
         }
     }

@@ -2,6 +2,7 @@ import Allot
 import AllotCore
 import AllotViews
 import ArgumentParser
+import Foundation
 
 /// `allot sync` and `allot push`: bring the ledger and Apple into step.
 struct SyncCommand: AsyncParsableCommand {
@@ -19,8 +20,10 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let allot = try await global.openEngine()
         let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant.tenant, token: token, repair: repair) }
+        let attention = AppleAttention(sync: reports)
         if global.json {
-            try JSONOutput.emit(SyncView(reports))
+            try JSONOutput.emit(AttentionAnswer(view: SyncView(reports), needsAttention: attention.needed, attention: attention.reasons))
+            try attention.exit()
             return
         }
         var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
@@ -49,6 +52,24 @@ struct SyncCommand: AsyncParsableCommand {
         }
         let usable = reports.count { $0.state == .active && $0.error == nil }
         Standard.output("Synced \(Text.count(reports.count, "token")), \(Text.count(usable)) active.")
+        attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
+        try attention.exit()
+    }
+}
+
+struct AttentionAnswer<View: Encodable>: Encodable {
+    let view: View
+    /// True when the exit code is 4: see `attention` for why.
+    let needsAttention: Bool
+    let attention: [String]
+
+    enum CodingKeys: String, CodingKey { case needsAttention, attention }
+
+    func encode(to encoder: any Encoder) throws {
+        try view.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(needsAttention, forKey: .needsAttention)
+        try container.encode(attention, forKey: .attention)
     }
 }
 
@@ -71,10 +92,62 @@ struct PushCommand: AsyncParsableCommand {
         let allot = try await global.openEngine()
         let tenant = tenant
         let report = try await PushProgressLine.around { progress in try await allot.push(tenant: tenant, progress: progress) }
+        // Tokens that cannot deliver (a removed one still drains its revocations).
+        let now = Int64(Date().timeIntervalSince1970)
+        var tokens: [TokenRecord] = []
+        for slug in try await tenant.map({ [$0] }) ?? allot.tenants().map(\.slug) { tokens += try await allot.tokens(tenant: slug) }
+        let dead = tokens.filter { $0.state != .removed && !$0.isUsable(now: now) }.map(\.id)
+        let attention = AppleAttention(push: report, deadTokens: dead)
         if global.json {
-            try JSONOutput.emit(PushView(report))
+            try JSONOutput.emit(AttentionAnswer(view: PushView(report), needsAttention: attention.needed, attention: attention.reasons))
         } else {
             Standard.output(PushText.summary(report, tenant: tenant))
+            attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
         }
+        try attention.exit()
+    }
+}
+
+/// The push report's fields, then what a cron job acts on.
+/// "Done, but Apple needs attention" (exit code 4): what a script or a cron job must act on
+/// after a push or a sync that itself ran to the end.
+struct AppleAttention {
+    let reasons: [String]
+    var needed: Bool { !reasons.isEmpty }
+
+    /// Operations paused on dead or claimed tokens, waiting with no usable token, or given up:
+    /// Apple does not have them.
+    init(push report: PushReport, deadTokens: [TokenID]) {
+        var reasons: [String] = []
+        // Paused on an earlier push: the operations still wait, and a token cannot deliver.
+        if report.pausedTokens.isEmpty && report.unfinished > 0 && !deadTokens.isEmpty {
+            reasons.append("\(Text.count(report.unfinished, "operation")) still wait and token \(Text.list(deadTokens.map(\.description))) is revoked, expired or claimed elsewhere; renew or take it over (`allot token list`)")
+        }
+        if !report.pausedTokens.isEmpty {
+            reasons.append("operations are paused on token \(Text.list(report.pausedTokens.map(\.description))), which is revoked, expired or claimed elsewhere; renew or take it over (`allot token list`)")
+        }
+        if report.failed > 0 {
+            reasons.append("Apple refused \(Text.count(report.failed, "operation")), which will not be sent again; see `allot events`")
+        }
+        self.reasons = reasons
+    }
+
+    /// No token that can supply licences, or an over-allocation. A single token that died is in
+    /// its report (`state`, `error`) and in `token list`; while another supplies, the tenant works.
+    init(sync reports: [TokenSyncReport]) {
+        var reasons: [String] = []
+        if !reports.contains(where: { $0.state == .active && $0.error == nil }) {
+            reasons.append(reports.isEmpty ? "the tenant has no token; add one with `allot token add`"
+                                           : "no token is active; renew, take over or add one")
+        }
+        let over = reports.flatMap(\.overAllocated)
+        if !over.isEmpty {
+            reasons.append("\(Text.count(over.count, "app")) over-allocated; revoke licences or buy more")
+        }
+        self.reasons = reasons
+    }
+
+    func exit() throws {
+        if needed { throw ExitCode(ExitStatus.appleAttention) }
     }
 }

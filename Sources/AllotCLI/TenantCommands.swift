@@ -28,7 +28,7 @@ struct TenantCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let allot = try await global.openEngine()
+            let allot = try await global.openEngine(creatingDatabase: true)
             let (tenant, key) = try await allot.createTenantWithKey(slug: slug, name: name, policy: policy)
             if global.json {
                 try JSONOutput.emit(CreatedTenantView(tenant, apiKey: key))

@@ -27,16 +27,19 @@ struct Table {
         rows.append(cells)
     }
 
-    /// The table with a header row, columns two spaces apart, no trailing spaces.
+    /// The table with a header row, columns two spaces apart, no trailing spaces. Cells are
+    /// made printable (they may come from input) and aligned by display width, so CJK and
+    /// emoji names line up.
     func render(indent: String = "") -> String {
-        var widths = columns.map(\.title.count)
+        let rows = self.rows.map { $0.map(Text.printable) }
+        var widths = columns.map { Text.displayWidth($0.title) }
         for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], Text.displayWidth(cell)) }
         }
         func line(_ cells: [String]) -> String {
             var parts: [String] = []
             for (index, cell) in cells.enumerated() {
-                let padding = String(repeating: " ", count: widths[index] - cell.count)
+                let padding = String(repeating: " ", count: widths[index] - Text.displayWidth(cell))
                 parts.append(columns[index].alignment == .right ? padding + cell : cell + padding)
             }
             return indent + parts.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
@@ -97,4 +100,53 @@ enum Text {
 enum TextLimits {
     static let rowsShown = 10
     static let serialsShown = 30
+}
+
+extension Text {
+    /// Text from input (device names, serials, paths) made safe for a terminal: control
+    /// characters, which could move the cursor or retitle the window, are shown escaped.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                shown += scalar.value <= 0xFF ? String(format: "\\x%02x", scalar.value) : String(format: "\\u{%x}", scalar.value)
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        // C0 and C1 controls, DEL, and the bidirectional overrides that reorder what follows.
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || (0x202A...0x202E).contains(scalar.value)
+            || (0x2066...0x2069).contains(scalar.value)
+    }
+
+    /// Columns a text takes on a terminal: East Asian wide and full-width characters and emoji
+    /// take two, combining marks none (by grapheme, so a ZWJ emoji sequence counts once).
+    static func displayWidth(_ text: String) -> Int {
+        var width = 0
+        for character in text {
+            var widest = 0
+            for scalar in character.unicodeScalars { widest = max(widest, columns(scalar)) }
+            width += widest
+        }
+        return width
+    }
+
+    private static func columns(_ scalar: Unicode.Scalar) -> Int {
+        let value = scalar.value
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format: return 0
+        default: break
+        }
+        if scalar.properties.isEmojiPresentation { return 2 }
+        let wide: [ClosedRange<UInt32>] = [
+            0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
+            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6, 0x20000...0x3FFFD,
+        ]
+        return wide.contains { $0.contains(value) } ? 2 : 1
+    }
 }

@@ -170,13 +170,16 @@ enum TokenText {
     }
 
     static func state(_ token: TokenRecord) -> String {
-        token.state == .claimedElsewhere ? "claimed by \(token.ownerName ?? "another server")" : token.state.rawValue
+        // The state word of the documentation, the owner beside it.
+        token.state == .claimedElsewhere ? "claimed_elsewhere (\(token.ownerName ?? "another server"))" : token.state.rawValue
     }
 
     /// The expiry warning (DESIGN.md: within 30 days is a warning, not a state).
     static func note(_ token: TokenRecord, now: Int64) -> String {
         let days = TokenExpiry.daysLeft(expiresAt: token.expiresAt, now: now)
-        if token.expiresAt <= now { return "expired: renew it" }
+        if token.expiresAt <= now || token.state == .expired { return "expired: renew it" }
+        // Days left mean something only for a token that supplies licences.
+        guard token.isUsable(now: now) else { return "-" }
         if TokenExpiry.isExpiringSoon(expiresAt: token.expiresAt, now: now) { return "expires in \(Text.count(days, "day")): renew it" }
         return "\(Text.count(days, "day")) left"
     }

@@ -27,6 +27,15 @@ public struct Roster: Sendable {
     public static let rowsMax = 2_000_000
     public static let fieldCharactersMax = 200
 
+    /// Header names of the serial column, as MDM exports write them (compared after `columnName`).
+    public static let serialColumnNames: Set<String> = ["serialnumber", "serial"]
+
+    /// A header name compared without case, spaces, underscores or dashes: `Serial Number`,
+    /// `serial_number` and `SerialNumber` are one column.
+    public static func columnName(_ header: String) -> String {
+        String(header.trimmingWhitespace().lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" && $0 != "\u{FEFF}" })
+    }
+
     /// Parses the bytes of a roster file. Throws `RosterError` when the file as a whole cannot be
     /// a roster (no header, no `serial_number` column, too many rows); bad lines are rejections.
     public init(csv bytes: some Collection<UInt8>) throws(RosterError) {
@@ -36,11 +45,12 @@ public struct Roster: Sendable {
             throw RosterError("the roster's header row (line 1) \(problem)")
         }
         guard case .success(let headerFields) = header.fields else { fatalError("unreachable") }
-        let columns = headerFields.map { $0.trimmingWhitespace().lowercased() }
-        guard let serialColumn = columns.firstIndex(of: "serial_number") else {
-            throw RosterError("the roster's header row has no serial_number column (found: \(columns.joined(separator: ", ").printableExcerpt)); add one")
+        let columns = headerFields.map(Self.columnName)
+        guard let serialColumn = columns.firstIndex(where: { Self.serialColumnNames.contains($0) }) else {
+            // The header is not echoed: a file given here by mistake may be a secret (a token).
+            throw RosterError("the roster's header row (\(columns.count) column\(columns.count == 1 ? "" : "s")) has no serial number column; name one serial_number (or Serial Number, serial, SerialNumber)")
         }
-        let nameColumn = columns.firstIndex(of: "name")
+        let nameColumn = columns.firstIndex { $0 == "name" || $0 == "devicename" }
         let modelColumn = columns.firstIndex(of: "model")
         let groupColumn = columns.firstIndex(of: "group")
         hasName = nameColumn != nil
@@ -152,13 +162,14 @@ struct CSVReader {
                     }
                 } else {
                     if byte == UInt8(ascii: "\n") { line += 1 }
+                    if byte == 0 && problem == nil { problem = Self.nulProblem }
                     field.append(byte)
                 }
                 continue
             }
             switch byte {
             case UInt8(ascii: ","):
-                fields.append(String(decoding: field, as: UTF8.self))
+                append(field, to: &fields, problem: &problem)
                 field.removeAll(keepingCapacity: true)
             case UInt8(ascii: "\""):
                 if field.allSatisfy({ $0 == UInt8(ascii: " ") }) {
@@ -173,6 +184,9 @@ struct CSVReader {
                 line += 1
                 fieldsExpected = max(1, min(fields.count + 1, 64))
                 return finish(fields, field, startLine: startLine, start: start, problem: problem)
+            case 0:
+                if problem == nil { problem = Self.nulProblem }
+                field.append(byte)
             default:
                 field.append(byte)
             }
@@ -185,9 +199,23 @@ struct CSVReader {
         if position - start > Roster.lineBytesMax {
             return Record(line: startLine, fields: .failure(Problem(description: "is longer than \(Roster.lineBytesMax) bytes")))
         }
-        if let problem { return Record(line: startLine, fields: .failure(Problem(description: problem))) }
         var all = fields
-        all.append(String(decoding: last, as: UTF8.self))
+        var problem = problem
+        append(last, to: &all, problem: &problem)
+        if let problem { return Record(line: startLine, fields: .failure(Problem(description: problem))) }
         return Record(line: startLine, fields: .success(all))
+    }
+
+    static let nulProblem = "holds a NUL byte; a roster is text, remove it"
+
+    /// Adds a field's text; bytes that are not UTF-8 make the line's problem instead of
+    /// becoming U+FFFD in the ledger.
+    private func append(_ field: [UInt8], to fields: inout [String], problem: inout String?) {
+        if let text = String(validating: field, as: UTF8.self) {
+            fields.append(text)
+        } else {
+            if problem == nil { problem = "holds bytes that are not UTF-8 text; save the roster as UTF-8" }
+            fields.append("")
+        }
     }
 }

@@ -30,7 +30,9 @@ public struct VPPTokenFile: Sendable {
         guard let secret = json["token"] as? String, !secret.isEmpty else { throw TokenFileError("has an empty or non-text token") }
         guard let orgName = json["orgName"] as? String else { throw TokenFileError("has an orgName that is not text") }
         guard let expText = json["expDate"] as? String, let expiresAt = Self.parseExpiry(expText) else {
-            throw TokenFileError("has an expDate that is not a date like 2027-06-30T22:33:22+0000 (found '\(String(describing: json["expDate"] ?? "")).printableExcerpt)')")
+            // Show what was found, cut to an excerpt: the file is a secret, but its expDate is not.
+            let found = (json["expDate"] as? String).map { "'\($0.printableExcerpt)'" } ?? "a value that is not text"
+            throw TokenFileError("has an expDate that is not a real date like 2027-06-30T22:33:22+0000 (found \(found))")
         }
         guard expiresAt > now else {
             throw TokenFileError("expired on \(Self.display(expiresAt)); download a fresh token from Apple Business Manager or Apple School Manager")

@@ -32,20 +32,39 @@ struct BatchesController {
         group.post("push", use: push)
     }
 
-    func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchView {
+    /// A list of items is one batch; a `group` or `allDevices` selector is a roll-out in chunks
+    /// (any size, each chunk committed whole; one transaction for all-or-nothing and dry-run).
+    func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchAnswer {
         let tenant = try context.requireTenant()
         let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
         let body = try await request.decodeJSON(BatchRequest.self)
         let mode = try Self.mode(body.mode)
-        let items = try await items(of: body, tenant: tenant)
+        if let selection = try Self.selection(of: body) {
+            let outcome = try await engine.rollOut(tenant: tenant, direction: direction, asset: selection.asset, devices: selection.devices,
+                                                   mode: mode, idempotencyKey: idempotencyKey)
+            return .rollOut(RollOutView(outcome, asset: selection.asset))
+        }
+        let items = try Self.items(of: body)
         // The batch's one app, when it names one (`items` name theirs).
         let asset = body.items == nil ? try body.app.map(Self.asset) : nil
-        let outcome: BatchOutcome
         switch direction {
-        case .assign: outcome = try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
-        case .revoke: outcome = try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey)
+        case .assign: return .batch(BatchView(try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
+        case .revoke: return .batch(BatchView(try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
         }
-        return BatchView(outcome, asset: asset)
+    }
+
+    /// The answer: a batch, or a roll-out (the same fields, plus `batchIds`, `chunks`,
+    /// `interrupted`, `total`, `decided`, `itemsOmitted`).
+    enum BatchAnswer: ResponseEncodable {
+        case batch(BatchView)
+        case rollOut(RollOutView)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .batch(let view): try view.encode(to: encoder)
+            case .rollOut(let view): try view.encode(to: encoder)
+            }
+        }
     }
 
     static func mode(_ text: String?) throws -> BatchMode {
@@ -61,26 +80,28 @@ struct BatchesController {
         return asset
     }
 
-    func items(of body: BatchRequest, tenant: String) async throws -> [BatchItem] {
+    /// The app and devices of a `group` or `allDevices` request; nil for a list of items.
+    static func selection(of body: BatchRequest) throws -> (asset: AssetKey, devices: DeviceSelection)? {
         let selectors = [body.serialNumbers != nil, body.group != nil, body.allDevices == true, body.items != nil].count { $0 }
         guard selectors == 1 else {
             throw APIError.invalidInput("name the devices one way: `serialNumbers`, `group`, `allDevices: true`, or `items`")
         }
+        guard body.group != nil || body.allDevices == true else { return nil }
+        guard let app = body.app else { throw APIError.invalidInput("`app` is required, e.g. \"361309726:STDQ\"") }
+        return (try asset(app), body.group.map { .group($0) } ?? .allDevices)
+    }
+
+    static func items(of body: BatchRequest) throws -> [BatchItem] {
         if let items = body.items {
             guard body.app == nil else { throw APIError.invalidInput("`items` name their own app; leave `app` out") }
-            try Self.checkCount(items.count)
-            return try items.map { BatchItem(asset: try Self.asset($0.app), serial: $0.serialNumber) }
+            try checkCount(items.count)
+            return try items.map { BatchItem(asset: try asset($0.app), serial: $0.serialNumber) }
         }
         guard let app = body.app else { throw APIError.invalidInput("`app` is required, e.g. \"361309726:STDQ\"") }
-        let asset = try Self.asset(app)
-        let serials: [String]
-        if let given = body.serialNumbers {
-            serials = given
-        } else {
-            serials = try await engine.serials(tenant: tenant, group: body.group)
-        }
-        try Self.checkCount(serials.count)
-        return serials.map { BatchItem(asset: asset, serial: $0) }
+        let key = try asset(app)
+        let serials = body.serialNumbers ?? []
+        try checkCount(serials.count)
+        return serials.map { BatchItem(asset: key, serial: $0) }
     }
 
     static func checkCount(_ count: Int) throws {

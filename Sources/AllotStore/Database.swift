@@ -20,9 +20,22 @@ public final class Database {
     /// How long a writer waits for another connection's write lock before failing.
     public static let busyTimeoutMilliseconds: Int32 = 10_000
 
-    public init(path: String) throws(SQLiteError) {
+    /// Mode of a database file this connection creates: owner only, since the ledger holds
+    /// every tenant's devices and the encrypted tokens. SQLite gives the WAL and shared-memory
+    /// files the database file's mode, so they are owner-only too.
+    public static let createdFileMode: mode_t = 0o600
+
+    /// Opens the database at `path`; with `create`, makes it (mode 0600) when it does not exist,
+    /// otherwise a missing file is an error (a mistyped path must not leave an empty ledger).
+    public init(path: String, create: Bool = true) throws(SQLiteError) {
+        if create && path != ":memory:" && !path.isEmpty {
+            // Create the file ourselves so its mode does not depend on the umask: O_EXCL leaves
+            // an existing file (and its mode) as it is.
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, Self.createdFileMode)
+            if descriptor >= 0 { close(descriptor) }
+        }
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             let error = SQLiteError(code: code, connection: handle, sql: nil)

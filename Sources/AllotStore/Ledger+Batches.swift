@@ -43,20 +43,11 @@ extension Ledger {
     private func decideAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
                                 mode: BatchMode, idempotencyKey: String?) throws -> BatchOutcome {
         let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: items.count, key: idempotencyKey)
-        let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
-        let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
-        var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
-        try deviceCache.validate(database: database)
-        let devices = try deviceCache.table(tenant: tenant.id, database: database)
-        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch, devices: devices)
-        let plan = try planner.plan(items, ledger: &ledger)
-
+        let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
         if mode == .allOrNothing && plan.failedCount > 0 {
             let outcome = BatchOutcome(batchId: nil, direction: direction, mode: mode, committed: false, items: plan.outcomes)
             throw AllOrNothingRefusal(outcome: outcome)
         }
-        try applyEffects(tenant: tenant.id, batch: batch, direction: direction, poolDeltas: plan.poolDeltas,
-                         appleSerials: plan.appleSerials, changed: plan.changedCount)
         let committed = mode != .dryRun
         let outcome = BatchOutcome(batchId: committed ? batch : nil, direction: direction, mode: mode,
                                    committed: committed, items: plan.outcomes)
@@ -66,6 +57,57 @@ extension Ledger {
         try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
                         detail: BatchEventDetail(batchId: batch, items: items.count, counts: outcome.counts))
         return outcome
+    }
+
+    /// Decides one batch (or one chunk of a roll-out) and applies its effects inside the
+    /// caller's transaction. Pool counts are read afresh, so a chunk sees what earlier chunks
+    /// of the same transaction spent.
+    private func planAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem], batch: BatchID) throws -> BatchPlan {
+        let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
+        let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
+        var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
+        try deviceCache.validate(database: database)
+        let devices = try deviceCache.table(tenant: tenant.id, database: database)
+        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch, devices: devices)
+        let plan = try planner.plan(items, ledger: &ledger)
+        try applyEffects(tenant: tenant.id, batch: batch, direction: direction, poolDeltas: plan.poolDeltas,
+                         appleSerials: plan.appleSerials, changed: plan.changedCount)
+        return plan
+    }
+
+    /// A roll-out of many chunks that commits whole (all-or-nothing) or never (dry-run): every
+    /// chunk decided and applied in one transaction, under one batch row and one event, so
+    /// memory holds one chunk at a time while the decision stays that of one batch.
+    /// `nextChunk` gives the items chunk by chunk (nil at the end); `chunkDone` sees the tally
+    /// after each one and may throw to stop, which rolls everything back. Returns the batch id
+    /// when it committed.
+    public func runBatchInOneTransaction(tenant: Tenant, direction: BatchDirection, mode: BatchMode, tally: inout BatchTally,
+                                         nextChunk: () throws -> [BatchItem]?, chunkDone: (BatchTally) throws -> Void) throws -> BatchID? {
+        precondition(mode != .partial, "a partial roll-out commits chunk by chunk, not in one transaction")
+        var running = tally
+        defer { tally = running }
+        // A local function, not a closure value: it captures the non-escaping callbacks.
+        func run() throws -> BatchID? {
+            let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: running.total, key: nil)
+            while let items = try nextChunk() {
+                let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
+                running.add(plan.outcomes)
+                try chunkDone(running)
+            }
+            if mode == .allOrNothing && running.failed > 0 { throw RollOutRefusal() }
+            try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
+                            detail: BatchEventDetail(batchId: batch, items: running.decided, counts: running.counts))
+            return batch
+        }
+        if mode == .dryRun {
+            _ = try database.rolledBack(run)
+            return nil
+        }
+        do {
+            return try database.transaction(run)
+        } catch is RollOutRefusal {
+            return nil
+        }
     }
 
     /// Commits what a batch decided: one counter update per pool touched, one outbox operation
@@ -91,7 +133,8 @@ extension Ledger {
             precondition(direction == .revoke || assignedHere <= total, "an assign batch took pool \(pool) above its total")
         }
         try enqueueForApple(tenant: tenant, batch: batch, kind: direction == .assign ? "associate" : "disassociate", appleSerials)
-        try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(changed)), .integer(batch.rawValue)])
+        // A roll-out in one transaction applies several chunks to one batch row: add, not set.
+        try database.run("UPDATE batches SET changed_count = changed_count + ? WHERE id = ?", [.integer(Int64(changed)), .integer(batch.rawValue)])
     }
 
     /// One outbox operation per pool: the asset and its serials. Chunked to Apple's live
@@ -201,6 +244,9 @@ extension Ledger {
 private struct AllOrNothingRefusal: Error {
     let outcome: BatchOutcome
 }
+
+/// Thrown inside a one-transaction roll-out to roll back an all-or-nothing one that had a failure.
+private struct RollOutRefusal: Error {}
 
 private struct BatchEventDetail: Encodable {
     let batchId: BatchID

@@ -124,6 +124,28 @@ extension Ledger {
             SELECT serial FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2) ORDER BY id
             """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.string(0) }
     }
+
+    /// How many managed devices a roll-out over a group (or every device) selects.
+    public func activeDeviceCount(tenant: TenantID, group: String? = nil) throws -> Int {
+        try database.queryFirst("""
+            SELECT count(*) FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2)
+            """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.int(0) } ?? 0
+    }
+
+    /// One page of the managed devices' serials in id order, after the device `after`: a
+    /// roll-out reads a tenant of a million devices a chunk at a time.
+    public func activeSerials(tenant: TenantID, group: String?, after: DeviceID, limit: Int) throws -> (serials: [String], last: DeviceID?) {
+        precondition(limit > 0, "a page holds at least one device")
+        var last: DeviceID?
+        let serials = try database.query("""
+            SELECT id, serial FROM devices
+            WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2) AND id > ?3 ORDER BY id LIMIT ?4
+            """, [.integer(tenant.rawValue), SQLValue(group), .integer(after.rawValue), .integer(Int64(limit))]) { row in
+            last = DeviceID(row.int64(0))
+            return row.string(1)
+        }
+        return (serials, last)
+    }
 }
 
 /// An assignment row with the serial of its device, for taking it back.
@@ -138,5 +160,57 @@ struct HeldAssignment {
         device = DeviceID(row.int64(1))
         token = TokenID(row.int64(2))
         serial = row.string(3)
+    }
+}
+
+/// One licence a device holds: the app, the token it came from, and whether Apple confirmed it.
+public struct Holding: Sendable, Hashable, Codable {
+    public let serialNumber: String
+    public let adamId: String
+    public let pricingParam: String
+    public let tokenId: TokenID
+    public let locationUid: String
+    public let confirmed: Bool
+}
+
+extension Ledger {
+    /// A device by serial, with the licences it holds (`allot devices show`).
+    public func device(tenant: TenantID, serial raw: String) throws -> (device: Device, holdings: [Holding]) {
+        guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw)) }
+        guard let device = try database.queryFirst("""
+            SELECT id, serial, name, model, grp, retired_at IS NOT NULL FROM devices WHERE tenant_id = ? AND serial = ?
+            """, [.integer(tenant.rawValue), .text(serial.value)], row: { row in
+            Device(id: DeviceID(row.int64(0)), serialNumber: row.string(1), name: row.optionalString(2),
+                   model: row.optionalString(3), group: row.optionalString(4), retired: row.bool(5))
+        }) else {
+            throw AllotError.notFound("there is no device \(serial.value) in this tenant")
+        }
+        let holdings = try holdings(tenant: tenant, where: "a.device_id = ?2", .integer(device.id.rawValue), limit: nil)
+        return (device, holdings)
+    }
+
+    /// The devices holding an app, in serial order, at most `limit` (and whether there are more).
+    public func holders(tenant: TenantID, asset: AssetKey, limit: Int) throws -> (holdings: [Holding], more: Bool) {
+        precondition(limit > 0, "a listing shows at least one row")
+        guard let assetId = try database.queryFirst("SELECT id FROM assets WHERE tenant_id = ? AND adam_id = ? AND pricing_param = ?",
+                                                    [.integer(tenant.rawValue), .text(asset.adamId), .text(asset.pricingParam.rawValue)],
+                                                    row: { $0.int64(0) }) else {
+            throw AllotError.notFound("the tenant has no app \(asset); its tokens do not hold it")
+        }
+        let rows = try holdings(tenant: tenant, where: "a.asset_id = ?2", .integer(assetId), limit: limit + 1)
+        return (Array(rows.prefix(limit)), rows.count > limit)
+    }
+
+    private func holdings(tenant: TenantID, where condition: String, _ value: SQLValue, limit: Int?) throws -> [Holding] {
+        try database.query("""
+            SELECT d.serial, s.adam_id, s.pricing_param, a.token_id, t.location_uid, a.status FROM assignments a
+            JOIN devices d ON d.tenant_id = a.tenant_id AND d.id = a.device_id
+            JOIN assets s ON s.tenant_id = a.tenant_id AND s.id = a.asset_id
+            JOIN tokens t ON t.tenant_id = a.tenant_id AND t.id = a.token_id
+            WHERE a.tenant_id = ?1 AND \(condition) ORDER BY d.serial, s.adam_id, s.pricing_param LIMIT ?3
+            """, [.integer(tenant.rawValue), value, .integer(Int64(limit ?? -1))]) { row in
+            Holding(serialNumber: row.string(0), adamId: row.string(1), pricingParam: row.string(2),
+                    tokenId: TokenID(row.int64(3)), locationUid: row.string(4), confirmed: row.int(5) == 1)
+        }
     }
 }

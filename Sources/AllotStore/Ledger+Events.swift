@@ -11,13 +11,13 @@ extension Ledger {
                          [.integer(tenant.rawValue), .integer(now), .text(kind), SQLValue(token?.rawValue), .text(json)])
     }
 
-    /// The newest events first.
-    public func events(tenant: TenantID, limit: Int = 50, kind: String? = nil) throws -> [Event] {
+    /// The newest events first; with `since`, only those at or after it (seconds since 1970).
+    public func events(tenant: TenantID, limit: Int = 50, kind: String? = nil, since: Int64? = nil) throws -> [Event] {
         let limit = max(1, min(limit, 10_000))
         return try database.query("""
             SELECT id, at, kind, token_id, detail FROM events
-            WHERE tenant_id = ? AND (?2 IS NULL OR kind = ?2) ORDER BY id DESC LIMIT ?3
-            """, [.integer(tenant.rawValue), SQLValue(kind), .integer(Int64(limit))]) { row in
+            WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?4 IS NULL OR at >= ?4) ORDER BY id DESC LIMIT ?3
+            """, [.integer(tenant.rawValue), SQLValue(kind), .integer(Int64(limit)), SQLValue(since)]) { row in
             Event(id: row.int64(0), at: row.int64(1), kind: row.string(2),
                   tokenId: row.optionalInt64(3).map(TokenID.init), detail: row.string(4))
         }

@@ -13,8 +13,12 @@ public final class Ledger {
     /// Events older than this are purged when a ledger opens.
     public static let eventRetentionDays: Int64 = 90
 
-    public init(path: String, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
-        database = try Database(path: path)
+    /// With `create: false` a missing database file is refused (`not_found`) instead of created.
+    public init(path: String, create: Bool = true, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        guard create || FileManager.default.fileExists(atPath: path) else {
+            throw AllotError.notFound("there is no ledger database at '\(path.printableExcerpt)'; check the path")
+        }
+        database = try Database(path: path, create: create)
         self.clock = clock
         try Migrations.apply(to: database)
         try purgeEvents()

@@ -120,7 +120,9 @@ import Testing
         try workspace.world(devices: 15)
         try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices")
         try workspace.json("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1002", "--app", Workspace.sharedApp, "--total", "3")
-        let synced = try workspace.json("sync", "--tenant", "springfield")[array: "tokens"]
+        let result = try workspace.run("sync", "--tenant", "springfield", "--json")
+        #expect(result.status == 4, "done, but Apple needs attention: \(result)")
+        let synced = try result.json()[array: "tokens"]
         #expect(synced.last?[array: "overAllocated"].count == 1)
         #expect(try workspace.sharedPool()[int: "overAllocated"] == 2)
     }

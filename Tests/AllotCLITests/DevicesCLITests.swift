@@ -47,7 +47,7 @@ import Testing
     @Test func aFileThatIsNotARosterIsRefusedAndNothingIsImported() throws {
         let workspace = try Workspace()
         try workspace.run("tenant", "create", "springfield")
-        let result = try workspace.run("devices", "import", "--tenant", "springfield", workspace.write("r.csv", "serial,name\nC02XK1JHJG5J,Lab\n"))
+        let result = try workspace.run("devices", "import", "--tenant", "springfield", workspace.write("r.csv", "imei,name\nC02XK1JHJG5J,Lab\n"))
         #expect(result.status == 1)
         result.expectOneSentence(containing: "serial_number")
         #expect(try workspace.json("devices", "list", "--tenant", "springfield")[array: "devices"].isEmpty)

@@ -1,0 +1,42 @@
+import Allot
+import AllotCore
+import AllotServer
+import Foundation
+import Testing
+
+/// The HTTP selectors `group` and `allDevices` take a tenant of any size (issue 16.1): in chunks
+/// of `RollOutLimits.chunkItemsDefault`, each committed whole, one answer with the counts summed.
+@Suite struct RollOutRoutesTests {
+    static let base = "/v1/tenants/springfield"
+
+    @Test func allDevicesOverMoreThanOneChunkCommitsChunkByChunkAndAnswersOnce() async throws {
+        let world = try ServerWorld()
+        defer { world.cleanUp() }
+        try await withLiveServer(world) { live in
+            let key = try await live.createTenant("springfield", adminKey: world.adminKey)
+            for uId in ["1001", "1002"] {
+                let added = try await live.send(.POST, Self.base + "/tokens", key: key, body: Array(try world.tokenFile(uId).utf8))
+                #expect(added.status == 201)
+            }
+            // One device more than a chunk, registered through the engine (the HTTP registration
+            // route is tested elsewhere).
+            let count = RollOutLimits.chunkItemsDefault + 1
+            let devices = (1...count).map { DeviceInput(serial: SerialNumber(ServerWorld.serial($0))!, name: nil, model: nil, group: nil) }
+            _ = try await world.engine.registerDevices(tenant: "springfield", devices)
+
+            let reply = try await live.json(.POST, Self.base + "/assignments", key: key, ["app": ServerWorld.sharedApp, "allDevices": true])
+            #expect(reply.status == 200, "\(reply.text.prefix(300))")
+            #expect(reply.json["counts"] as? [String: Int] == ["assigned": 15, "no_license": count - 15])
+            #expect((reply.json["batchIds"] as? [Int])?.count == 2, "two chunks, two batches")
+            #expect(reply.json["total"] as? Int == count)
+            #expect(reply.json["interrupted"] as? Bool == false)
+            #expect((reply.json["items"] as? [Any])?.count == count)
+
+            let dry = try await live.json(.POST, Self.base + "/revocations", key: key, ["app": ServerWorld.sharedApp, "allDevices": true, "mode": "dry-run"])
+            #expect(dry.json["counts"] as? [String: Int] == ["revoked": 15, "not_assigned": count - 15])
+            #expect(dry.json["batchId"] is NSNull)
+            let pools = try await world.engine.apps(tenant: "springfield")
+            #expect(pools.first { $0.adamId == "361309726" }?.assigned == 15, "the dry run changed nothing")
+        }
+    }
+}
