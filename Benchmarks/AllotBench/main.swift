@@ -214,6 +214,10 @@ if let counts = options.fleetPush {
     }
     let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
     FleetPush.report(runs, setup: options.fleetSetup)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
 // MARK: The roll-out end to end alone
 
 if let devices = options.rollOut {

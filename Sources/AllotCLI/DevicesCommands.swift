@@ -114,7 +114,7 @@ struct DevicesCommand: AsyncParsableCommand {
                 let locationUid: String
                 let confirmed: Bool
             }
-            let device: DeviceJSON
+            let device: DeviceView
             let licences: [Licence]
 
             enum CodingKeys: String, CodingKey { case licences }
@@ -130,7 +130,7 @@ struct DevicesCommand: AsyncParsableCommand {
         func run() async throws {
             let found = try await global.openEngine().device(tenant: tenant.tenant, serial: serial)
             if global.json {
-                try JSONOutput.emit(ShowJSON(device: DeviceJSON(found.device), licences: found.holdings.map {
+                try JSONOutput.emit(ShowJSON(device: DeviceView(found.device), licences: found.holdings.map {
                     ShowJSON.Licence(adamId: $0.adamId, pricingParam: $0.pricingParam, tokenId: $0.tokenId.rawValue, locationUid: $0.locationUid, confirmed: $0.confirmed)
                 }))
                 return

@@ -95,7 +95,8 @@ struct PushCommand: AsyncParsableCommand {
         // Tokens that cannot deliver (a removed one still drains its revocations).
         let now = Int64(Date().timeIntervalSince1970)
         var tokens: [TokenRecord] = []
-        for slug in try await tenant.map({ [$0] }) ?? allot.tenants().map(\.slug) { tokens += try await allot.tokens(tenant: slug) }
+        let slugs = if let tenant { [tenant] } else { try await allot.tenants().map(\.slug) }
+        for slug in slugs { tokens += try await allot.tokens(tenant: slug) }
         let dead = tokens.filter { $0.state != .removed && !$0.isUsable(now: now) }.map(\.id)
         let attention = AppleAttention(push: report, deadTokens: dead)
         if global.json {

@@ -27,7 +27,7 @@ import Testing
         let line = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("284882215:STDQ") })
         #expect(line.contains("unlimited"))
         #expect(!text.stdout.contains("2,147,483"))
-        #expect(text.stdout.contains("10 licences available (and 1 app without limit)"))
+        #expect(text.stdout.contains("10 licences available to devices (and 1 app without limit)"))
 
         let apps = try workspace.json("apps", "--tenant", "springfield")[array: "apps"]
         let free = try #require(apps.first { $0["adamId"] as? String == "284882215" })
