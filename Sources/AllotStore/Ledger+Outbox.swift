@@ -172,7 +172,8 @@ extension Ledger {
     /// Apple finished the event. The associations it made become confirmed; the serials in
     /// `refusedSerials` (Apple never granted them) are released here. Only the assignment rows
     /// this operation's batch made are touched: a later batch's row for the same device is its
-    /// own operation's business. Returns the serials released.
+    /// own operation's business. An operation of no batch (a drift repair re-sending what Apple
+    /// lacks) stands for whichever row holds the device now. Returns the serials released.
     @discardableResult
     public func completeOperation(_ operation: OutboxOperation, refusedSerials: Set<String>, refusal: String?) throws -> [String] {
         try database.transaction {
@@ -184,7 +185,7 @@ extension Ledger {
                 return []
             }
             let match = """
-                tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND batch_id IS ?5
+                tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (?5 IS NULL OR batch_id = ?5)
                 AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
                 """
             let confirm = try database.statement("UPDATE assignments SET status = 1 WHERE \(match)")
