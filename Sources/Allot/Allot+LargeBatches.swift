@@ -19,8 +19,8 @@ public enum RollOutLimits {
 }
 
 /// The answer to a roll-out: the summed counts of its chunks, the items kept within
-/// `BatchTally.itemsListedMax`, and the batches that committed.
-public struct RollOutOutcome: Sendable, Hashable, Encodable {
+/// `BatchTally.itemsListedMax`, and the batches that committed. Published as `RollOutView`.
+public struct RollOutOutcome: Sendable, Hashable {
     public let direction: BatchDirection
     public let mode: BatchMode
     /// One per committed chunk (partial mode), or the one batch of an all-or-nothing roll-out.
@@ -37,27 +37,6 @@ public struct RollOutOutcome: Sendable, Hashable, Encodable {
     public var counts: [String: Int] { tally.counts }
     public var items: [ItemOutcome] { tally.items }
     public var failedCount: Int { tally.failed }
-
-    enum CodingKeys: String, CodingKey {
-        case batchId, direction, mode, committed, counts, items, batchIds, chunks, interrupted, total, decided, itemsOmitted
-    }
-
-    /// The fields of a `BatchOutcome`, then what a roll-out adds.
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(batchId, forKey: .batchId)
-        try container.encode(direction, forKey: .direction)
-        try container.encode(mode, forKey: .mode)
-        try container.encode(committed, forKey: .committed)
-        try container.encode(counts, forKey: .counts)
-        try container.encode(items, forKey: .items)
-        try container.encode(batchIds, forKey: .batchIds)
-        try container.encode(chunks, forKey: .chunks)
-        try container.encode(interrupted, forKey: .interrupted)
-        try container.encode(tally.total, forKey: .total)
-        try container.encode(tally.decided, forKey: .decided)
-        try container.encode(tally.itemsOmitted, forKey: .itemsOmitted)
-    }
 }
 
 extension Allot {
