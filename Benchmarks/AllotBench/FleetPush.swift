@@ -19,7 +19,6 @@ import AsyncHTTPClient
 import BenchmarkSupport
 import Crypto
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,26 +77,10 @@ enum FleetPush {
     static func serial(_ index: Int) -> String { "FLT" + String(format: "%09d", index) }
 
     static func runBlocking(tokenCounts: [Int], setup: Setup, directory: String) -> [Run] {
-        let box = Mutex<Result<[Run], any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            let result: Result<[Run], any Error>
-            do {
-                var runs: [Run] = []
-                for tokens in tokenCounts { runs.append(try await run(tokens: tokens, setup: setup, folder: "\(directory)/fleet-\(tokens)")) }
-                result = .success(runs)
-            } catch {
-                result = .failure(error)
-            }
-            box.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        switch box.withLock({ $0 })! {
-        case .success(let runs): return runs
-        case .failure(let error):
-            FileHandle.standardError.write(Data("allot-bench: --fleet-push failed: \(error)\n".utf8))
-            exit(1)
+        blocking("--fleet-push") {
+            var runs: [Run] = []
+            for tokens in tokenCounts { runs.append(try await run(tokens: tokens, setup: setup, folder: "\(directory)/fleet-\(tokens)")) }
+            return runs
         }
     }
 
