@@ -27,6 +27,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Tests only: reads openapi.yaml to check the server's real answers against its schemas.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // The ledger on PostgreSQL (issue 13).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // GET /metrics (issue 12): the engine counts through swift-metrics, the server renders Prometheus text.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libsqlite3 from the system: the real SQLite through its C API.
@@ -40,7 +45,7 @@ let package = Package(
         // The ledger in SQLite; the migrations in schema/ are compiled in by EmbedSchema.
         .target(
             name: "AllotStore",
-            dependencies: ["CSQLite", "AllotCore"],
+            dependencies: ["CSQLite", "AllotCore", .product(name: "PostgresNIO", package: "postgres-nio")],
             plugins: ["EmbedSchema"]
         ),
         // Apple's Apps and Books service: protocol, wire types, error numbers, limits.
@@ -86,6 +91,7 @@ let package = Package(
                 "AllotCore", "AllotStore", "AppleAppsAndBooks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The published JSON views: one set of types for the CLI's --json and the HTTP API.
@@ -105,6 +111,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // Served at GET /openapi.yaml; a link to the repository's document, so there is one copy.
             resources: [.embedInCode("openapi.yaml")]
