@@ -42,10 +42,13 @@ let package = Package(
         ),
         // Value types and decisions, no I/O.
         .target(name: "AllotCore"),
-        // The ledger in SQLite; the migrations in schema/ are compiled in by EmbedSchema.
+        // The ledger in SQLite or PostgreSQL; the migrations in schema/ (and schema/postgres/) are compiled in by EmbedSchema.
         .target(
             name: "AllotStore",
-            dependencies: ["CSQLite", "AllotCore", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "CSQLite", "AllotCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             plugins: ["EmbedSchema"]
         ),
         // Apple's Apps and Books service: protocol, wire types, error numbers, limits.

@@ -280,7 +280,7 @@ var engine = EngineRunner(fixture: engineFixture, batchSize: batchSize)
 let limit = LimitRunner(fixture: limitFixture, batchSize: batchSize)
 let naive = NaiveRunner(fixture: naiveFixture, batchSize: batchSize, cachedStatements: false)
 let naiveCached = NaiveRunner(fixture: naiveCachedFixture, batchSize: batchSize, cachedStatements: true)
-let enginePragmas = try pragmas(of: engineFixture.ledger!.database)
+let enginePragmas = try pragmas(of: engineFixture.ledger!.sqlite!)
 precondition(enginePragmas == limit.pragmas, "the limit's pragmas differ from the engine's: \(enginePragmas) / \(limit.pragmas)")
 log("pragmas, engine and limit alike: \(enginePragmas)")
 

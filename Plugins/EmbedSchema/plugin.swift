@@ -1,16 +1,21 @@
 import Foundation
 import PackagePlugin
 
-/// Compiles the migrations in `schema/` into the AllotStore module, so the SQL files in the
-/// repository are exactly what runs and no second copy can drift from them.
+/// Compiles the migrations in `schema/` (SQLite) and `schema/postgres/` (PostgreSQL) into the
+/// AllotStore module, so the SQL files in the repository are exactly what runs and no second
+/// copy can drift from them.
 @main
 struct EmbedSchema: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
         let schemaFolder = context.package.directoryURL.appending(path: "schema")
-        let migrations = try FileManager.default
-            .contentsOfDirectory(at: schemaFolder, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        func sqlFiles(_ folder: URL) throws -> [URL] {
+            try FileManager.default
+                .contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "sql" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        // The tool tells the two sets apart by their folder's name.
+        let migrations = try sqlFiles(schemaFolder) + sqlFiles(schemaFolder.appending(path: "postgres"))
         let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
         return [
             .buildCommand(

@@ -26,7 +26,8 @@ public actor Allot {
     public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
                 settings: EngineSettings = EngineSettings(), createDatabase: Bool = true,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
-        ledger = try Ledger(path: databasePath, create: createDatabase, clock: clock)
+        // A path, or a postgres:// URL (`LedgerLocation`).
+        ledger = try Ledger(location: databasePath, create: createDatabase, clock: clock)
         self.apple = apple
         self.settings = settings
         self.databasePath = databasePath

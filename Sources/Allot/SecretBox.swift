@@ -16,13 +16,20 @@ public struct SecretBox: Sendable {
 
     public init(key: SymmetricKey) { keyBytes = key.withUnsafeBytes { Data($0) } }
 
-    /// The key for the database at `databasePath`.
-    public static func load(databasePath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretBox {
+    /// The key for the database at `databasePath`: `ALLOT_SECRET_KEY`, else `keyFile` (the
+    /// `--key-file` option), else the key file beside a SQLite database. A PostgreSQL ledger
+    /// has no folder to keep one in, so it needs one of the first two.
+    public static func load(databasePath: String, keyFile: String? = nil,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretBox {
         if let text = environment[environmentVariable], !text.isEmpty {
             guard let bytes = Data(base64Encoded: text), bytes.count == 32 else {
                 throw AllotErrorBridge.invalid("\(environmentVariable) must be 32 random bytes in Base64 (make one with `openssl rand -base64 32`)")
             }
             return SecretBox(key: SymmetricKey(data: bytes))
+        }
+        if let keyFile { return try load(keyFile: keyFile) }
+        if LedgerLocation.isPostgresURL(databasePath) {
+            throw AllotErrorBridge.invalid("a PostgreSQL ledger keeps no key file beside it: set \(environmentVariable) (32 random bytes in Base64, from `openssl rand -base64 32`) or name a key file with --key-file, the same key on every node")
         }
         let keyPath = databasePath + ".key"
         if let existing = FileManager.default.contents(atPath: keyPath) {
@@ -44,6 +51,20 @@ public struct SecretBox: Sendable {
             }
         }
         return SecretBox(key: key)
+    }
+
+    /// A key file named by `--key-file`: 32 bytes, raw (as allot writes beside a SQLite
+    /// database) or in Base64 (as `openssl rand -base64 32 > FILE` writes).
+    static func load(keyFile: String) throws -> SecretBox {
+        guard let contents = FileManager.default.contents(atPath: keyFile) else {
+            throw AllotErrorBridge.invalid("cannot read the key file \(keyFile); check --key-file, or set \(environmentVariable)")
+        }
+        if contents.count == 32 { return SecretBox(key: SymmetricKey(data: contents)) }
+        let text = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = Data(base64Encoded: text), bytes.count == 32 else {
+            throw AllotErrorBridge.invalid("the key file \(keyFile) must hold 32 bytes, raw or in Base64 (make one with `openssl rand -base64 32`)")
+        }
+        return SecretBox(key: SymmetricKey(data: bytes))
     }
 
     public func seal(_ secret: String) throws -> [UInt8] {

@@ -8,7 +8,8 @@ struct AllotCommand: AsyncParsableCommand {
         commandName: "allot",
         abstract: "Apple Apps and Books (VPP) licences for many tenants: merged pools, batches by serial number, tokens kept in step with Apple.",
         discussion: """
-            Global options on every command: --db PATH (default $ALLOT_DB, else ./allot.sqlite), \
+            Global options on every command: --db PATH or postgres://user@host:port/db (default $ALLOT_DB, else ./allot.sqlite), \
+            --key-file PATH (the token key for PostgreSQL, unless $ALLOT_SECRET_KEY), \
             --apple SPEC (default $ALLOT_APPLE; sim:PATH or an https:// URL), --json.
             Global options may come before the command too: allot --json apps --tenant T.
             Exit codes: 0 all done; 1 refused or failed, nothing changed; 2 usage; 3 batch committed but some items failed; \

@@ -6,8 +6,11 @@ import Foundation
 
 /// The options every command takes (DESIGN.md, "CLI contract": Global).
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger database file (default: $ALLOT_DB, else ./allot.sqlite).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The ledger: a SQLite file, or postgres://user@host:port/database (default: $ALLOT_DB, else ./allot.sqlite).", valueName: "path-or-url"))
     var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("A file holding the key that encrypts token files (32 bytes, raw or Base64); default: $ALLOT_SECRET_KEY, else the .key file beside a SQLite ledger.", valueName: "path"))
+    var keyFile: String?
 
     @Option(name: .long, help: ArgumentHelp("Apple's service: sim:PATH for the built-in simulator with its state in PATH, or an https:// URL (default: $ALLOT_APPLE).", valueName: "spec"))
     var apple: String?
@@ -28,7 +31,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let db, db.isEmpty { throw ValidationError("--db needs a file path") }
+        if let db, db.isEmpty { throw ValidationError("--db needs a file path or a postgres:// URL") }
+        if let keyFile, keyFile.isEmpty { throw ValidationError("--key-file needs a file path") }
+        if LedgerLocation.isPostgresURL(databasePath) {
+            // The sentence never repeats the URL: it may hold a password.
+            do { _ = try LedgerLocation(parsing: databasePath) } catch { throw ValidationError("\(error)") }
+        }
         if let text = apple ?? ProcessInfo.processInfo.environment["ALLOT_APPLE"], !text.isEmpty {
             do { _ = try AppleServiceSpec(parsing: text) } catch { throw ValidationError(error.description) }
         }
@@ -40,6 +48,14 @@ struct GlobalOptions: ParsableArguments {
     /// refused instead of leaving an empty ledger behind.
     func openEngine(creatingDatabase: Bool = false) async throws -> Allot {
         let path = databasePath
+        var service: (any AppsAndBooksService)?
+        if let spec = appleSpec { service = try makeAppleService(spec: spec) }
+        if LedgerLocation.isPostgresURL(path) {
+            // The key is resolved now, not at the first token: a node without it stops at
+            // start with one sentence instead of failing later, or storing a token it cannot read.
+            let secrets = try SecretBox.load(databasePath: path, keyFile: keyFile)
+            return try Allot(databasePath: path, apple: service, secrets: secrets, createDatabase: creatingDatabase)
+        }
         guard creatingDatabase || FileManager.default.fileExists(atPath: path) else {
             throw CLIError("there is no database at '\(Text.printable(path))'; check --db (or $ALLOT_DB), or start one with `allot tenant create`")
         }
@@ -47,9 +63,8 @@ struct GlobalOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
             throw CLIError("--db '\(Text.printable(path))' is a folder; name the database file inside it, e.g. \(Text.printable(path))/allot.sqlite")
         }
-        var service: (any AppsAndBooksService)?
-        if let spec = appleSpec { service = try makeAppleService(spec: spec) }
-        return try Allot(databasePath: path, apple: service, createDatabase: creatingDatabase)
+        let secrets = try keyFile.map { try SecretBox.load(databasePath: path, keyFile: $0) }
+        return try Allot(databasePath: path, apple: service, secrets: secrets, createDatabase: creatingDatabase)
     }
 }
 

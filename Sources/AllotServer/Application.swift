@@ -206,6 +206,9 @@ public enum AdminKey {
     /// (written to the hash file, the key printed once on standard error).
     public static func resolve(databasePath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let key = environment[environmentVariable], !key.isEmpty { return APIKey.hash(key) }
+        guard !LedgerLocation.isPostgresURL(databasePath) else {
+            throw AllotError.invalidInput("a PostgreSQL ledger keeps no admin key file beside it: set \(environmentVariable) to the admin key, the same on every node")
+        }
         let path = hashFile(databasePath: databasePath)
         if let stored = try? String(contentsOfFile: path, encoding: .utf8) {
             let hash = stored.trimmingCharacters(in: .whitespacesAndNewlines)

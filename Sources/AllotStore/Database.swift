@@ -1,3 +1,4 @@
+import AllotCore
 import CSQLite
 #if canImport(Glibc)
 import Glibc
@@ -146,3 +147,34 @@ public final class Database {
         try queryFirst("PRAGMA data_version") { $0.int64(0) } ?? 0
     }
 }
+
+extension Database: LedgerDatabase {
+    public var backend: LedgerBackend { .sqlite }
+    public var location: String { path }
+
+    public func runStatement(_ sql: String, _ values: [SQLValue]) throws -> Int { try run(sql, values) }
+
+    public func queryRows<Row>(_ sql: String, _ values: [SQLValue], row: (any SQLRow) throws -> Row) throws -> [Row] {
+        try query(sql, values) { try row($0) }
+    }
+
+    public func queryFirstRow<Row>(_ sql: String, _ values: [SQLValue], row: (any SQLRow) throws -> Row) throws -> Row? {
+        try queryFirst(sql, values) { try row($0) }
+    }
+
+    /// SQLite has no transient failure to retry: BEGIN IMMEDIATE waits for the write lock
+    /// (`busyTimeoutMilliseconds`) before the body runs.
+    public func transaction<T>(retrying: Bool, _ body: () throws -> T) throws -> T { try transaction(body) }
+
+    /// BEGIN IMMEDIATE already made this connection the only writer.
+    public func lockTenant(_ tenant: TenantID) throws {}
+
+    /// BEGIN IMMEDIATE already made this connection the only writer.
+    public func lockSchema() throws {}
+
+    public func schemaVersion() throws -> Int { try queryFirst("PRAGMA user_version") { $0.int(0) } ?? 0 }
+
+    public func setSchemaVersion(_ version: Int) throws { try execute("PRAGMA user_version = \(version)") }
+}
+
+extension Statement: SQLRow {}

@@ -17,12 +17,7 @@ extension Ledger {
             guard !key.isEmpty, key.count <= BatchLimits.idempotencyKeyLengthMax else {
                 throw AllotError.invalidInput("an idempotency key must have 1 to \(BatchLimits.idempotencyKeyLengthMax) characters")
             }
-            if let earlier = try earlierAnswer(tenant: tenant.id, key: key) {
-                guard earlier.direction == direction else {
-                    throw AllotError.conflict("idempotency key '\(key.printableExcerpt)' was used for a \(earlier.direction.rawValue) batch; use a new key")
-                }
-                return earlier
-            }
+            if let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction) { return earlier }
         }
         let run = { () throws -> BatchOutcome in
             try self.decideAndApply(tenant: tenant, direction: direction, items: items, mode: mode,
@@ -42,6 +37,9 @@ extension Ledger {
 
     private func decideAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
                                 mode: BatchMode, idempotencyKey: String?) throws -> BatchOutcome {
+        try database.lockTenant(tenant.id)
+        // Asked again under the lock: another node may have answered the same key since.
+        if let key = idempotencyKey, let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction) { return earlier }
         let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: items.count, key: idempotencyKey)
         let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
         if mode == .allOrNothing && plan.failedCount > 0 {
@@ -66,10 +64,19 @@ extension Ledger {
         let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
         let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
         var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
-        try deviceCache.validate(database: database)
-        let devices = try deviceCache.table(tenant: tenant.id, database: database)
-        var ledger = try SQLiteAssignmentLedger(database: database, tenant: tenant.id, batch: batch, devices: devices)
-        let plan = try planner.plan(items, ledger: &ledger)
+        let plan: BatchPlan
+        if let sqlite {
+            try deviceCache.validate(database: sqlite)
+            let devices = try deviceCache.table(tenant: tenant.id, database: sqlite)
+            var ledger = try SQLiteAssignmentLedger(database: sqlite, tenant: tenant.id, batch: batch, devices: devices)
+            plan = try planner.plan(items, ledger: &ledger)
+        } else if let postgres {
+            var ledger = try PostgresBatchLedger(database: postgres, tenant: tenant.id, items: items, assets: assets)
+            plan = try planner.plan(items, ledger: &ledger.model)
+            try ledger.write(batch: batch)
+        } else {
+            preconditionFailure("a ledger is in SQLite or in PostgreSQL")
+        }
         try applyEffects(tenant: tenant.id, batch: batch, direction: direction, poolDeltas: plan.poolDeltas,
                          appleSerials: plan.appleSerials, changed: plan.changedCount)
         return plan
@@ -88,6 +95,7 @@ extension Ledger {
         defer { tally = running }
         // A local function, not a closure value: it captures the non-escaping callbacks.
         func run() throws -> BatchID? {
+            try database.lockTenant(tenant.id)
             let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: running.total, key: nil)
             while let items = try nextChunk() {
                 let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
@@ -104,7 +112,8 @@ extension Ledger {
             return nil
         }
         do {
-            return try database.transaction(run)
+            // Not retried: `nextChunk` cannot give its chunks twice.
+            return try database.transaction(retrying: false, run)
         } catch is RollOutRefusal {
             return nil
         }
@@ -114,19 +123,12 @@ extension Ledger {
     /// per pool for Apple, and the batch's count of changed rows.
     func applyEffects(tenant: TenantID, batch: BatchID, direction: BatchDirection,
                       poolDeltas: [PoolKey: Int], appleSerials: [PoolKey: [SerialNumber]], changed: Int) throws {
-        let update = try database.statement("""
-            UPDATE pool SET assigned_here = assigned_here + ?3 WHERE token_id = ?1 AND asset_id = ?2
-            RETURNING assigned_here, total
-            """)
         for (pool, delta) in poolDeltas.sorted(by: { $0.key < $1.key }) where delta != 0 {
-            update.bind(1, pool.tokenId)
-            update.bind(2, pool.assetId)
-            update.bind(3, delta)
-            let found = try update.step()
-            precondition(found, "a batch drew on pool \(pool) that does not exist")
-            let (assignedHere, total) = (update.int(0), update.int(1))
-            while try update.step() {}
-            update.reset()
+            let counts = try database.queryFirst("""
+                UPDATE pool SET assigned_here = assigned_here + ?3 WHERE token_id = ?1 AND asset_id = ?2
+                RETURNING assigned_here, total
+                """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(delta))]) { ($0.int(0), $0.int(1)) }
+            guard let (assignedHere, total) = counts else { preconditionFailure("a batch drew on pool \(pool) that does not exist") }
             precondition(assignedHere >= 0, "pool \(pool) went below zero assignments")
             // Revocations may leave an over-allocated pool above its total; an assign batch never
             // takes a pool above it, since the planner spends only free licences.
@@ -142,20 +144,13 @@ extension Ledger {
     func enqueueForApple(tenant: TenantID, batch: BatchID?, kind: String, _ appleSerials: [PoolKey: [SerialNumber]]) throws {
         guard !appleSerials.isEmpty else { return }
         let assetKeys = try assetKeys(ids: Set(appleSerials.keys.map(\.assetId)))
-        let insert = try database.statement("""
-            INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
         for (pool, serials) in appleSerials.sorted(by: { $0.key < $1.key }) where !serials.isEmpty {
-            insert.bind(1, tenant)
-            insert.bind(2, pool.tokenId)
-            insert.bind(3, kind)
-            insert.bind(4, assetKeys[pool.assetId]!.description)
-            insert.bind(5, serials.map(\.value).joined(separator: "\n"))
-            insert.bind(6, serials.count)
-            insert.bind(7, batch?.rawValue)
-            insert.bind(8, now)
-            try insert.run()
+            try database.run("""
+                INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.integer(tenant.rawValue), .integer(pool.tokenId.rawValue), .text(kind), .text(assetKeys[pool.assetId]!.description),
+                      .text(serials.map(\.value).joined(separator: "\n")), .integer(Int64(serials.count)), SQLValue(batch?.rawValue),
+                      .integer(now)])
         }
     }
 
@@ -168,12 +163,9 @@ extension Ledger {
         var deltas: [PoolKey: Int] = [:]
         var serials: [PoolKey: [SerialNumber]] = [:]
         var devices = Set<String>()
-        let delete = try database.statement("DELETE FROM assignments WHERE tenant_id = ? AND asset_id = ? AND device_id = ?")
         for row in held {
-            delete.bind(1, tenant)
-            delete.bind(2, row.asset)
-            delete.bind(3, row.device)
-            guard try delete.run() == 1 else { continue }
+            guard try database.run("DELETE FROM assignments WHERE tenant_id = ? AND asset_id = ? AND device_id = ?",
+                                   [.integer(tenant.rawValue), .integer(row.asset.rawValue), .integer(row.device.rawValue)]) == 1 else { continue }
             let pool = PoolKey(tokenId: row.token, assetId: row.asset)
             deltas[pool, default: 0] -= 1
             serials[pool, default: []].append(SerialNumber(row.serial)!)
@@ -188,14 +180,19 @@ extension Ledger {
     func insertBatch(tenant: TenantID, kind: String, itemCount: Int, key: String?) throws -> BatchID {
         try database.run("INSERT INTO batches (tenant_id, kind, item_count, changed_count, idempotency_key, created_at) VALUES (?, ?, ?, 0, ?, ?)",
                          [.integer(tenant.rawValue), .text(kind), .integer(Int64(itemCount)), SQLValue(key), .integer(now)])
-        return BatchID(database.lastInsertRowID)
+        return BatchID(try database.lastInsertRowID)
     }
 
-    private func earlierAnswer(tenant: TenantID, key: String) throws -> BatchOutcome? {
+    /// The first answer to a batch with this key, or nil; a key used for the other direction is refused.
+    private func earlierAnswer(tenant: TenantID, key: String, direction: BatchDirection) throws -> BatchOutcome? {
         guard let response = try database.queryFirst("SELECT response FROM batches WHERE tenant_id = ? AND idempotency_key = ?",
                                                      [.integer(tenant.rawValue), .text(key)], row: { $0.blob(0) }) else { return nil }
         guard let response else { return nil }
-        return try JSONDecoder().decode(BatchOutcome.self, from: Data(response))
+        let earlier = try JSONDecoder().decode(BatchOutcome.self, from: Data(response))
+        guard earlier.direction == direction else {
+            throw AllotError.conflict("idempotency key '\(key.printableExcerpt)' was used for a \(earlier.direction.rawValue) batch; use a new key")
+        }
+        return earlier
     }
 
     /// The tenant's assets among `keys`, one query per distinct asset of the batch.

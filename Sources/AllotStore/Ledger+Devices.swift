@@ -13,11 +13,13 @@ extension Ledger {
     /// whether the write committed, rolled back or threw: the cache never runs ahead of the
     /// file, and the next batch reloads the tenant's devices as committed.
     func writingDevices<T>(of tenant: TenantID, _ body: () throws -> T) rethrows -> T {
-        let before = database.deviceWrites
+        // PostgreSQL keeps no device cache: several nodes write one database.
+        guard let sqlite else { return try body() }
+        let before = sqlite.deviceWrites
         deviceCache.drop(tenant: tenant)
         defer {
             deviceCache.drop(tenant: tenant)
-            deviceCache.acknowledge(deviceWritesBefore: before, database: database)
+            deviceCache.acknowledge(deviceWritesBefore: before, database: sqlite)
         }
         return try body()
     }
@@ -43,34 +45,31 @@ extension Ledger {
     }
 
     private func upsertDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
-        // One statement a device: insert, or update the known serial. Empty text clears a
-        // field; NULL (the column absent from the file) keeps it; a new row stores NULL for both.
-        // No RETURNING: SQLite implements it with an ephemeral table opened at every step,
-        // which cost more than the insert itself (callgrind: a third of the instructions).
-        let upsert = try database.statement("""
-            INSERT INTO devices (tenant_id, serial, name, model, grp) VALUES (?1, ?2, nullif(?3, ''), nullif(?4, ''), nullif(?5, ''))
-            ON CONFLICT (tenant_id, serial) DO UPDATE SET
-                name = CASE WHEN ?3 IS NULL THEN name ELSE nullif(?3, '') END,
-                model = CASE WHEN ?4 IS NULL THEN model ELSE nullif(?4, '') END,
-                grp = CASE WHEN ?5 IS NULL THEN grp ELSE nullif(?5, '') END,
-                retired_at = NULL
-            """)
+        // A new serial is inserted; a known one (the insert did nothing) is updated. Empty text
+        // clears a field; NULL (the column absent from the file) keeps it; a new row stores NULL
+        // for both. Two portable statements rather than an upsert: neither engine tells an
+        // upsert's insert from its update in the same way, and a new device needs only the first.
         var report = ImportReport()
         for device in devices {
-            upsert.bind(1, tenant)
-            upsert.bind(2, device.serial.value)
-            upsert.bind(3, device.name)
-            upsert.bind(4, device.model)
-            upsert.bind(5, device.group)
-            // An upsert that updates leaves the last insert rowid alone, so zeroing it first
-            // tells a new device (a rowid, never 0 for devices) from a known one.
-            database.lastInsertRowID = 0
-            try upsert.run()
-            if database.lastInsertRowID != 0 {
+            let values: [SQLValue] = [.integer(tenant.rawValue), .text(device.serial.value), SQLValue(device.name),
+                                      SQLValue(device.model), SQLValue(device.group)]
+            let inserted = try database.run("""
+                INSERT INTO devices (tenant_id, serial, name, model, grp) VALUES (?1, ?2, nullif(?3, ''), nullif(?4, ''), nullif(?5, ''))
+                ON CONFLICT (tenant_id, serial) DO NOTHING
+                """, values)
+            if inserted == 1 {
                 report.imported += 1
-            } else {
-                report.updated += 1
+                continue
             }
+            try database.run("""
+                UPDATE devices SET
+                    name = CASE WHEN ?3 = '' THEN NULL ELSE coalesce(?3, name) END,
+                    model = CASE WHEN ?4 = '' THEN NULL ELSE coalesce(?4, model) END,
+                    grp = CASE WHEN ?5 = '' THEN NULL ELSE coalesce(?5, grp) END,
+                    retired_at = NULL
+                WHERE tenant_id = ?1 AND serial = ?2
+                """, values)
+            report.updated += 1
         }
         return report
     }
@@ -78,7 +77,7 @@ extension Ledger {
     public func devices(tenant: TenantID, group: String? = nil, includeRetired: Bool = true) throws -> [Device] {
         try database.query("""
             SELECT id, serial, name, model, grp, retired_at IS NOT NULL FROM devices
-            WHERE tenant_id = ?1 AND (?2 IS NULL OR grp = ?2) AND (?3 = 1 OR retired_at IS NULL)
+            WHERE tenant_id = ?1 AND (grp = ?2 OR ?2 IS NULL) AND (?3 = 1 OR retired_at IS NULL)
             ORDER BY serial
             """, [.integer(tenant.rawValue), SQLValue(group), .integer(includeRetired ? 1 : 0)]) { row in
             Device(id: DeviceID(row.int64(0)), serialNumber: row.string(1), name: row.optionalString(2),
@@ -94,6 +93,7 @@ extension Ledger {
             throw AllotError(.tooLarge, "\(serials.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
         }
         return try writingDevices(of: tenant) { try database.transaction {
+            try database.lockTenant(tenant)
             var deviceIds: [DeviceID] = []
             for raw in serials {
                 guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw) + "; nothing was retired") }
@@ -121,14 +121,14 @@ extension Ledger {
     /// Serials of the tenant's devices under management, optionally of one group.
     public func activeSerials(tenant: TenantID, group: String? = nil) throws -> [String] {
         try database.query("""
-            SELECT serial FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2) ORDER BY id
+            SELECT serial FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (grp = ?2 OR ?2 IS NULL) ORDER BY id
             """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.string(0) }
     }
 
     /// How many managed devices a roll-out over a group (or every device) selects.
     public func activeDeviceCount(tenant: TenantID, group: String? = nil) throws -> Int {
         try database.queryFirst("""
-            SELECT count(*) FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2)
+            SELECT count(*) FROM devices WHERE tenant_id = ?1 AND retired_at IS NULL AND (grp = ?2 OR ?2 IS NULL)
             """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.int(0) } ?? 0
     }
 
@@ -139,7 +139,7 @@ extension Ledger {
         var last: DeviceID?
         let serials = try database.query("""
             SELECT id, serial FROM devices
-            WHERE tenant_id = ?1 AND retired_at IS NULL AND (?2 IS NULL OR grp = ?2) AND id > ?3 ORDER BY id LIMIT ?4
+            WHERE tenant_id = ?1 AND retired_at IS NULL AND (grp = ?2 OR ?2 IS NULL) AND id > ?3 ORDER BY id LIMIT ?4
             """, [.integer(tenant.rawValue), SQLValue(group), .integer(after.rawValue), .integer(Int64(limit))]) { row in
             last = DeviceID(row.int64(0))
             return row.string(1)
@@ -155,7 +155,7 @@ struct HeldAssignment {
     let token: TokenID
     let serial: String
 
-    init(row: Statement) {
+    init(row: any SQLRow) {
         asset = AssetID(row.int64(0))
         device = DeviceID(row.int64(1))
         token = TokenID(row.int64(2))
@@ -208,7 +208,7 @@ extension Ledger {
             JOIN assets s ON s.tenant_id = a.tenant_id AND s.id = a.asset_id
             JOIN tokens t ON t.tenant_id = a.tenant_id AND t.id = a.token_id
             WHERE a.tenant_id = ?1 AND \(condition) ORDER BY d.serial, s.adam_id, s.pricing_param LIMIT ?3
-            """, [.integer(tenant.rawValue), value, .integer(Int64(limit ?? -1))]) { row in
+            """, [.integer(tenant.rawValue), value, .integer(Int64(limit ?? Int(Int64.max)))]) { row in
             Holding(serialNumber: row.string(0), adamId: row.string(1), pricingParam: row.string(2),
                     tokenId: TokenID(row.int64(3)), locationUid: row.string(4), confirmed: row.int(5) == 1)
         }

@@ -16,7 +16,7 @@ extension Ledger {
         let limit = max(1, min(limit, 10_000))
         return try database.query("""
             SELECT id, at, kind, token_id, detail FROM events
-            WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?4 IS NULL OR at >= ?4) ORDER BY id DESC LIMIT ?3
+            WHERE tenant_id = ?1 AND (kind = ?2 OR ?2 IS NULL) AND (at >= ?4 OR ?4 IS NULL) ORDER BY id DESC LIMIT ?3
             """, [.integer(tenant.rawValue), SQLValue(kind), .integer(Int64(limit)), SQLValue(since)]) { row in
             Event(id: row.int64(0), at: row.int64(1), kind: row.string(2),
                   tokenId: row.optionalInt64(3).map(TokenID.init), detail: row.string(4))

@@ -56,7 +56,7 @@ extension Ledger {
     public func tokensWithDueOperations(tenant: TenantID?) throws -> [(token: TokenID, tenant: TenantID)] {
         try database.query("""
             SELECT DISTINCT token_id, tenant_id FROM outbox
-            WHERE state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (?2 IS NULL OR tenant_id = ?2)
+            WHERE state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (tenant_id = ?2 OR ?2 IS NULL)
             ORDER BY token_id
             """, [.integer(now), SQLValue(tenant?.rawValue)]) { (token: TokenID($0.int64(0)), tenant: TenantID($0.int64(1))) }
     }
@@ -86,19 +86,19 @@ extension Ledger {
 
     /// Operations not yet finished (pending, sent or paused), for reports.
     public func unfinishedOperationCount(tenant: TenantID?) throws -> Int {
-        try database.queryFirst("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent', 'paused') AND (?1 IS NULL OR tenant_id = ?1)",
+        try database.queryFirst("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent', 'paused') AND (tenant_id = ?1 OR ?1 IS NULL)",
                                 [SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
     }
 
     /// Operations due to be sent now, for progress reports.
     public func dueSendCount(tenant: TenantID?) throws -> Int {
         try database.queryFirst("""
-            SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND (?2 IS NULL OR tenant_id = ?2)
+            SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND (tenant_id = ?2 OR ?2 IS NULL)
             """, [.integer(now), SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
     }
 
     public func operations(tenant: TenantID?) throws -> [OutboxOperation] {
-        try database.query("SELECT \(Self.outboxColumns) FROM outbox WHERE (?1 IS NULL OR tenant_id = ?1) ORDER BY id",
+        try database.query("SELECT \(Self.outboxColumns) FROM outbox WHERE (tenant_id = ?1 OR ?1 IS NULL) ORDER BY id",
                            [SQLValue(tenant?.rawValue)], row: Self.operation(from:))
     }
 
@@ -141,7 +141,7 @@ extension Ledger {
     public func reschedule(_ operation: Int64, at: Int64, resend: Bool, error: String?, countsAsAttempt: Bool) throws {
         try database.run("""
             UPDATE outbox SET next_attempt_at = ?, last_error = coalesce(?, last_error),
-                state = CASE WHEN ? THEN 'pending' ELSE state END,
+                state = CASE WHEN ? = 1 THEN 'pending' ELSE state END,
                 attempts = attempts + ?, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = ?
             """, [.integer(at), SQLValue(error), .integer(resend ? 1 : 0), .integer(countsAsAttempt ? 1 : 0), .integer(operation)])
@@ -177,6 +177,8 @@ extension Ledger {
     @discardableResult
     public func completeOperation(_ operation: OutboxOperation, refusedSerials: Set<String>, refusal: String?) throws -> [String] {
         try database.transaction {
+            // Releasing moves a pool counter: in turn with the tenant's batches (`lockTenant`).
+            try database.lockTenant(operation.tenantId)
             try database.run("UPDATE outbox SET state = 'done', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
                              [SQLValue(refusal), .integer(operation.id)])
             guard operation.kind == .associate else { return [] }
@@ -185,20 +187,16 @@ extension Ledger {
                 return []
             }
             let match = """
-                tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (?5 IS NULL OR batch_id = ?5)
+                tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (batch_id = ?5 OR ?5 IS NULL)
                 AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
                 """
-            let confirm = try database.statement("UPDATE assignments SET status = 1 WHERE \(match)")
-            let release = try database.statement("DELETE FROM assignments WHERE \(match)")
             var released: [String] = []
             for serial in operation.serials {
-                let statement = refusedSerials.contains(serial) ? release : confirm
-                statement.bind(1, operation.tenantId)
-                statement.bind(2, asset.id)
-                statement.bind(3, operation.tokenId)
-                statement.bind(4, serial)
-                statement.bind(5, operation.batchId)
-                if try statement.run() == 1 && statement === release { released.append(serial) }
+                let refused = refusedSerials.contains(serial)
+                let changed = try database.run(refused ? "DELETE FROM assignments WHERE \(match)" : "UPDATE assignments SET status = 1 WHERE \(match)",
+                                               [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(operation.tokenId.rawValue),
+                                                .text(serial), SQLValue(operation.batchId)])
+                if changed == 1 && refused { released.append(serial) }
             }
             if !released.isEmpty {
                 try lowerAssignedHere(token: operation.tokenId, asset: asset.id, by: released.count)
@@ -213,17 +211,10 @@ extension Ledger {
     /// makes: the counter cannot go below zero, and the pool must exist.
     private func lowerAssignedHere(token: TokenID, asset: AssetID, by count: Int) throws {
         precondition(count > 0, "a release lowers the counter by the rows it deleted")
-        let update = try database.statement("""
+        let updated = try database.queryFirst("""
             UPDATE pool SET assigned_here = assigned_here - ?3 WHERE token_id = ?1 AND asset_id = ?2 RETURNING assigned_here
-            """)
-        update.bind(1, token)
-        update.bind(2, asset)
-        update.bind(3, count)
-        let found = try update.step()
-        precondition(found, "released licences of pool (\(token), \(asset)) that does not exist")
-        let assignedHere = update.int(0)
-        while try update.step() {}
-        update.reset()
+            """, [.integer(token.rawValue), .integer(asset.rawValue), .integer(Int64(count))]) { $0.int(0) }
+        guard let assignedHere = updated else { preconditionFailure("released licences of pool (\(token), \(asset)) that does not exist") }
         precondition(assignedHere >= 0, "pool (\(token), \(asset)) went below zero assignments on release")
     }
 
@@ -278,7 +269,7 @@ extension Ledger {
         return result
     }
 
-    static func operation(from row: Statement) throws -> OutboxOperation {
+    static func operation(from row: any SQLRow) throws -> OutboxOperation {
         let id = row.int64(0)
         func corrupt(_ column: String, _ value: String) -> CorruptOutboxRow { CorruptOutboxRow(operation: id, column: column, value: value) }
         guard let kind = OutboxOperation.Kind(rawValue: row.string(3)) else { throw corrupt("kind", row.string(3)) }

@@ -8,31 +8,26 @@ extension Ledger {
     /// not hidden.
     public func applySnapshot(tenant: TenantID, token: TokenID, assets: [SnapshotAsset]) throws -> SnapshotReport {
         try database.transaction {
+            // Totals move under the tenant's writers: a batch deciding from the old total must not commit beside it.
+            try database.lockTenant(tenant)
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
                 throw AllotError.notFound("token \(token) is not this tenant's")
             }
             var report = SnapshotReport()
-            let upsertAsset = try database.statement("""
-                INSERT INTO assets (tenant_id, adam_id, pricing_param, product_type, device_assignable) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (tenant_id, adam_id, pricing_param) DO UPDATE SET product_type = excluded.product_type,
-                    device_assignable = excluded.device_assignable
-                RETURNING id, (SELECT count(*) FROM pool WHERE pool.asset_id = assets.id) = 0
-                """)
             var seen = Set<AssetID>()
             try database.run("UPDATE pool SET total = 0, assigned_elsewhere = 0 WHERE token_id = ?", [.integer(token.rawValue)])
             for asset in assets {
                 precondition(asset.total >= 0 && asset.appleAssigned >= 0, "Apple's counts are never negative")
-                upsertAsset.bind(1, tenant)
-                upsertAsset.bind(2, asset.asset.adamId)
-                upsertAsset.bind(3, asset.asset.pricingParam.rawValue)
-                upsertAsset.bind(4, asset.productType)
-                upsertAsset.bind(5, asset.deviceAssignable)
-                guard try upsertAsset.step() else { preconditionFailure("an upsert with RETURNING returns its row") }
-                let assetId = AssetID(upsertAsset.int64(0))
-                if upsertAsset.bool(1) && !seen.contains(assetId) { report.assetsAdded += 1 }
-                while try upsertAsset.step() {}
-                upsertAsset.reset()
+                let upserted = try database.queryFirst("""
+                    INSERT INTO assets (tenant_id, adam_id, pricing_param, product_type, device_assignable) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (tenant_id, adam_id, pricing_param) DO UPDATE SET product_type = excluded.product_type,
+                        device_assignable = excluded.device_assignable
+                    RETURNING id, (SELECT count(*) FROM pool WHERE pool.asset_id = assets.id) = 0
+                    """, [.integer(tenant.rawValue), .text(asset.asset.adamId), .text(asset.asset.pricingParam.rawValue),
+                          .text(asset.productType), .integer(asset.deviceAssignable ? 1 : 0)]) { (AssetID($0.int64(0)), $0.bool(1)) }
+                guard let (assetId, isNew) = upserted else { preconditionFailure("an upsert with RETURNING returns its row") }
+                if isNew && !seen.contains(assetId) { report.assetsAdded += 1 }
                 seen.insert(assetId)
                 let confirmedHere = try database.queryFirst(
                     "SELECT count(*) FROM assignments WHERE token_id = ? AND asset_id = ? AND status = 1",
@@ -67,7 +62,7 @@ extension Ledger {
         try database.query("""
             SELECT a.adam_id, a.pricing_param, p.token_id, p.total, p.assigned_here, p.assigned_elsewhere
             FROM pool p JOIN assets a ON a.id = p.asset_id
-            WHERE a.tenant_id = ?1 AND (?2 IS NULL OR p.token_id = ?2) AND p.assigned_here + p.assigned_elsewhere > p.total
+            WHERE a.tenant_id = ?1 AND (p.token_id = ?2 OR ?2 IS NULL) AND p.assigned_here + p.assigned_elsewhere > p.total
             ORDER BY p.token_id, a.adam_id
             """, [.integer(tenant.rawValue), SQLValue(token?.rawValue)]) { row in
             OverAllocation(adamId: row.string(0), pricingParam: row.string(1), tokenId: TokenID(row.int64(2)),

@@ -101,6 +101,7 @@ extension Ledger {
     /// another token (left, and reported again).
     public func repairDrift(tenant: TenantID, token: TokenID, _ drift: [AssignmentDrift]) throws -> DriftRepair {
         try database.transaction {
+            try database.lockTenant(tenant)
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
                 throw AllotError.notFound("token \(token) is not this tenant's")
@@ -161,7 +162,7 @@ extension Ledger {
             // so they move from "elsewhere" to "here".
             for (pool, serials) in recorded {
                 let updated = try database.run("""
-                    UPDATE pool SET assigned_here = assigned_here + ?3, assigned_elsewhere = max(0, assigned_elsewhere - ?3)
+                    UPDATE pool SET assigned_here = assigned_here + ?3, assigned_elsewhere = CASE WHEN assigned_elsewhere > ?3 THEN assigned_elsewhere - ?3 ELSE 0 END
                     WHERE token_id = ?1 AND asset_id = ?2
                     """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(serials.count))])
                 precondition(updated == 1, "a synced token has a pool row for every asset Apple lists")

@@ -28,7 +28,7 @@ extension Ledger {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.integer(tenant.rawValue), .text(token.locationUid), .text(token.locationName), .text(token.orgName),
                       token.secret.map(SQLValue.blob) ?? .null, .integer(token.expiresAt), .integer(Int64(token.priority)), .integer(now)])
-            let id = TokenID(database.lastInsertRowID)
+            let id = TokenID(try database.lastInsertRowID)
             try recordEvent(tenant: tenant, kind: "token_added", token: id,
                             detail: ["locationUid": token.locationUid, "locationName": token.locationName])
             return id
@@ -122,6 +122,7 @@ extension Ledger {
     /// The secret stays until the outbox has drained (`eraseDrainedSecrets`).
     public func removeToken(tenant: TenantID, token: TokenID) throws -> RevocationReport {
         try database.transaction {
+            try database.lockTenant(tenant)
             // The statements below name the token by id alone: check it is this tenant's first.
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
@@ -155,7 +156,7 @@ extension Ledger {
             """)
     }
 
-    static func token(from row: Statement) throws -> TokenRecord {
+    static func token(from row: any SQLRow) throws -> TokenRecord {
         TokenRecord(id: TokenID(row.int64(0)), tenantId: TenantID(row.int64(1)), locationUid: row.string(2),
                     locationName: row.string(3), orgName: row.string(4), expiresAt: row.int64(5),
                     state: try storedTokenState(row.string(6)), ownerName: row.optionalString(7),

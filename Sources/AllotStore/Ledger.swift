@@ -1,10 +1,16 @@
 import AllotCore
 import Foundation
 
-/// The ledger in SQLite: one connection, the migrations applied, every call scoped to a tenant.
-/// Not Sendable: the engine's actor owns it.
+/// The ledger, in SQLite or PostgreSQL: one connection, the migrations applied, every call
+/// scoped to a tenant. Every method talks to `database` in portable SQL; only the assign and
+/// revoke hot path has one implementation per engine (`SQLiteAssignmentLedger`,
+/// `PostgresBatchLedger`). Not Sendable: the engine's actor owns it.
 public final class Ledger {
-    public let database: Database
+    public let database: any LedgerDatabase
+    /// The same connection when the ledger is in SQLite (its hot path and its checks), else nil.
+    public let sqlite: Database?
+    /// The same connection when the ledger is in PostgreSQL, else nil.
+    let postgres: PostgresLedgerDatabase?
     /// Seconds since 1970; tests set it to move time.
     public var clock: @Sendable () -> Int64
     /// The tenants' devices by serial for the assign and revoke hot path (see `DeviceCache`).
@@ -14,14 +20,38 @@ public final class Ledger {
     public static let eventRetentionDays: Int64 = 90
 
     /// With `create: false` a missing database file is refused (`not_found`) instead of created.
-    public init(path: String, create: Bool = true, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+    public convenience init(path: String, create: Bool = true, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         guard create || FileManager.default.fileExists(atPath: path) else {
             throw AllotError.notFound("there is no ledger database at '\(path.printableExcerpt)'; check the path")
         }
-        database = try Database(path: path, create: create)
+        let sqlite = try Database(path: path, create: create)
+        try self.init(database: sqlite, clock: clock)
+    }
+
+    /// Opens the ledger in a database already connected, applying its migrations.
+    public init(database: any LedgerDatabase, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        self.database = database
+        sqlite = database as? Database
+        postgres = database as? PostgresLedgerDatabase
         self.clock = clock
         try Migrations.apply(to: database)
         try purgeEvents()
+    }
+
+    /// Opens the ledger a `--db` value names: a `postgres://` URL (`LedgerLocation`), else a
+    /// SQLite file path.
+    public convenience init(location: String, create: Bool = true, clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
+        switch try LedgerLocation(parsing: location) {
+        case .sqlite(let path):
+            try self.init(path: path, create: create, clock: clock)
+        case .postgres(let configuration):
+            let database = try PostgresLedgerDatabase(configuration)
+            // As with a missing file: a mistyped database name must not become an empty ledger.
+            guard try create || database.schemaVersion() > 0 else {
+                throw AllotError.notFound("the PostgreSQL database \(configuration.printable) holds no ledger; check the URL, or start one with a command that creates it")
+            }
+            try self.init(database: database, clock: clock)
+        }
     }
 
     public var now: Int64 { clock() }
@@ -43,7 +73,7 @@ public final class Ledger {
             let mdmId = UUID().uuidString.lowercased()
             try database.run("INSERT INTO tenants (slug, name, mdm_id, policy, created_at) VALUES (?, ?, ?, ?, ?)",
                              [.text(slug), .text(name.isEmpty ? slug : name), .text(mdmId), .text(policy.rawValue), .integer(now)])
-            let id = TenantID(database.lastInsertRowID)
+            let id = TenantID(try database.lastInsertRowID)
             try recordEvent(tenant: id, kind: "tenant_created", detail: ["slug": slug, "policy": policy.rawValue])
             return Tenant(id: id, slug: slug, name: name.isEmpty ? slug : name, policy: policy, mdmId: mdmId)
         }
@@ -86,7 +116,7 @@ public final class Ledger {
         try database.queryFirst("SELECT api_key_hash FROM tenants WHERE id = ?", [.integer(tenant.rawValue)]) { $0.optionalString(0) } ?? nil
     }
 
-    private static func tenant(from row: Statement) throws -> Tenant {
+    private static func tenant(from row: any SQLRow) throws -> Tenant {
         guard let policy = AllocationPolicy(rawValue: row.string(3)) else {
             throw StoredValueError(column: "tenants.policy", value: row.string(3))
         }

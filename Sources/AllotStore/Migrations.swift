@@ -1,5 +1,5 @@
-/// Applies the migrations of `schema/` (compiled in by the EmbedSchema plugin) in order,
-/// recording the version in `PRAGMA user_version`.
+/// Applies the migrations of `schema/` (SQLite) or `schema/postgres/` (PostgreSQL), compiled
+/// in by the EmbedSchema plugin, in order, recording the version in the database.
 public enum Migrations {
     public struct Migration: Sendable {
         public let version: Int
@@ -7,29 +7,49 @@ public enum Migrations {
         public let sql: String
     }
 
-    /// Every migration, in order. File names start with their version: `001_ledger.sql`.
-    public static let all: [Migration] = embeddedMigrations.map { file in
-        guard let version = Int(file.name.prefix { $0.isNumber }), version > 0 else {
-            preconditionFailure("schema/\(file.name) must start with its version number, e.g. 001_")
-        }
-        return Migration(version: version, name: file.name, sql: file.sql)
-    }
+    /// Every SQLite migration, in order. File names start with their version: `001_ledger.sql`.
+    public static let all: [Migration] = migrations(embeddedMigrations, folder: "schema")
+    /// Every PostgreSQL migration, in order: the same numbers and names as SQLite's.
+    public static let postgres: [Migration] = migrations(embeddedPostgresMigrations, folder: "schema/postgres")
 
     public static var latestVersion: Int { all.last?.version ?? 0 }
 
+    public static func migrations(for backend: LedgerBackend) -> [Migration] {
+        switch backend {
+        case .sqlite: all
+        case .postgres: postgres
+        }
+    }
+
+    private static func migrations(_ files: [(name: String, sql: String)], folder: String) -> [Migration] {
+        let migrations = files.map { file in
+            guard let version = Int(file.name.prefix { $0.isNumber }), version > 0 else {
+                preconditionFailure("\(folder)/\(file.name) must start with its version number, e.g. 001_")
+            }
+            return Migration(version: version, name: file.name, sql: file.sql)
+        }
+        for (offset, migration) in migrations.enumerated() {
+            precondition(migration.version == offset + 1, "\(folder)/ migrations must be numbered 1, 2, 3… without gaps")
+        }
+        return migrations
+    }
+
     /// Brings the database to the latest version; refuses one newer than this code.
-    public static func apply(to database: Database) throws {
-        for (offset, migration) in all.enumerated() {
-            precondition(migration.version == offset + 1, "schema/ migrations must be numbered 1, 2, 3… without gaps")
+    public static func apply(to database: any LedgerDatabase) throws {
+        let migrations = migrations(for: database.backend)
+        precondition(migrations.map(\.name) == all.map(\.name), "schema/postgres/ must hold a twin of every schema/ migration, with the same name")
+        let latest = migrations.last?.version ?? 0
+        let current = try database.schemaVersion()
+        if current > latest {
+            throw StoreError.schemaTooNew(path: database.location, found: current, known: latest)
         }
-        let current = try database.queryFirst("PRAGMA user_version") { $0.int(0) } ?? 0
-        if current > latestVersion {
-            throw StoreError.schemaTooNew(path: database.path, found: current, known: latestVersion)
-        }
-        for migration in all where migration.version > current {
-            try database.transaction {
+        for migration in migrations where migration.version > current {
+            try database.transaction(retrying: false) {
+                try database.lockSchema()
+                // Asked again under the lock: another process may have applied it meanwhile.
+                guard try database.schemaVersion() < migration.version else { return }
                 try database.execute(migration.sql)
-                try database.execute("PRAGMA user_version = \(migration.version)")
+                try database.setSchemaVersion(migration.version)
             }
         }
     }

@@ -8,8 +8,8 @@ import Testing
 @Suite struct DriftRepairTests {
     let app = AssetKey(adamId: "361309726")
 
-    @Test func repairRecordsAppleHoldsAndQueuesWhatAppleLacksKeepingTheCountsExact() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func repairRecordsAppleHoldsAndQueuesWhatAppleLacksKeepingTheCountsExact(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         // Apple counts 2 in use: one the ledger does not know of is among them.
@@ -40,8 +40,8 @@ import Testing
         #expect(try f.pool(token, app) == after)
     }
 
-    @Test func anotherTenantsTokenIsRefusedAndNothingChanges() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func anotherTenantsTokenIsRefusedAndNothingChanges(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let other = try f.tenant("shelbyville")
         let token = try f.token(other, uid: "2001")

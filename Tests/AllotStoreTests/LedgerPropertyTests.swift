@@ -7,14 +7,17 @@ import Testing
 /// to be obviously right, and against the invariants of the database itself, after every step.
 /// The generator is seeded: a failure names its seed and step, and repeats exactly.
 @Suite struct LedgerPropertyTests {
-    static let steps = 2_000
+    /// Steps of one run: fewer on PostgreSQL, whose every statement is a loopback round trip,
+    /// to keep the suite about a minute.
+    static func steps(_ backend: TestBackend) -> Int { backend == .sqlite ? 2_000 : 250 }
 
-    @Test(arguments: [UInt64(0xA110_7001), 0x5EED_0002])
-    func randomOperationsKeepTheLedgerEqualToTheModelAndItsInvariants(seed: UInt64) throws {
-        var run = try PropertyRun(seed: seed, label: "property\(seed)")
-        for step in 0..<Self.steps {
+    @Test(arguments: [UInt64(0xA110_7001), 0x5EED_0002], TestBackend.all)
+    func randomOperationsKeepTheLedgerEqualToTheModelAndItsInvariants(seed: UInt64, backend: TestBackend) throws {
+        var run = try PropertyRun(seed: seed, backend: backend, label: "property\(seed)")
+        let steps = Self.steps(backend)
+        for step in 0..<steps {
             let description = try run.step()
-            let problems = try run.check(thorough: step % 100 == 99 || step == Self.steps - 1)
+            let problems = try run.check(thorough: step % 100 == 99 || step == steps - 1)
             if !problems.isEmpty {
                 let detail = problems.prefix(10).joined(separator: "\n")
                 Issue.record("seed \(seed), step \(step) (\(description)):\n\(detail)")
@@ -116,9 +119,9 @@ private struct PropertyRun {
     var ledger: Ledger { fixture.ledger }
     var now: Int64 { fixture.clock.now }
 
-    init(seed: UInt64, label: String) throws {
+    init(seed: UInt64, backend: TestBackend, label: String) throws {
         rng = SplitMix64(seed: seed)
-        fixture = try LedgerFixture(label)
+        fixture = try LedgerFixture(backend, label)
         let policies: [AllocationPolicy] = [.mostAvailable, .latestExpiry, .priority]
         for index in 0..<3 {
             let tenant = try fixture.tenant("tenant-\(index)", policy: policies[index])

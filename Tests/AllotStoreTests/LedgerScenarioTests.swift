@@ -9,8 +9,8 @@ import Testing
 
     // MARK: The merged pool
 
-    @Test func oneAppInTwoTokensShowsOnceWithTheCombinedCountAndLicencesComeFromEither() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func oneAppInTwoTokensShowsOnceWithTheCombinedCountAndLicencesComeFromEither(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let first = try f.token(tenant, uid: "1001")
         let second = try f.token(tenant, uid: "1002")
@@ -38,8 +38,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func theEleventhDeviceOnATenLicencePoolGetsNoLicense() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func theEleventhDeviceOnATenLicencePoolGetsNoLicense(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -54,8 +54,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func assigningTwiceSpendsOneLicence() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func assigningTwiceSpendsOneLicence(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 5, apple: 0)])
@@ -73,8 +73,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func revokeReturnsTheLicenceToTheTokenItCameFrom() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func revokeReturnsTheLicenceToTheTokenItCameFrom(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let first = try f.token(tenant, uid: "1001")
         let second = try f.token(tenant, uid: "1002")
@@ -103,9 +103,9 @@ import Testing
 
     // MARK: Unusable tokens
 
-    @Test(arguments: [TokenState.expired, .revoked, .claimedElsewhere, .invalid, .removed])
-    func aTokenInAnUnusableStateGivesNothingNewButKeepsItsAssignmentsCounted(state: TokenState) throws {
-        let f = try LedgerFixture("unusableState\(state.rawValue)")
+    @Test(arguments: [TokenState.expired, .revoked, .claimedElsewhere, .invalid, .removed], TestBackend.all)
+    func aTokenInAnUnusableStateGivesNothingNewButKeepsItsAssignmentsCounted(state: TokenState, backend: TestBackend) throws {
+        let f = try LedgerFixture(backend, "unusableState\(state.rawValue)")
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -116,8 +116,8 @@ import Testing
         try checkUnusable(f, tenant: tenant, token: token, serials: serials)
     }
 
-    @Test func aTokenPastItsExpiryGivesNothingNewButKeepsItsAssignmentsCounted() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func aTokenPastItsExpiryGivesNothingNewButKeepsItsAssignmentsCounted(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001", expiresInDays: 2)
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -150,8 +150,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func aTokenUsableAgainSuppliesLicencesAgain() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func aTokenUsableAgainSuppliesLicencesAgain(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -165,8 +165,8 @@ import Testing
 
     // MARK: Policies
 
-    @Test func latestExpiryTakesFromTheTokenThatExpiresLast() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func latestExpiryTakesFromTheTokenThatExpiresLast(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield", policy: .latestExpiry)
         let soon = try f.token(tenant, uid: "1001", expiresInDays: 40)
         let late = try f.token(tenant, uid: "1002", expiresInDays: 400)
@@ -179,8 +179,8 @@ import Testing
         #expect(outcome.items.map(\.tokenId) == [late, late, middle, middle, middle, soon, soon])
     }
 
-    @Test func priorityTakesFromTheAdminsOrderThenTheLowestId() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func priorityTakesFromTheAdminsOrderThenTheLowestId(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield", policy: .priority)
         let third = try f.token(tenant, uid: "1001", expiresInDays: 900, priority: 5)
         let first = try f.token(tenant, uid: "1002", expiresInDays: 40, priority: 1)
@@ -198,8 +198,8 @@ import Testing
         #expect(try f.assign(tenant, app, more).items.map(\.tokenId) == [third])
     }
 
-    @Test func mostAvailableTakesFromTheTokenWithMostFreeLicences() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func mostAvailableTakesFromTheTokenWithMostFreeLicences(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let small = try f.token(tenant, uid: "1001")
         let large = try f.token(tenant, uid: "1002")
@@ -212,8 +212,8 @@ import Testing
 
     // MARK: Modes
 
-    @Test func dryRunReportsExactlyWhatARealRunWouldAndWritesNothing() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func dryRunReportsExactlyWhatARealRunWouldAndWritesNothing(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let first = try f.token(tenant, uid: "1001")
         let second = try f.token(tenant, uid: "1002")
@@ -242,8 +242,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func allOrNothingWithOneBadItemCommitsNothing() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func allOrNothingWithOneBadItemCommitsNothing(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -271,8 +271,8 @@ import Testing
 
     // MARK: Idempotency
 
-    @Test func anIdempotencyKeyReturnsTheFirstAnswerAndSpendsNothingTwice() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func anIdempotencyKeyReturnsTheFirstAnswerAndSpendsNothingTwice(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -300,8 +300,8 @@ import Testing
         #expect(try f.assign(other, app, otherSerials, key: "req-42").counts == ["assigned": 1])
     }
 
-    @Test func aKeyReusedForTheOtherDirectionIsRefused() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func aKeyReusedForTheOtherDirectionIsRefused(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
@@ -315,8 +315,8 @@ import Testing
 
     // MARK: Snapshots
 
-    @Test func assignedElsewhereComesFromApplesCountAndOverAllocationIsReported() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func assignedElsewhereComesFromApplesCountAndOverAllocationIsReported(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         let report = try f.snapshot(tenant, token, [(app, total: 10, apple: 4), (otherApp, total: 1, apple: 0)])
@@ -357,8 +357,8 @@ import Testing
 
     // MARK: Retire and remove
 
-    @Test func retireGivesBackEveryLicenceAndListsTheSerials() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func retireGivesBackEveryLicenceAndListsTheSerials(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 10, apple: 0), (otherApp, total: 10, apple: 0)])
@@ -388,8 +388,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
-    @Test func removeTokenRevokesAllListsDevicesAndDropsAnAssetHeldByNoOtherToken() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func removeTokenRevokesAllListsDevicesAndDropsAnAssetHeldByNoOtherToken(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let staying = try f.token(tenant, uid: "1001")
         let leaving = try f.token(tenant, uid: "1002")
@@ -423,8 +423,8 @@ import Testing
 
     // MARK: Outbox and events
 
-    @Test func outboxRowsAreWrittenPerTokenAndAssetInTheBatchTransaction() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func outboxRowsAreWrittenPerTokenAndAssetInTheBatchTransaction(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let first = try f.token(tenant, uid: "1001")
         let second = try f.token(tenant, uid: "1002")
@@ -463,8 +463,8 @@ import Testing
         #expect(revokeOps == ["disassociate \(serials[0])"])
     }
 
-    @Test func aBatchRecordsOneEventNotOnePerItem() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func aBatchRecordsOneEventNotOnePerItem(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(app, total: 100, apple: 0)])
@@ -487,25 +487,24 @@ import Testing
 
     // MARK: Migrations
 
-    @Test func theSchemaVersionIsTheLatestMigration() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func theSchemaVersionIsTheLatestMigration(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         #expect(Migrations.latestVersion >= 1)
-        #expect(try f.ledger.database.queryFirst("PRAGMA user_version") { $0.int(0) } == Migrations.latestVersion)
+        #expect(Migrations.postgres.map(\.name) == Migrations.all.map(\.name))
+        #expect(try f.ledger.database.schemaVersion() == Migrations.latestVersion)
         // Opening again applies nothing twice.
-        let again = try Ledger(path: f.path)
-        #expect(try again.database.queryFirst("PRAGMA user_version") { $0.int(0) } == Migrations.latestVersion)
-        #expect(try again.database.queryFirst("PRAGMA journal_mode") { $0.string(0) } == "wal")
-        #expect(try again.database.queryFirst("PRAGMA foreign_keys") { $0.int(0) } == 1)
+        let again = try f.reopen()
+        #expect(try again.database.schemaVersion() == Migrations.latestVersion)
+        if backend == .sqlite {
+            #expect(try again.database.queryFirst("PRAGMA journal_mode") { $0.string(0) } == "wal")
+            #expect(try again.database.queryFirst("PRAGMA foreign_keys") { $0.int(0) } == 1)
+        }
     }
 
-    @Test func aDatabaseWithANewerSchemaIsRefused() throws {
-        let folder = try TemporaryFolder()
-        let path = folder.path("newer.sqlite")
-        do {
-            let ledger = try Ledger(path: path)
-            try ledger.database.execute("PRAGMA user_version = \(Migrations.latestVersion + 1)")
-        }
-        let error = #expect(throws: StoreError.self) { try Ledger(path: path) }
+    @Test(arguments: TestBackend.all) func aDatabaseWithANewerSchemaIsRefused(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        try f.ledger.database.setSchemaVersion(Migrations.latestVersion + 1)
+        let error = #expect(throws: StoreError.self) { try f.reopen() }
         guard case let .schemaTooNew(_, found, known)? = error else {
             Issue.record("expected schemaTooNew, got \(String(describing: error))")
             return
@@ -517,8 +516,8 @@ import Testing
 
     // MARK: Roster import
 
-    @Test func rosterImportCountsImportedUpdatedAndRejectedWithLineNumbersAndReimportIsIdempotent() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func rosterImportCountsImportedUpdatedAndRejectedWithLineNumbersAndReimportIsIdempotent(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let csv = """
             name,serial_number,group
