@@ -150,3 +150,17 @@ extension TokenID: LedgerIDConvertible { public var ledgerRawValue: Int64 { rawV
 extension AssetID: LedgerIDConvertible { public var ledgerRawValue: Int64 { rawValue } }
 extension DeviceID: LedgerIDConvertible { public var ledgerRawValue: Int64 { rawValue } }
 extension BatchID: LedgerIDConvertible { public var ledgerRawValue: Int64 { rawValue } }
+
+extension Statement {
+    /// A column of the current row as the value SQLite holds, with its own type (a copy reads
+    /// rows without knowing their columns).
+    public func value(_ column: Int32) -> SQLValue {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_INTEGER: .integer(int64(column))
+        case SQLITE_TEXT: .text(string(column))
+        case SQLITE_BLOB: .blob(blob(column) ?? [])
+        case SQLITE_NULL: .null
+        default: .text(string(column))   // REAL: the ledger stores none; kept as its text.
+        }
+    }
+}

@@ -56,9 +56,6 @@ struct TestPostgresError: Error, CustomStringConvertible {
 /// A cluster in a temporary folder on a free loopback port, as the `postgres` user when this
 /// process is root (the server refuses to run as root).
 private enum ThrowAwayCluster {
-    nonisolated(unsafe) static var folder: String?
-    nonisolated(unsafe) static var pgCtl: String?
-
     static func start() throws -> PostgresLocation {
         guard let bin = TestPostgres.binaryFolders.first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/initdb") }) else {
             throw TestPostgresError("no PostgreSQL binaries (initdb) were found")
@@ -76,13 +73,10 @@ private enum ThrowAwayCluster {
         let options = "-p \(port) -k \(folder) -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
         try run(bin + "/pg_ctl", ["-D", data, "-o", options, "-l", folder + "/log", "-w", "-t", String(TestPostgres.startSecondsMax), "start"],
                 asUser: root ? "postgres" : nil)
-        Self.folder = folder
-        Self.pgCtl = bin + "/pg_ctl"
-        atexit {
-            guard let folder = ThrowAwayCluster.folder, let pgCtl = ThrowAwayCluster.pgCtl else { return }
-            try? ThrowAwayCluster.run(pgCtl, ["-D", folder + "/data", "-m", "immediate", "stop"], asUser: getuid() == 0 ? "postgres" : nil)
-            try? FileManager.default.removeItem(atPath: folder)
-        }
+        // A watchdog, not atexit: it stops the cluster however this process ends (a crash, a
+        // signal, a runner that skips exit handlers). Bounded by this process's life.
+        let stop = (root ? "runuser -u postgres -- " : "") + "\(bin)/pg_ctl -D \(data) -m immediate stop"
+        try spawnDetached(["/bin/sh", "-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1; rm -rf \(folder)"])
         return PostgresLocation(host: "127.0.0.1", port: port, user: user, database: "postgres")
     }
 
@@ -107,6 +101,19 @@ private enum ThrowAwayCluster {
         guard status & 0x7F == 0, exitStatus == 0 else {
             throw TestPostgresError("\(URL(fileURLWithPath: tool).lastPathComponent) failed with status \(exitStatus)")
         }
+    }
+
+    /// Starts a process and lets it run on its own.
+    static func spawnDetached(_ argv: [String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor: Int32 in [0, 1, 2] { posix_spawn_file_actions_addopen(&actions, descriptor, "/dev/null", O_RDWR, 0) }
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw TestPostgresError("cannot start \(argv[0]) (error \(spawned))") }
     }
 
     /// A port the kernel just gave out and took back: free for the server to bind next.
