@@ -54,8 +54,8 @@ extension Allot {
                         progress: @escaping @Sendable (BatchTally) -> Void = { _ in }) async throws -> RollOutOutcome {
         let outcome = try await rollOutChunks(tenant: slug, direction: direction, asset: asset, devices: selection, mode: mode,
                                               idempotencyKey: idempotencyKey, chunkItems: chunkItems, stop: stop, progress: progress)
-        // Licences spent: the tenant may have crossed a licences_low threshold.
-        if direction == .assign && !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug)) }
+        // Licences spent or given back: a licences_low threshold crossed, or recovered from.
+        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug)) }
         return outcome
     }
 

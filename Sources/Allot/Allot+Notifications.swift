@@ -41,18 +41,19 @@ extension Allot {
         notificationsBaseURL.map { "\($0)/\(Self.notificationPathPrefix)/\(token.rawValue)" }
     }
 
-    /// Configures the receivers of every active token that lacks one at the current URL; how
-    /// many Apple accepted. A token Apple refuses is tried again on the next call.
+    /// Configures the receivers of every active token that lacks one at the current URL. The
+    /// tokens Apple did not accept, with why (tried again on the next call): Apple refuses a
+    /// receiver its TEST_NOTIFICATION cannot reach (9728), so a wrong `--public-url` shows here.
     @discardableResult
-    public func configureReceivers() async throws -> Int {
-        guard notificationsBaseURL != nil, apple != nil else { return 0 }
-        var configured = 0
+    public func configureReceivers() async throws -> [(token: TokenID, refusal: String)] {
+        guard notificationsBaseURL != nil, apple != nil else { return [] }
+        var refused: [(token: TokenID, refusal: String)] = []
         let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
         for token in try ledger.tokensNeedingReceiver(url: { self.notificationURL(for: $0) ?? "" }) {
             guard !delivery.stopping, let tenant = tenants[token.tenantId] else { break }
-            if try await configureReceiver(tenant: tenant, token: token) == nil { configured += 1 }
+            if let refusal = try await configureReceiver(tenant: tenant, token: token) { refused.append((token.id, refusal)) }
         }
-        return configured
+        return refused
     }
 
     /// Gives a token a fresh receiver at Apple: the bearer is stored (encrypted) first, since

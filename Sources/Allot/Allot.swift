@@ -104,7 +104,10 @@ public actor Allot {
 
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let outcome = try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        // Licences back: an app below a licences_low threshold may have recovered.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
     }
 
     // MARK: Pools and events

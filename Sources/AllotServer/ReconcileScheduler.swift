@@ -51,7 +51,12 @@ public struct ReconcileScheduler: Service {
             while !Task.isCancelled, await !engine.isStoppingDelivery {
                 if settings.publicURL != nil, lastReceivers.map({ ContinuousClock.now - $0 >= .seconds(settings.receiverRetrySeconds) }) ?? true {
                     lastReceivers = .now
-                    await report("configuring notification receivers") { _ = try await engine.configureReceivers() }
+                    await report("configuring notification receivers") {
+                        for (token, refusal) in try await engine.configureReceivers() {
+                            logger.warning("Apple did not accept the notification receiver; check that --public-url reaches this server",
+                                           metadata: ["token": "\(token)", "refusal": "\(refusal)"])
+                        }
+                    }
                 }
                 await report("working on Apple's notifications") { _ = try await engine.processNotifications() }
                 if let interval = settings.interval {
