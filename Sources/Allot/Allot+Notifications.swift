@@ -103,7 +103,7 @@ extension Allot {
         guard !envelope.notificationId.isEmpty, envelope.notificationId.utf8.count <= 200 else {
             return .invalid("notificationId must be 1 to 200 characters")
         }
-        guard let token = try ledger.allTokens().first(where: { $0.id.rawValue == tokenId }), token.locationUid == envelope.uId else {
+        guard let token = try ledger.token(id: TokenID(tokenId)), token.locationUid == envelope.uId else {
             return .invalid("the notification's uId is not this token's location")
         }
         let queued = try ledger.queueNotification(id: envelope.notificationId, token: token.id, kind: type.rawValue,
@@ -117,11 +117,15 @@ extension Allot {
     @discardableResult
     public func processNotifications() async throws -> Int {
         var done = 0
-        for queued in try ledger.queuedNotifications(limit: Self.notificationsPerRunMax) {
+        let queue = try ledger.queuedNotifications(limit: Self.notificationsPerRunMax)
+        guard !queue.isEmpty else { return 0 }
+        let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
+        for queued in queue {
             guard try ledger.markNotificationProcessed(queued.notificationId) else { continue }
-            guard let token = try ledger.allTokens().first(where: { $0.id == queued.token }) else { continue }
-            let tenant = try ledger.tenants().first { $0.id == token.tenantId }
-            guard let tenant else { preconditionFailure("token \(token.id) names a tenant that does not exist") }
+            guard let token = try ledger.token(id: queued.token) else { continue }
+            guard let tenant = tenants[token.tenantId] else {
+                preconditionFailure("token \(token.id) names a tenant that does not exist")
+            }
             switch AppleNotificationType(rawValue: queued.kind) {
             case .assetManagement:
                 if let body = try? JSONDecoder().decode(AppleNotification<AssetManagementBody>.self, from: Data(queued.body.utf8)).notification {

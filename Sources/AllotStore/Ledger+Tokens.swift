@@ -61,6 +61,12 @@ extension Ledger {
         try database.query("SELECT \(Self.tokenColumns) FROM tokens ORDER BY id", row: Self.token(from:))
     }
 
+    /// A token by its id alone, whatever its tenant: for Apple's notifications, whose path names
+    /// the token (the tenant follows from it).
+    public func token(id: TokenID) throws -> TokenRecord? {
+        try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE id = ?", [.integer(id.rawValue)], row: Self.token(from:))
+    }
+
     /// A tenant's token by id or by location `uId`.
     public func token(tenant: TenantID, _ reference: String) throws -> TokenRecord? {
         if let id = Int64(reference),

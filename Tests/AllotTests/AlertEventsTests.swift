@@ -84,3 +84,39 @@ import Testing
         #expect(try await kinds(world, "over_allocated").count == 2)
     }
 }
+
+/// Issue 12, point 1: the schedule's due times live in the ledger, so two engines on one
+/// database (two `allot serve` processes, later two nodes) sync each due token once.
+@Suite struct ReconcileScheduleEngineTests {
+    @Test func twoEnginesOnOneLedgerSyncEachDueTokenOnce() async throws {
+        let world = try await World()
+        defer { world.cleanUp() }
+        try await world.tenant(devices: 1)
+        var tokens: [TokenRecord] = []
+        for uId in ["1001", "1002", "2001"] {
+            tokens.append(try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile(uId)))
+        }
+        let other = try world.reopened()
+        let interval = SyncInterval(seconds: 600)
+        // First pass: every token gets its place in the interval; none is due yet.
+        #expect(try await world.engine.reconcileDue(interval: interval).synced.isEmpty)
+        let before = try await world.engine.events(tenant: "springfield", limit: 1_000, kind: "pool_synced").count
+        for round in 1...3 {
+            world.clock.advance(interval.seconds + 10)
+            let engine = world.engine
+            async let first = engine.reconcileDue(interval: interval)
+            async let second = other.reconcileDue(interval: interval)
+            let (a, b) = try await (first, second)
+            #expect(a.synced.count + b.synced.count == tokens.count, "round \(round): \(a.synced.count) + \(b.synced.count)")
+            #expect(Set(a.synced.map(\.tokenId)).isDisjoint(with: b.synced.map(\.tokenId)))
+        }
+        let after = try await world.engine.events(tenant: "springfield", limit: 1_000, kind: "pool_synced").count
+        #expect(after - before == 3 * tokens.count)
+        // Each token's next sync is recorded, within one interval from now.
+        for token in tokens {
+            let next = try #require(try await world.engine.nextScheduledSync(token: token.id))
+            #expect(next > world.clock.now && next <= world.clock.now + interval.seconds + 2)
+        }
+    }
+}
+
