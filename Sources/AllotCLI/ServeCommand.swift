@@ -32,9 +32,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try await global.openEngine(creatingDatabase: true)
         let host = host
+        let reconcile = try reconcile()
+        let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
+            + (reconcile.publicURL.map { "; Apple's notifications to \($0)/\(Allot.notificationPathPrefix)/" } ?? "")
         try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
-                            reconcile: try reconcile()) { bound in
-            Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")
+                            reconcile: reconcile) { bound in
+            Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }
 }

@@ -66,6 +66,24 @@ import Testing
         #expect(text.stdout.contains("Synced 2 tenants, 2 tokens."))
     }
 
+    @Test func aTenantChoosesWhenLicencesLowFires() throws {
+        let workspace = try Workspace()
+        try workspace.world(devices: 14)
+        #expect(try workspace.json("tenant", "licences-low", "springfield")["licencesLow"] as? String == "20,10")
+        let set = try workspace.run("tenant", "licences-low", "springfield", "50")
+        #expect(set.status == 0, "\(set)")
+        #expect(set.stdout.contains("below 50% of its total"))
+        // 15 licences of the shared app: 7 left is below half.
+        #expect(try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push").status == 0)
+        let low = try workspace.json("events", "--tenant", "springfield", "--kind", "licences_low")[array: "events"]
+        #expect(low.count == 1)
+        #expect((low.first?["detail"] as? [String: Any])?["belowPercent"] as? Int == 50)
+        let bad = try workspace.run("tenant", "licences-low", "springfield", "120")
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("1 to 99"))
+        #expect(try workspace.json("tenant", "licences-low", "springfield")["licencesLow"] as? String == "50")
+    }
+
     @Test func badScheduleOptionsAreRefusedInOneSentence() throws {
         let workspace = try Workspace()
         for (arguments, fragment) in [(["serve", "--sync-interval", "10"], "--sync-interval"),
