@@ -52,6 +52,17 @@ extension Allot {
                         chunkItems: Int = RollOutLimits.chunkItemsDefault,
                         stop: @escaping @Sendable () -> Bool = { false },
                         progress: @escaping @Sendable (BatchTally) -> Void = { _ in }) async throws -> RollOutOutcome {
+        let outcome = try await rollOutChunks(tenant: slug, direction: direction, asset: asset, devices: selection, mode: mode,
+                                              idempotencyKey: idempotencyKey, chunkItems: chunkItems, stop: stop, progress: progress)
+        // Licences spent or given back: a licences_low threshold crossed, or recovered from.
+        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
+    }
+
+    private func rollOutChunks(tenant slug: String, direction: BatchDirection, asset: AssetKey, devices selection: DeviceSelection,
+                               mode: BatchMode, idempotencyKey: String?, chunkItems: Int,
+                               stop: @escaping @Sendable () -> Bool,
+                               progress: @escaping @Sendable (BatchTally) -> Void) async throws -> RollOutOutcome {
         guard (1...RollOutLimits.chunkItemsMax).contains(chunkItems) else {
             throw AllotError.invalidInput("a chunk holds 1 to \(RollOutLimits.chunkItemsMax) devices, not \(chunkItems)")
         }

@@ -22,6 +22,8 @@ public actor Allot {
     var delivery = DeliveryBookkeeping()
     /// This engine's name on the leases it writes in the outbox.
     let workerId = UUID().uuidString.lowercased()
+    /// Where Apple sends this server's notifications (`allot serve --public-url`); nil: none.
+    var notificationsBaseURL: String?
 
     public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
                 settings: EngineSettings = EngineSettings(), createDatabase: Bool = true,
@@ -95,12 +97,18 @@ public actor Allot {
 
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let outcome = try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        // Licences spent: the tenant may have crossed a licences_low threshold.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
     }
 
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let outcome = try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        // Licences back: an app below a licences_low threshold may have recovered.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
     }
 
     // MARK: Pools and events

@@ -51,6 +51,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
+    NotificationsController(engine: engine).addRoutes(to: router)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }
@@ -98,17 +99,26 @@ public struct ShutdownSettings: Sendable {
 /// once on standard error.
 public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
                       shutdown: ShutdownSettings = ShutdownSettings(),
+                      reconcile: ReconcileSettings = ReconcileSettings(),
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
     if adminKey == nil {
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
     }
-    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: onReady)
+    if let publicURL = reconcile.publicURL { try await engine.receiveNotifications(publicURL: publicURL) }
+    let listening = OutboxWorker.Finished()
+    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
+        listening.flag.store(true, ordering: .releasing)
+        await onReady(port)
+    })
     let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
+    let scheduler = ReconcileScheduler(engine: engine, settings: reconcile, logger: logger) {
+        while !listening.flag.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(20)) }
+    }
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.
-    var group = ServiceGroupConfiguration(services: [worker, app, StopDeliveryOnShutdown(engine: engine)],
+    var group = ServiceGroupConfiguration(services: [scheduler, worker, app, StopDeliveryOnShutdown(engine: engine)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request that hangs cannot hold the process.
     group.maximumGracefulShutdownDuration = .seconds(2 * shutdown.drainSeconds + 1)

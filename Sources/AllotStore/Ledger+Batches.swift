@@ -52,7 +52,7 @@ extension Ledger {
         if idempotencyKey != nil {
             try database.run("UPDATE batches SET response = ? WHERE id = ?", [.blob(Array(try JSONEncoder().encode(outcome))), .integer(batch.rawValue)])
         }
-        try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
+        try recordEvent(tenant: tenant.id, kind: .batch(direction),
                         detail: BatchEventDetail(batchId: batch, items: items.count, counts: outcome.counts))
         return outcome
     }
@@ -103,7 +103,7 @@ extension Ledger {
                 try chunkDone(running)
             }
             if mode == .allOrNothing && running.failed > 0 { throw RollOutRefusal() }
-            try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
+            try recordEvent(tenant: tenant.id, kind: .batch(direction),
                             detail: BatchEventDetail(batchId: batch, items: running.decided, counts: running.counts))
             return batch
         }

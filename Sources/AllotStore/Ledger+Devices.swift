@@ -35,7 +35,7 @@ extension Ledger {
         var report = try writingDevices(of: tenant) {
             try database.transaction {
                 let report = try upsertDevices(tenant: tenant, inputs)
-                try recordEvent(tenant: tenant, kind: "roster_imported",
+                try recordEvent(tenant: tenant, kind: .rosterImported,
                                 detail: ["imported": report.imported, "updated": report.updated, "rejected": roster.rejected.count])
                 return report
             }
@@ -113,7 +113,7 @@ extension Ledger {
             for device in deviceIds {
                 try database.run("UPDATE devices SET retired_at = coalesce(retired_at, ?) WHERE id = ?", [.integer(now), .integer(device.rawValue)])
             }
-            try recordEvent(tenant: tenant, kind: "devices_retired", detail: ["devices": deviceIds.count, "revoked": report.revoked])
+            try recordEvent(tenant: tenant, kind: .devicesRetired, detail: ["devices": deviceIds.count, "revoked": report.revoked])
             return report
         } }
     }

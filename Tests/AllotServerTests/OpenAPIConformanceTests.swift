@@ -107,6 +107,10 @@ import Testing
             try await r.call(.DELETE, "/v1/tenants/{slug}/tokens/{token}", base + "/tokens/999", key: key, expect: 404)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=20", key: key, expect: 200)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=0", key: key, expect: 400)
+            // Apple's notifications: without the token's bearer, refused (the 200s are in NotificationReceiverTests).
+            try await r.call(.POST, "/apple/notifications/{token}", "/apple/notifications/\(mainId)", key: nil,
+                             json: ["notificationType": "TEST_NOTIFICATION", "notificationId": "n1", "uId": "1001", "notification": [String: String]()],
+                             expect: 401)
             return r.exchanges
         }
 
