@@ -51,6 +51,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
+    WebhooksController(engine: engine).addRoutes(to: tenant)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }
@@ -108,7 +109,9 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.
-    var group = ServiceGroupConfiguration(services: [worker, app, StopDeliveryOnShutdown(engine: engine)],
+    // The webhook sender stops last: it is cancelled mid-post, and its leases are given back.
+    let webhooks = WebhookSender(engine: engine, logger: logger)
+    var group = ServiceGroupConfiguration(services: [webhooks, worker, app, StopDeliveryOnShutdown(engine: engine)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request that hangs cannot hold the process.
     group.maximumGracefulShutdownDuration = .seconds(2 * shutdown.drainSeconds + 1)

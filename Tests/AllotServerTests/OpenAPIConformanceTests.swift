@@ -107,6 +107,15 @@ import Testing
             try await r.call(.DELETE, "/v1/tenants/{slug}/tokens/{token}", base + "/tokens/999", key: key, expect: 404)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=20", key: key, expect: 200)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=0", key: key, expect: 400)
+
+            let webhooks = "/v1/tenants/{slug}/webhooks"
+            let hook = try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 201)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 409)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "ftp://mdm.example.com/"], expect: 400)
+            try await r.call(.GET, webhooks, base + "/webhooks", key: key, expect: 200)
+            let hookId = try #require((hook.json["webhook"] as? [String: Any])?["id"] as? Int)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 200)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 404)
             return r.exchanges
         }
 
