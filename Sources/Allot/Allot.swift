@@ -27,7 +27,8 @@ public actor Allot {
                 settings: EngineSettings = EngineSettings(), createDatabase: Bool = true,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         ledger = try Ledger(path: databasePath, create: createDatabase, clock: clock)
-        self.apple = apple
+        // Measured in one place: every call to Apple is counted and timed (GET /metrics).
+        self.apple = apple.map { MeasuredAppleService(service: $0, metrics: settings.metrics) }
         self.settings = settings
         self.databasePath = databasePath
         secretBox = secrets
@@ -94,12 +95,18 @@ public actor Allot {
 
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        counted(try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey))
     }
 
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        counted(try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
+    }
+
+    /// Counts the batch and its items by result (GET /metrics).
+    func counted(_ outcome: BatchOutcome) -> BatchOutcome {
+        settings.metrics.batch(direction: outcome.direction, mode: outcome.mode, committed: outcome.committed, counts: outcome.counts)
+        return outcome
     }
 
     // MARK: Pools and events

@@ -33,6 +33,8 @@ public struct EngineSettings: Sendable {
     public var deliveryWindowOperationsMax = 1_000
     /// How a webhook's failed tries are retried, and when an event is given up.
     public var webhookRetry = WebhookRetryPolicy()
+    /// Where the engine's counters go (GET /metrics); by default the process's metrics system.
+    public var metrics = EngineMetrics()
 
     /// What the outbox machine follows.
     public var outbox: OutboxSettings {

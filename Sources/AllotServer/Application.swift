@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -21,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
     /// Connections open at once; past it the server stops accepting until one closes.
     public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
+    /// Where GET /metrics reads the counters from; `allot serve` uses the process's registry.
+    public var metricsRegistry = PrometheusCollectorRegistry()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil,
                 logger: Logger = Logger(label: "allot.server")) {
@@ -41,6 +44,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
 
     router.get("healthz") { _, _ in HealthAnswer(status: "ok") }
     router.get("openapi.yaml") { _, _ in OpenAPIDocument.response() }
+    router.get("metrics", use: MetricsRoute(engine: engine, registry: configuration.metricsRegistry).scrape)
 
     let tenants = TenantsController(engine: engine)
     tenants.addAdminRoutes(to: router.group("v1/tenants").add(middleware: AdminMiddleware(adminKeyHash: configuration.adminKeyHash)))
@@ -102,6 +106,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
+    configuration.metricsRegistry = ServerMetrics.processRegistry
     if adminKey == nil {
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
     }

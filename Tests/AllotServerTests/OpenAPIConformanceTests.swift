@@ -46,6 +46,7 @@ import Testing
             let r = Recorder(live)
             let admin = world.adminKey
             try await r.call(.GET, "/healthz", "/healthz", key: nil, expect: 200)
+            try await r.call(.GET, "/metrics", "/metrics", key: nil, expect: 200)
             let document = try await r.call(.GET, "/openapi.yaml", "/openapi.yaml", key: nil, expect: 200)
             #expect(document.body == Array(try Data(contentsOf: OpenAPISpec.file)), "the served document is the repository's")
 
