@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8080
     @Option(help: ArgumentHelp("On SIGTERM or SIGINT, wait at most this long for Apple calls and HTTP requests in flight.", valueName: "seconds"))
     var drainSeconds = 10.0
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -23,9 +24,10 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let logger = log.bootstrap()
         let engine = try await global.openEngine(creatingDatabase: true)
         let host = host
-        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds)) { bound in
+        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds), logger: logger) { bound in
             Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }

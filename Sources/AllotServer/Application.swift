@@ -38,9 +38,10 @@ public struct ServerConfiguration: Sendable {
 public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Router<AllotRequestContext> {
     let router = Router(context: AllotRequestContext.self)
     let routeTable = RouteTable()
-    // Outermost: every error below, an unknown route included, becomes a JSON answer.
+    // Outermost: one log line per request, with the status the client gets.
+    router.add(middleware: RequestLogMiddleware())
+    // Every error below, an unknown route included, becomes a JSON answer.
     router.add(middleware: JSONErrorMiddleware(routes: routeTable))
-    router.add(middleware: LogRequestsMiddleware(.info))
 
     router.get("healthz") { _, _ in HealthAnswer(status: "ok") }
     router.get("openapi.yaml") { _, _ in OpenAPIDocument.response() }
