@@ -16,19 +16,21 @@ public struct LedgerGauges: Sendable, Hashable {
 
 extension Ledger {
     public func gauges() throws -> LedgerGauges {
-        var outbox = Dictionary(uniqueKeysWithValues: OutboxState.allCases.map { ($0, 0) })
-        for (text, count) in try database.query("SELECT state, COUNT(*) FROM outbox GROUP BY state", row: { ($0.string(0), $0.int(1)) }) {
-            guard let state = OutboxState(rawValue: text) else { throw StoredValueError(column: "outbox.state", value: text) }
-            outbox[state] = count
-        }
-        var tokens = Dictionary(uniqueKeysWithValues: TokenState.allCases.map { ($0, 0) })
-        for (text, count) in try database.query("SELECT state, COUNT(*) FROM tokens GROUP BY state", row: { ($0.string(0), $0.int(1)) }) {
-            guard let state = TokenState(rawValue: text) else { throw StoredValueError(column: "tokens.state", value: text) }
-            tokens[state] = count
-        }
         let oldestSync = try database.queryFirst("SELECT MIN(COALESCE(last_sync_at, created_at)) FROM tokens WHERE state = ?",
                                                  [.text(TokenState.active.rawValue)]) { $0.optionalInt64(0) } ?? nil
-        return LedgerGauges(outboxByState: outbox, tokensByState: tokens, syncLagSeconds: oldestSync.map { max(0, now - $0) },
-                            webhookBacklog: try webhookBacklog())
+        return LedgerGauges(outboxByState: try rowsByState(in: "outbox"), tokensByState: try rowsByState(in: "tokens"),
+                            syncLagSeconds: oldestSync.map { max(0, now - $0) }, webhookBacklog: try webhookBacklog())
+    }
+
+    /// Rows of `table` by its `state` column, every state present; a state this allot does not
+    /// know is a damaged file, never counted as some other state.
+    private func rowsByState<State: RawRepresentable & CaseIterable & Hashable>(in table: String) throws -> [State: Int]
+    where State.RawValue == String {
+        var counts = Dictionary(uniqueKeysWithValues: State.allCases.map { ($0, 0) })
+        for (text, count) in try database.query("SELECT state, COUNT(*) FROM \(table) GROUP BY state", row: { ($0.string(0), $0.int(1)) }) {
+            guard let state = State(rawValue: text) else { throw StoredValueError(column: "\(table).state", value: text) }
+            counts[state] = count
+        }
+        return counts
     }
 }
