@@ -95,6 +95,7 @@ extension Allot {
         let step = settings.webhookRetry.step(after: result, failedBefore: delivery.claim.failedAttempts,
                                               eventAt: delivery.event.at, now: now)
         try ledger.finishWebhookTry(delivery.claim, step: step, error: error.map { String($0.prefix(WebhookLimits.errorLengthMax)) })
+        settings.metrics.webhookPost(step)
         return step
     }
 

@@ -21,6 +21,7 @@ public struct EngineMetrics: Sendable {
         public static let appleCallDuration = "allot_apple_call_duration_seconds"
         public static let batches = "allot_batches_total"
         public static let batchItems = "allot_batch_items_total"
+        public static let webhookPosts = "allot_webhook_posts_total"
     }
 
     /// One call to Apple: which, how it ended (`ok`, `apple_error` with Apple's error number,
@@ -34,6 +35,16 @@ public struct EngineMetrics: Sendable {
         }
         Counter(label: Name.appleCalls, dimensions: [("call", call), ("result", result), ("error_number", number)], factory: current).increment()
         Timer(label: Name.appleCallDuration, dimensions: [("call", call)], factory: current).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// One post to a webhook, by what it led to: `delivered`, `retrying` or `gave_up`.
+    func webhookPost(_ step: WebhookRetryPolicy.Step) {
+        let result = switch step {
+        case .advance: "delivered"
+        case .retry: "retrying"
+        case .giveUp: "gave_up"
+        }
+        Counter(label: Name.webhookPosts, dimensions: [("result", result)], factory: current).increment()
     }
 
     /// A batch and its items by result. `result` of the batch: `committed`, `dry_run`, or

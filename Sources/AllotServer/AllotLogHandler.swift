@@ -35,7 +35,7 @@ public struct AllotLogHandler: LogHandler {
     public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
                     source: String, file: String, function: String, line: UInt) {
         let all = metadata.merging(extra ?? [:]) { $1 }
-        let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let time = Date().formatted(Self.timeFormat)
         switch format {
         case .text:
             let fields = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -48,6 +48,9 @@ public struct AllotLogHandler: LogHandler {
             write(String(decoding: data, as: UTF8.self) + "\n")
         }
     }
+
+    /// UTC with milliseconds: `2026-05-01T16:44:51.123Z`.
+    static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func json(_ metadata: Logger.Metadata) -> [String: Any] { metadata.mapValues(json) }
 

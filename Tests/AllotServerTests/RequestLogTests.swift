@@ -13,6 +13,12 @@ import Testing
         var all: [String] { lines.withLock { $0 } }
     }
 
+    nonisolated(unsafe) static let iso8601 = {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }()
+
     @Test func eachRequestIsOneJSONLineWithItsRouteStatusAndDurationAndNoSecret() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
@@ -46,6 +52,7 @@ import Testing
         for line in lines {
             #expect(line.hasSuffix("\n") && line.dropLast().contains("\n") == false, "one line per message")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            #expect((object["time"] as? String).flatMap(Self.iso8601.date(from:)) != nil, "time is ISO 8601 in UTC: \(object["time"] ?? "")")
             #expect(object["time"] is String && object["level"] is String && object["message"] is String && object["metadata"] is [String: Any], "\(line)")
             if object["message"] as? String == "request" { requests.append(object["metadata"] as? [String: Any] ?? [:]) }
         }

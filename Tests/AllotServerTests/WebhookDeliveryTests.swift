@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -67,11 +68,14 @@ final class TestReceiver: Sendable {
 @Suite struct WebhookDeliveryTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-webhook-http-\(UUID().uuidString)")
     let box = SecretBox(key: SymmetricKey(size: .bits256))
+    /// Both engines count into it, as one process's would across a restart.
+    let registry = PrometheusCollectorRegistry()
 
     /// An engine on the test's ledger; a new one is a restarted server. Retries wait no time.
     func engine() throws -> Allot {
         var settings = EngineSettings()
         settings.webhookRetry = WebhookRetryPolicy(backoff: Backoff(baseSeconds: 0, delaySecondsMax: 0))
+        settings.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: registry))
         return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, secrets: box, settings: settings)
     }
 
@@ -118,6 +122,9 @@ final class TestReceiver: Sendable {
             #expect(zip(posts, posts.dropFirst()).allSatisfy { $0.eventId <= $1.eventId }, "never an earlier event after a later one")
             #expect(deliveredBeforeRestart < expected.count, "the restart came in the middle")
             #expect(posts.prefix(4).map(\.attempt) == [1, 2, 3, 4], "the first event was retried through three failures")
+            let counted = MetricsTests.Scrape(registry.emitToString())
+            #expect(counted.value("allot_webhook_posts_total", ["result": "retrying"]) == 3)
+            #expect(counted.value("allot_webhook_posts_total", ["result": "delivered"]).map(Int.init) == firstSeen.count, "each event once (a post cut short by the stop is not counted)")
             for post in posts {
                 let mac = HMAC<SHA256>.authenticationCode(for: post.body, using: SymmetricKey(data: Array(secret.utf8)))
                 #expect(post.signature == "sha256=" + mac.map { String(format: "%02x", $0) }.joined(), "event \(post.eventId)")

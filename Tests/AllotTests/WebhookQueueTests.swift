@@ -116,6 +116,28 @@ import Testing
         #expect(last.event.kind == "webhook_gave_up")
     }
 
+    @Test func aCrashedSendersClaimExpiresAndAnotherSenderSendsTheSameEventAgain() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let crashed = try engine()
+        _ = try await crashed.createTenant(slug: "springfield")
+        _ = try await crashed.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        let lost = try #require(try await crashed.claimWebhookDeliveries().first)
+        // The sender dies mid-post: nothing is finished, nothing released.
+        let restarted = try engine()
+        #expect(try await restarted.claimWebhookDeliveries().isEmpty, "the claim holds while it may still be posting")
+        clock.advance(WebhookLimits.leaseSeconds)
+        let again = try #require(try await restarted.claimWebhookDeliveries().first)
+        #expect(again.event.id == lost.event.id)
+        #expect(again.attempt == 1, "a crash is not the receiver's failure")
+        try await restarted.finishWebhookDelivery(again, result: .delivered)
+        // The crashed sender's late answer changes nothing: the cursor is past its event.
+        try await crashed.finishWebhookDelivery(lost, result: .failed(retryAfterSeconds: nil), error: "late")
+        let webhook = try #require(try await restarted.webhooks(tenant: "springfield").first)
+        #expect(webhook.failedAttempts == 0)
+        #expect(webhook.pendingEvents == 0)
+        #expect(webhook.lastError == nil)
+    }
+
     @Test func badURLsAndDuplicatesAreRefusedAndChangeNothing() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let engine = try engine()
