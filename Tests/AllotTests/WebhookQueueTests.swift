@@ -138,6 +138,34 @@ import Testing
         #expect(webhook.lastError == nil)
     }
 
+    @Test func aWebhookGetsOnlyItsOwnTenantsEventsAndCannotBeRemovedByAnother() async throws {
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let engine = try engine()
+        _ = try await engine.createTenant(slug: "springfield")
+        _ = try await engine.createTenant(slug: "shelbyville")
+        let (mine, _) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        let (theirs, _) = try await engine.addWebhook(tenant: "shelbyville", url: "https://mdm.example.com/allot")
+        try await devices(engine, ["DMPX1000002A"])
+        _ = try await engine.importRoster(tenant: "shelbyville", csv: Array("serial_number\nDMPX2000001A\n".utf8))
+        var seen: [Int64: [Int64]] = [:]
+        for _ in 0..<10 {
+            let claims = try await engine.claimWebhookDeliveries()
+            guard !claims.isEmpty else { break }
+            for claim in claims {
+                seen[claim.webhookId, default: []].append(claim.event.id)
+                try await engine.finishWebhookDelivery(claim, result: .delivered)
+            }
+        }
+        let springfieldEvents = Set(try await engine.events(tenant: "springfield").map(\.id))
+        let shelbyvilleEvents = Set(try await engine.events(tenant: "shelbyville").map(\.id))
+        #expect(seen[mine.id]?.count == 2)
+        #expect(seen[theirs.id]?.count == 2)
+        #expect(Set(seen[mine.id] ?? []).isSubset(of: springfieldEvents))
+        #expect(Set(seen[theirs.id] ?? []).isSubset(of: shelbyvilleEvents))
+        await #expect(throws: AllotError.self) { _ = try await engine.removeWebhook(tenant: "shelbyville", id: mine.id) }
+        #expect(try await engine.webhooks(tenant: "springfield").map(\.id) == [mine.id])
+    }
+
     @Test func badURLsAndDuplicatesAreRefusedAndChangeNothing() async throws {
         defer { try? FileManager.default.removeItem(at: folder) }
         let engine = try engine()
