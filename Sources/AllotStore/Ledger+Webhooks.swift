@@ -99,11 +99,12 @@ extension Ledger {
                                     event: Event(id: row.int64(5), at: row.int64(6), kind: row.string(7),
                                                  tokenId: row.optionalInt64(8).map(TokenID.init), detail: row.string(9)))
             }
-            for claim in due {
-                try database.run("UPDATE webhooks SET lease_owner = ?, lease_expires_at = ? WHERE id = ?",
-                                 [.text(owner), .integer(now + leaseSeconds), .integer(claim.webhookId)])
+            // Conditional, so that on a database shared by several servers (PostgreSQL) a webhook
+            // another one claimed since the SELECT is left to it: only the rows changed are ours.
+            return try due.filter { claim in
+                try database.run("UPDATE webhooks SET lease_owner = ?, lease_expires_at = ? WHERE id = ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)",
+                                 [.text(owner), .integer(now + leaseSeconds), .integer(claim.webhookId), .integer(now)]) == 1
             }
-            return due
         }
     }
 
