@@ -96,6 +96,7 @@ extension Allot {
             } catch is RollOutStopped {
                 interrupted = true
             }
+            settings.metrics.batch(direction: direction, mode: mode, committed: batch != nil, counts: tally.counts)
             return RollOutOutcome(direction: direction, mode: mode, batchIds: batch.map { [$0] } ?? [], chunks: decidedChunks,
                                   interrupted: interrupted, tally: tally)
         }
@@ -104,7 +105,7 @@ extension Allot {
         while let items = try chunks.next() {
             decidedChunks += 1
             let key = idempotencyKey.map { decidedChunks == 1 ? $0 : "\($0)#\(decidedChunks)" }
-            let outcome = try ledger.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key)
+            let outcome = counted(try ledger.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key))
             if let batch = outcome.batchId { batchIds.append(batch) }
             tally.add(outcome.items)
             progress(tally)

@@ -30,7 +30,8 @@ public actor Allot {
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         // A path, or a postgres:// URL (`LedgerLocation`).
         ledger = try Ledger(location: databasePath, create: createDatabase, clock: clock)
-        self.apple = apple
+        // Measured in one place: every call to Apple is counted and timed (GET /metrics).
+        self.apple = apple.map { MeasuredAppleService(service: $0, metrics: settings.metrics) }
         self.settings = settings
         self.databasePath = databasePath
         secretBox = secrets
@@ -97,7 +98,7 @@ public actor Allot {
 
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        let outcome = try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let outcome = counted(try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey))
         // Licences spent: the tenant may have crossed a licences_low threshold.
         if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
         return outcome
@@ -105,9 +106,15 @@ public actor Allot {
 
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        let outcome = try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let outcome = counted(try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
         // Licences back: an app below a licences_low threshold may have recovered.
         if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
+    }
+
+    /// Counts the batch and its items by result (GET /metrics).
+    func counted(_ outcome: BatchOutcome) -> BatchOutcome {
+        settings.metrics.batch(direction: outcome.direction, mode: outcome.mode, committed: outcome.committed, counts: outcome.counts)
         return outcome
     }
 

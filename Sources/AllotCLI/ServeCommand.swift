@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     var syncInterval = "1h"
     @Option(help: ArgumentHelp("The address Apple can reach this server at; each token's notifications are sent to a path under it.", valueName: "url"))
     var publicUrl: String?
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -30,13 +31,14 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let logger = log.bootstrap()
         let engine = try await global.openEngine(creatingDatabase: true)
         let host = host
         let reconcile = try reconcile()
         let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
             + (reconcile.publicURL.map { "; Apple's notifications to \($0)/\(Allot.notificationPathPrefix)/" } ?? "")
         try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
-                            reconcile: reconcile) { bound in
+                            reconcile: reconcile, logger: logger) { bound in
             Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }

@@ -46,6 +46,7 @@ import Testing
             let r = Recorder(live)
             let admin = world.adminKey
             try await r.call(.GET, "/healthz", "/healthz", key: nil, expect: 200)
+            try await r.call(.GET, "/metrics", "/metrics", key: nil, expect: 200)
             let document = try await r.call(.GET, "/openapi.yaml", "/openapi.yaml", key: nil, expect: 200)
             #expect(document.body == Array(try Data(contentsOf: OpenAPISpec.file)), "the served document is the repository's")
 
@@ -111,6 +112,15 @@ import Testing
             try await r.call(.POST, "/apple/notifications/{token}", "/apple/notifications/\(mainId)", key: nil,
                              json: ["notificationType": "TEST_NOTIFICATION", "notificationId": "n1", "uId": "1001", "notification": [String: String]()],
                              expect: 401)
+
+            let webhooks = "/v1/tenants/{slug}/webhooks"
+            let hook = try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 201)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 409)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "ftp://mdm.example.com/"], expect: 400)
+            try await r.call(.GET, webhooks, base + "/webhooks", key: key, expect: 200)
+            let hookId = try #require((hook.json["webhook"] as? [String: Any])?["id"] as? Int)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 200)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 404)
             return r.exchanges
         }
 
