@@ -92,6 +92,8 @@ extension Allot {
         }
         let after = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
         report.state = after.state
+        // A raised total, a token added, renewed or taken over: licences may have appeared.
+        try serveQueue(tenant: tenant, asset: nil)
         if TokenExpiry.isExpiringSoon(expiresAt: after.expiresAt, now: now) {
             let daysLeft = TokenExpiry.daysLeft(expiresAt: after.expiresAt, now: now)
             report.warnings.append("token \(token.id) expires in \(daysLeft) day(s); download a fresh file and renew it")

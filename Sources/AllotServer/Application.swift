@@ -51,6 +51,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
+    QueueController(engine: engine).addRoutes(to: tenant)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }

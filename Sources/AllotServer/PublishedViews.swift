@@ -19,3 +19,5 @@ extension PushView: ResponseEncodable {}
 extension SyncView: ResponseEncodable {}
 extension TakeoverView: ResponseEncodable {}
 extension TokenInspectionView: ResponseEncodable {}
+extension QueueView: ResponseEncodable {}
+extension QueueCancelView: ResponseEncodable {}
