@@ -31,11 +31,19 @@ import Testing
         let events = try workspace.json("events", "--tenant", "springfield", "--kind", "queue_served")[array: "events"]
         #expect(events.count == 1)
 
+        // Apple raises North Campus's total by one: the sync serves the next device.
+        let raised = try workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1002", "--app", Workspace.sharedApp, "--total", "6")
+        #expect(raised.status == 0, "\(raised)")
+        #expect(try workspace.run("sync", "--tenant", "springfield").status == 0)
+        #expect(try workspace.json("queue", "list", "--tenant", "springfield")[array: "queue"].map { $0["serialNumber"] as? String } == [Workspace.serial(18)])
+        #expect(try workspace.json("devices", "show", "--tenant", "springfield", Workspace.serial(17))[array: "licences"].count == 1)
+
         let cancelled = try workspace.json("queue", "cancel", "--tenant", "springfield", "--app", Workspace.sharedApp, Workspace.serial(18), Workspace.serial(1))
         #expect(cancelled["cancelled"] as? [String] == [Workspace.serial(18)])
         #expect(cancelled["notQueued"] as? [String] == [Workspace.serial(1)])
 
-        let retired = try workspace.run("devices", "retire", "--tenant", "springfield", Workspace.serial(17))
+        try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(18), "--queue")
+        let retired = try workspace.run("devices", "retire", "--tenant", "springfield", Workspace.serial(18))
         #expect(retired.status == 0, "\(retired)")
         let empty = try workspace.run("queue", "list", "--tenant", "springfield")
         #expect(empty.stdout.contains("No device is waiting"), "a retired device leaves every queue: \(empty)")
