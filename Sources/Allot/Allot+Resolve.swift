@@ -12,6 +12,10 @@ extension Allot {
                                       keepGroup: String? = nil, dryRun: Bool = false) throws -> ExcessResolution {
         let tenant = try tenant(slug)
         let token = try ledger.requireToken(tenant: tenant.id, reference)
+        // A mistyped group would silently protect nobody.
+        if let keepGroup, try ledger.activeDeviceCount(tenant: tenant.id, group: keepGroup) == 0 {
+            throw AllotError.invalidInput("group '\(keepGroup.printableExcerpt)' has no managed devices, so --keep-group would keep nothing; check the name (`allot devices list --tenant \(tenant.slug)`), nothing was changed")
+        }
         return try ledger.resolveOverAllocation(tenant: tenant, token: token.id, asset: asset, keepGroup: keepGroup, dryRun: dryRun)
     }
 

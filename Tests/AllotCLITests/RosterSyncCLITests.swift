@@ -67,6 +67,9 @@ import Testing
         #expect(takeover.stdout.contains("nothing to clean up"), "\(takeover)")
         #expect(takeover.stdout.contains("5 licences in use against Apple's total of 2; `allot token resolve --tenant springfield 2`"), "\(takeover)")
 
+        let mistyped = try workspace.run("token", "resolve", "--tenant", "springfield", "2", "--keep-group", "labb")
+        #expect(mistyped.status == 1, "\(mistyped)")
+        mistyped.expectOneSentence(containing: "'labb' has no managed devices")
         let dry = try workspace.json("token", "resolve", "--tenant", "springfield", "2", "--dry-run")
         #expect(dry[array: "moved"].count == 2)
         #expect(dry[int: "revoked"] == 1)
