@@ -92,6 +92,8 @@ extension Allot {
         }
         let after = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
         report.state = after.state
+        // A raised total, a token added, renewed or taken over: licences may have appeared.
+        try serveQueue(tenant: tenant, asset: nil)
         try noteExpiryMilestone(tenant: tenant, token: after)
         try noteAlerts(tenant: tenant)
         if TokenExpiry.isExpiringSoon(expiresAt: after.expiresAt, now: now) {

@@ -73,7 +73,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if !reports.isEmpty { Standard.output(table.render()) }
         for over in reports.flatMap(\.overAllocated) {
-            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); revoke \(Text.count(over.excess)) or buy more.")
+            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); buy more, or " + OverAllocationAdvice.resolve(tenant: tenant.tenant, tokens: [over.tokenId]) + ".")
         }
         for report in reports {
             for drift in report.drift.prefix(TextLimits.rowsShown) {
@@ -178,7 +178,7 @@ struct AppleAttention {
         }
         let over = reports.flatMap(\.overAllocated)
         if !over.isEmpty {
-            reasons.append("\(Text.count(over.count, "app")) over-allocated; revoke licences or buy more")
+            reasons.append("\(Text.count(over.count, "app")) over-allocated; buy more, or give back the excess with `allot token resolve`")
         }
         self.reasons = reasons
     }

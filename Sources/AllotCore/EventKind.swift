@@ -52,6 +52,17 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Apple's `ASSET_COUNT`: a purchase, a transfer or a refund moved a pool's total.
     case appleCountChanged = "apple_count_changed"
 
+    // Webhooks (issue 12, point 4)
+    case webhookAdded = "webhook_added"
+    case webhookRemoved = "webhook_removed"
+    /// A webhook's event was retried for 24 hours without a 2xx answer and given up.
+    case webhookGaveUp = "webhook_gave_up"
+
+    // The queue of unmet demand and over-allocation resolved (issue 14)
+    case queueServed = "queue_served"
+    case queueCancelled = "queue_cancelled"
+    case overAllocationResolved = "over_allocation_resolved"
+
     /// The event of a batch in one direction.
     public static func batch(_ direction: BatchDirection) -> EventKind {
         switch direction {

@@ -58,6 +58,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     BatchesController(engine: engine).addRoutes(to: tenant)
     NotificationsController(engine: engine).addRoutes(to: router)
     WebhooksController(engine: engine).addRoutes(to: tenant)
+    QueueController(engine: engine).addRoutes(to: tenant)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }

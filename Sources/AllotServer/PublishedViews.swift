@@ -22,3 +22,5 @@ extension TokenInspectionView: ResponseEncodable {}
 extension WebhookListView: ResponseEncodable {}
 extension CreatedWebhookView: ResponseEncodable {}
 extension RemovedWebhookView: ResponseEncodable {}
+extension QueueView: ResponseEncodable {}
+extension QueueCancelView: ResponseEncodable {}

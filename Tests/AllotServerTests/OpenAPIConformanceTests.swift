@@ -97,6 +97,14 @@ import Testing
                              json: ["items": [["app": ServerWorld.mainOnlyApp, "serialNumber": "SPR00000001"]]], expect: 200)
             try await r.call(.POST, assignments, base + "/assignments", key: key, json: ["app": "nonsense!", "allDevices": true], expect: 400)
             try await r.call(.POST, revocations, base + "/revocations", key: key, json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000002"]], expect: 200)
+            try await r.call(.POST, assignments, base + "/assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000003", "SPR00000004"], "queue": true], expect: 200)
+            let queue = "/v1/tenants/{slug}/queue", cancel = "/v1/tenants/{slug}/queue/cancel"
+            try await r.call(.GET, queue, base + "/queue", key: key, expect: 200)
+            try await r.call(.GET, queue, base + "/queue?app=\(ServerWorld.sharedApp)", key: key, expect: 200)
+            try await r.call(.GET, queue, base + "/queue?app=nonsense!", key: key, expect: 400)
+            try await r.call(.POST, cancel, base + "/queue/cancel", key: key, json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000004"]], expect: 200)
+            try await r.call(.POST, cancel, base + "/queue/cancel", key: key, json: ["app": "1", "serialNumbers": ["SPR00000004"]], expect: 404)
 
             try await r.call(.GET, "/v1/tenants/{slug}/apps", base + "/apps", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/push", base + "/push", key: key, expect: 200)
