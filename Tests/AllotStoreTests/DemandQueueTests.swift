@@ -9,8 +9,8 @@ import Testing
     static let app = AssetKey(adamId: "361309726")
 
     /// A tenant, one token holding `total` licences of the app, and `devices` devices.
-    func world(_ label: String = #function, total: Int, devices: Int) throws -> (LedgerFixture, Tenant, TokenID, [String]) {
-        let f = try LedgerFixture(label)
+    func world(_ backend: TestBackend, _ label: String = #function, total: Int, devices: Int) throws -> (LedgerFixture, Tenant, TokenID, [String]) {
+        let f = try LedgerFixture(backend, label)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(Self.app, total: total, apple: 0)])
@@ -22,8 +22,8 @@ import Testing
         try f.ledger.queue(tenant: tenant.id, asset: Self.app).map(\.serialNumber)
     }
 
-    @Test func devicesThatFindNoLicenceWaitInOrderAndAreServedWhenARevocationGivesOneBack() throws {
-        let (f, tenant, _, serials) = try world(total: 2, devices: 5)
+    @Test(arguments: TestBackend.all) func devicesThatFindNoLicenceWaitInOrderAndAreServedWhenARevocationGivesOneBack(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 2, devices: 5)
         let outcome = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         #expect(outcome.counts == ["assigned": 2, "queued": 3])
         #expect(outcome.items.filter { $0.result == .queued }.allSatisfy { $0.reason != nil && $0.tokenId == nil })
@@ -44,8 +44,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database).isEmpty)
     }
 
-    @Test func aRaisedTotalServesAsManyAsItGives() throws {
-        let (f, tenant, token, serials) = try world(total: 1, devices: 6)
+    @Test(arguments: TestBackend.all) func aRaisedTotalServesAsManyAsItGives(_ backend: TestBackend) throws {
+        let (f, tenant, token, serials) = try world(backend, total: 1, devices: 6)
         _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         try f.snapshot(tenant, token, [(Self.app, total: 4, apple: 0)])
         let served = try #require(try f.ledger.serveQueue(tenant: tenant, asset: Self.app))
@@ -53,22 +53,22 @@ import Testing
         #expect(try queued(f, tenant) == Array(serials[4...]))
     }
 
-    @Test func queueingAgainKeepsTheDevicesPlace() throws {
-        let (f, tenant, _, serials) = try world(total: 0, devices: 3)
+    @Test(arguments: TestBackend.all) func queueingAgainKeepsTheDevicesPlace(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 0, devices: 3)
         _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: [serials[1], serials[0]].map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         let again = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         #expect(again.counts == ["queued": 3])
         #expect(try queued(f, tenant) == [serials[1], serials[0], serials[2]])
     }
 
-    @Test func withoutQueueingTheResultIsStillNoLicenceAndNothingWaits() throws {
-        let (f, tenant, _, serials) = try world(total: 0, devices: 2)
+    @Test(arguments: TestBackend.all) func withoutQueueingTheResultIsStillNoLicenceAndNothingWaits(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 0, devices: 2)
         #expect(try f.assign(tenant, Self.app, serials).counts == ["no_license": 2])
         #expect(try f.ledger.queue(tenant: tenant.id).isEmpty)
     }
 
-    @Test func anAllOrNothingOrDryRunBatchQueuesNothing() throws {
-        let (f, tenant, _, serials) = try world(total: 1, devices: 3)
+    @Test(arguments: TestBackend.all) func anAllOrNothingOrDryRunBatchQueuesNothing(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 1, devices: 3)
         let items = serials.map { BatchItem(asset: Self.app, serial: $0) }
         let before = try f.contents()
         let refused = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: .allOrNothing, queue: true)
@@ -80,8 +80,8 @@ import Testing
         #expect(try f.ledger.queue(tenant: tenant.id).isEmpty)
     }
 
-    @Test func revokingAnAppFromAWaitingDeviceTakesItOutOfThatQueue() throws {
-        let (f, tenant, _, serials) = try world(total: 0, devices: 3)
+    @Test(arguments: TestBackend.all) func revokingAnAppFromAWaitingDeviceTakesItOutOfThatQueue(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 0, devices: 3)
         _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         let revoked = try f.revoke(tenant, Self.app, [serials[1]])
         #expect(revoked.counts == ["not_assigned": 1])
@@ -89,8 +89,8 @@ import Testing
         #expect(try queued(f, tenant) == [serials[0], serials[2]])
     }
 
-    @Test func aRetiredDeviceLeavesEveryQueue() throws {
-        let (f, tenant, token, serials) = try world(total: 0, devices: 3)
+    @Test(arguments: TestBackend.all) func aRetiredDeviceLeavesEveryQueue(_ backend: TestBackend) throws {
+        let (f, tenant, token, serials) = try world(backend, total: 0, devices: 3)
         let other = AssetKey(adamId: "361285480")
         try f.snapshot(tenant, token, [(Self.app, total: 0, apple: 0), (other, total: 0, apple: 0)])
         for app in [Self.app, other] {
@@ -101,8 +101,8 @@ import Testing
         #expect(try f.ledger.queue(tenant: tenant.id).count == 4)
     }
 
-    @Test func cancellingTakesDevicesOutAndNamesThoseThatWereNotWaiting() throws {
-        let (f, tenant, _, serials) = try world(total: 0, devices: 3)
+    @Test(arguments: TestBackend.all) func cancellingTakesDevicesOutAndNamesThoseThatWereNotWaiting(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 0, devices: 3)
         _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.prefix(2).map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         let report = try f.ledger.cancelQueued(tenant: tenant.id, asset: Self.app, serials: [serials[0], serials[2]])
         #expect(report.cancelled == [serials[0]])
@@ -115,8 +115,8 @@ import Testing
         #expect(try queued(f, tenant) == [serials[1]])
     }
 
-    @Test func queuesAreSealedPerTenant() throws {
-        let (f, tenant, _, serials) = try world(total: 0, devices: 2)
+    @Test(arguments: TestBackend.all) func queuesAreSealedPerTenant(_ backend: TestBackend) throws {
+        let (f, tenant, _, serials) = try world(backend, total: 0, devices: 2)
         let other = try f.tenant("shelbyville")
         let otherToken = try f.token(other, uid: "2001")
         try f.snapshot(other, otherToken, [(Self.app, total: 5, apple: 0)])
@@ -149,9 +149,9 @@ import Testing
         }
     }
 
-    @Test(arguments: [UInt64(0x0DE_A4D1), 0xF1F0_0002])
-    func randomChangesServeTheQueueInOrderNeverAboveThePoolNeverTwice(seed: UInt64) throws {
-        let f = try LedgerFixture("queueproperty\(seed)")
+    @Test(arguments: TestBackend.all, [UInt64(0x0DE_A4D1), 0xF1F0_0002])
+    func randomChangesServeTheQueueInOrderNeverAboveThePoolNeverTwice(backend: TestBackend, seed: UInt64) throws {
+        let f = try LedgerFixture(backend, "queueproperty\(seed)")
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         let app = DemandQueueTests.app

@@ -10,8 +10,8 @@ import Testing
 
     /// Two tokens; eight devices assigned on token 1 in two batches of four (devices 5 to 8 in
     /// group staff); then Apple's total on token 1 falls to `total`, token 2 holds `spare`.
-    func world(_ label: String = #function, total: Int, spare: Int) throws -> (LedgerFixture, Tenant, TokenID, TokenID, [String]) {
-        let f = try LedgerFixture(label)
+    func world(_ backend: TestBackend, _ label: String = #function, total: Int, spare: Int) throws -> (LedgerFixture, Tenant, TokenID, TokenID, [String]) {
+        let f = try LedgerFixture(backend, label)
         let tenant = try f.tenant("springfield")
         let first = try f.token(tenant, uid: "1001"), second = try f.token(tenant, uid: "1002")
         try f.snapshot(tenant, first, [(Self.app, total: 8, apple: 0)])
@@ -25,8 +25,8 @@ import Testing
         return (f, tenant, first, second, students + staff)
     }
 
-    @Test func theNewestMoveToAnotherTokenWithFreeLicencesAndTheRestAreRevoked() throws {
-        let (f, tenant, first, second, serials) = try world(total: 5, spare: 2)
+    @Test(arguments: TestBackend.all) func theNewestMoveToAnotherTokenWithFreeLicencesAndTheRestAreRevoked(_ backend: TestBackend) throws {
+        let (f, tenant, first, second, serials) = try world(backend, total: 5, spare: 2)
         let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
         #expect(resolution.moved.map(\.serialNumber) == [serials[7], serials[6]], "the newest batch, newest device first")
         #expect(resolution.moved.allSatisfy { $0.toTokenId == second && $0.fromTokenId == first })
@@ -41,16 +41,16 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database).isEmpty)
     }
 
-    @Test func theGroupToKeepGivesBackLast() throws {
-        let (f, tenant, first, _, serials) = try world(total: 5, spare: 0)
+    @Test(arguments: TestBackend.all) func theGroupToKeepGivesBackLast(_ backend: TestBackend) throws {
+        let (f, tenant, first, _, serials) = try world(backend, total: 5, spare: 0)
         let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: Self.app, keepGroup: "staff", dryRun: false)
         #expect(resolution.moved.isEmpty)
         #expect(resolution.revocation.devices == [serials[1], serials[2], serials[3]], "students, newest first; staff kept")
         #expect(try f.pool(first, Self.app)?.here == 5)
     }
 
-    @Test func aDryRunDecidesTheSameAndChangesNothing() throws {
-        let (f, tenant, first, _, _) = try world(total: 6, spare: 1)
+    @Test(arguments: TestBackend.all) func aDryRunDecidesTheSameAndChangesNothing(_ backend: TestBackend) throws {
+        let (f, tenant, first, _, _) = try world(backend, total: 6, spare: 1)
         let before = try f.contents()
         let dry = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: true)
         #expect(try f.contents() == before)
@@ -60,8 +60,8 @@ import Testing
         #expect(dry.dryRun && !real.dryRun)
     }
 
-    @Test func excessHeldByAnotherServerIsReportedNotTaken() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func excessHeldByAnotherServerIsReportedNotTaken(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(Self.app, total: 2, apple: 0)])
@@ -75,8 +75,8 @@ import Testing
         #expect(resolution.apps.first?.unresolved == 3)
     }
 
-    @Test func aTokenWithinItsTotalHasNothingToResolve() throws {
-        let (f, tenant, first, _, _) = try world(total: 8, spare: 0)
+    @Test(arguments: TestBackend.all) func aTokenWithinItsTotalHasNothingToResolve(_ backend: TestBackend) throws {
+        let (f, tenant, first, _, _) = try world(backend, total: 8, spare: 0)
         let before = try f.contents()
         let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
         #expect(resolution.apps.isEmpty)

@@ -9,8 +9,8 @@ import Testing
 @Suite struct RosterSyncTests {
     static let app = AssetKey(adamId: "361309726")
 
-    func world(_ label: String = #function, devices: Int) throws -> (LedgerFixture, Tenant, [String]) {
-        let f = try LedgerFixture(label)
+    func world(_ backend: TestBackend, _ label: String = #function, devices: Int) throws -> (LedgerFixture, Tenant, [String]) {
+        let f = try LedgerFixture(backend, label)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(Self.app, total: devices, apple: 0)])
@@ -23,8 +23,8 @@ import Testing
         Array(("serial_number,name\n" + serials.map { "\($0),Cart\n" }.joined()).utf8)
     }
 
-    @Test func devicesAbsentFromTheFileAreRetiredAndGiveTheirLicencesBack() throws {
-        let (f, tenant, serials) = try world(devices: 20)
+    @Test(arguments: TestBackend.all) func devicesAbsentFromTheFileAreRetiredAndGiveTheirLicencesBack(_ backend: TestBackend) throws {
+        let (f, tenant, serials) = try world(backend, devices: 20)
         let report = try f.ledger.syncRoster(tenant: tenant.id, csv: csv(serials.dropLast(2) + ["ROSNEW000001"]), allowance: .standard, dryRun: false)
         #expect(report.imported.imported == 1)
         #expect(report.imported.updated == 18)
@@ -36,8 +36,8 @@ import Testing
         #expect(try ledgerInvariantViolations(f.ledger.database).isEmpty)
     }
 
-    @Test func moreThanTheShareAllowedIsRefusedWholeWithHowToAllowIt() throws {
-        let (f, tenant, serials) = try world(devices: 20)
+    @Test(arguments: TestBackend.all) func moreThanTheShareAllowedIsRefusedWholeWithHowToAllowIt(_ backend: TestBackend) throws {
+        let (f, tenant, serials) = try world(backend, devices: 20)
         let before = try f.contents()
         let truncated = csv(serials.prefix(5) + ["ROSNEW000001"])
         do {
@@ -52,8 +52,8 @@ import Testing
         #expect(allowed.retired.count == 15)
     }
 
-    @Test func aDryRunSaysWhatWouldGoAndChangesNothing() throws {
-        let (f, tenant, serials) = try world(devices: 10)
+    @Test(arguments: TestBackend.all) func aDryRunSaysWhatWouldGoAndChangesNothing(_ backend: TestBackend) throws {
+        let (f, tenant, serials) = try world(backend, devices: 10)
         let before = try f.contents()
         let report = try f.ledger.syncRoster(tenant: tenant.id, csv: csv(serials.dropFirst()), allowance: .devices(1), dryRun: true)
         #expect(report.dryRun)
@@ -62,16 +62,16 @@ import Testing
         #expect(try f.contents() == before)
     }
 
-    @Test func aRejectedLineRefusesTheSyncSinceItsDeviceWouldBeRetired() throws {
-        let (f, tenant, serials) = try world(devices: 4)
+    @Test(arguments: TestBackend.all) func aRejectedLineRefusesTheSyncSinceItsDeviceWouldBeRetired(_ backend: TestBackend) throws {
+        let (f, tenant, serials) = try world(backend, devices: 4)
         let before = try f.contents()
         let bytes = Array(("serial_number\n" + serials.dropLast().joined(separator: "\n") + "\nbad\n").utf8)
         #expect(throws: AllotError.self) { try f.ledger.syncRoster(tenant: tenant.id, csv: bytes, allowance: .percent(100), dryRun: false) }
         #expect(try f.contents() == before)
     }
 
-    @Test func aRetiredDeviceLeavesTheQueueAndItsLicenceServesTheHead() throws {
-        let f = try LedgerFixture()
+    @Test(arguments: TestBackend.all) func aRetiredDeviceLeavesTheQueueAndItsLicenceServesTheHead(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
         let tenant = try f.tenant("springfield")
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(Self.app, total: 2, apple: 0)])

@@ -179,16 +179,15 @@ import Testing
 
     @Test func aSlowServerTimesOutWithinTheClientsTimeout() async throws {
         let apple = RecordedApple { _ in .init(body: Recorded.clientConfig(mdmInfo: nil), delay: .seconds(3)) }
-        let (error, waited) = try await apple.serve { baseURL in
-            let started = ContinuousClock.now
-            let error = await #expect(throws: AppleHTTPClientError.self) {
+        // A timeout error (not the answer, which comes after 3 s) shows the client gave up on its
+        // own deadline; no wall-clock bound is asserted, since this machine is shared and noisy.
+        let error = try await apple.serve { baseURL in
+            await #expect(throws: AppleHTTPClientError.self) {
                 _ = try await AppleHTTPClient(baseURL: baseURL, timeout: .milliseconds(500)).clientConfig(token: Recorded.token)
             }
-            return (error, started.duration(to: .now))
         }
         #expect(error?.isTimeout == true)
         #expect(error?.description.contains(Recorded.token) == false)
-        #expect(waited < .seconds(3))
     }
 
     @Test func aServerThatIsNotThereIsATransportError() async throws {
