@@ -52,6 +52,13 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     /// Apple's `ASSET_COUNT`: a purchase, a transfer or a refund moved a pool's total.
     case appleCountChanged = "apple_count_changed"
 
+    // Webhooks (issue 12, point 4)
+    /// A URL registered for the tenant's events.
+    case webhookAdded = "webhook_added"
+    case webhookRemoved = "webhook_removed"
+    /// Events a webhook's receiver did not take within their 24-hour window.
+    case webhookGaveUp = "webhook_gave_up"
+
     /// The event of a batch in one direction.
     public static func batch(_ direction: BatchDirection) -> EventKind {
         switch direction {

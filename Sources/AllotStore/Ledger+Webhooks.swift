@@ -50,9 +50,9 @@ extension Ledger {
                 INSERT INTO webhooks (tenant_id, url, secret, created_at, delivered_through_event_id, failed_attempts, next_attempt_at)
                 VALUES (?, ?, ?, ?, ?, 0, ?)
                 """, [.integer(tenant.rawValue), .text(url.text), .blob(sealedSecret), .integer(now), .integer(newest), .integer(now)])
-            let id = database.lastInsertRowID
+            let id = try database.lastInsertRowID
             // Recorded after the cursor was read: the receiver's first event says it was added.
-            try recordEvent(tenant: tenant, kind: "webhook_added", detail: WebhookDetail(webhookId: id, url: url.text))
+            try recordEvent(tenant: tenant, kind: .webhookAdded, detail: WebhookDetail(webhookId: id, url: url.text))
             return try requireWebhook(tenant: tenant, id: id)
         }
     }
@@ -62,7 +62,7 @@ extension Ledger {
         try database.transaction {
             let webhook = try requireWebhook(tenant: tenant, id: id)
             try database.run("DELETE FROM webhooks WHERE id = ? AND tenant_id = ?", [.integer(id), .integer(tenant.rawValue)])
-            try recordEvent(tenant: tenant, kind: "webhook_removed", detail: WebhookDetail(webhookId: id, url: webhook.url))
+            try recordEvent(tenant: tenant, kind: .webhookRemoved, detail: WebhookDetail(webhookId: id, url: webhook.url))
             return webhook
         }
     }
@@ -135,7 +135,7 @@ extension Ledger {
                 let count = try database.queryFirst("SELECT COUNT(*) FROM events WHERE tenant_id = ? AND id > ? AND id <= ?",
                                                     [.integer(tenant.rawValue), .integer(current), .integer(through)]) { $0.int(0) } ?? 0
                 try moveCursor(claim.webhookId, to: through)
-                try recordEvent(tenant: tenant, kind: "webhook_gave_up",
+                try recordEvent(tenant: tenant, kind: .webhookGaveUp,
                                 detail: WebhookGiveUpDetail(webhookId: claim.webhookId, fromEventId: claim.event.id, throughEventId: through,
                                                             events: count, lastError: error))
             }
@@ -168,7 +168,7 @@ extension Ledger {
         FROM webhooks w
         """
 
-    private static func webhook(from row: Statement) throws -> WebhookRecord {
+    private static func webhook(from row: any SQLRow) throws -> WebhookRecord {
         WebhookRecord(id: row.int64(0), tenantId: TenantID(row.int64(1)), url: row.string(2), createdAt: row.int64(3),
                       deliveredThroughEventId: row.int64(4), failedAttempts: row.int(5), nextAttemptAt: row.int64(6),
                       lastError: row.optionalString(7), pendingEvents: row.int(8))
