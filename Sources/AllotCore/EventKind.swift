@@ -53,9 +53,10 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case appleCountChanged = "apple_count_changed"
 
     // Webhooks (issue 12, point 4)
+    /// A URL registered for the tenant's events.
     case webhookAdded = "webhook_added"
     case webhookRemoved = "webhook_removed"
-    /// A webhook's event was retried for 24 hours without a 2xx answer and given up.
+    /// Events a webhook's receiver did not take within their 24-hour window.
     case webhookGaveUp = "webhook_gave_up"
 
     // The queue of unmet demand and over-allocation resolved (issue 14)
