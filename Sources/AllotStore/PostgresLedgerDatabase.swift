@@ -97,6 +97,12 @@ public final class PostgresLedgerDatabase {
         }
     }
 
+    /// Runs one statement in PostgreSQL's own dialect with postgres-nio's bindings (arrays for
+    /// `unnest`): the set-based paths and the benchmark's bulk-insert limit. The rows it changed.
+    public func runNative(_ sql: String, _ bindings: PostgresBindings) throws -> Int {
+        try send(sql, bindings, original: sql).metadata.rows ?? 0
+    }
+
     private func send(_ sql: String, _ values: [SQLValue]) throws -> PostgresQueryResult {
         var bindings = PostgresBindings(capacity: values.count)
         for value in values {
