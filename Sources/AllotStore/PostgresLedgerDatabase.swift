@@ -71,7 +71,9 @@ public final class PostgresLedgerDatabase {
     /// The open connection, reconnecting first when the last one was lost.
     private func live() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
-        precondition(!inTransaction, "a lost connection ends its transaction, which reports it")
+        // Lost inside a transaction: the transaction is gone with it; `transaction` runs the
+        // whole body again on a new connection (or reports it), never the rest of it.
+        guard !inTransaction else { throw PostgresFailure.lost }
         connection = nil
         try connect()
         return connection!
