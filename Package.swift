@@ -115,6 +115,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                // The webhook sender posts events to the tenants' receivers.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             // Served at GET /openapi.yaml; a link to the repository's document, so there is one copy.
             resources: [.embedInCode("openapi.yaml")]
@@ -178,6 +181,10 @@ let package = Package(
             dependencies: [
                 "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The test receiver of webhook posts.
+                .product(name: "Hummingbird", package: "hummingbird"),
+                // A registry per test, so GET /metrics shows that test's counts only.
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -11,14 +11,16 @@ public enum APIKey {
     public static let lengthMax = 128
 
     /// A fresh random key.
-    public static func generate() -> String {
+    public static func generate() -> String { prefix + randomBase64URL(byteCount: 32) }
+
+    /// `byteCount` random bytes as base64url without padding: secrets that travel in headers.
+    static func randomBase64URL(byteCount: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let base64url = Data(bytes).base64EncodedString()
+        let bytes = (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        return prefix + base64url
     }
 
     /// The stored form: lowercase hex SHA-256 of the key's UTF-8 bytes.

@@ -46,12 +46,28 @@ extension Allot {
     /// sees the tally after each chunk; when `stop` answers true between chunks the roll-out
     /// ends there: partial keeps what committed, the one-transaction modes roll back.
     /// With an idempotency key, chunk n (from 2) uses `KEY#n`, so a repeated roll-out answers
-    /// the chunks that committed with their first answers and runs the rest.
+    /// the chunks that committed with their first answers and runs the rest. With `queue`, an
+    /// assign's devices that find no free licence wait in the app's queue (`queued`); a revoke
+    /// that committed serves that queue with the licences it gave back.
     public func rollOut(tenant slug: String, direction: BatchDirection, asset: AssetKey, devices selection: DeviceSelection,
-                        mode: BatchMode = .partial, idempotencyKey: String? = nil,
+                        mode: BatchMode = .partial, idempotencyKey: String? = nil, queue: Bool = false,
                         chunkItems: Int = RollOutLimits.chunkItemsDefault,
                         stop: @escaping @Sendable () -> Bool = { false },
                         progress: @escaping @Sendable (BatchTally) -> Void = { _ in }) async throws -> RollOutOutcome {
+        let outcome = try await rollOutInChunks(tenant: slug, direction: direction, asset: asset, devices: selection, mode: mode,
+                                                idempotencyKey: idempotencyKey, queue: queue, chunkItems: chunkItems, stop: stop, progress: progress)
+        if direction == .revoke && outcome.committed && (outcome.counts[ItemResult.revoked.rawValue] ?? 0) > 0 {
+            try serveQueue(tenant: try tenant(slug), asset: asset)
+        }
+        // Licences spent or given back: a licences_low threshold crossed, or recovered from.
+        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
+    }
+
+    private func rollOutInChunks(tenant slug: String, direction: BatchDirection, asset: AssetKey, devices selection: DeviceSelection,
+                                 mode: BatchMode, idempotencyKey: String?, queue: Bool, chunkItems: Int,
+                                 stop: @escaping @Sendable () -> Bool,
+                                 progress: @escaping @Sendable (BatchTally) -> Void) async throws -> RollOutOutcome {
         guard (1...RollOutLimits.chunkItemsMax).contains(chunkItems) else {
             throw AllotError.invalidInput("a chunk holds 1 to \(RollOutLimits.chunkItemsMax) devices, not \(chunkItems)")
         }
@@ -75,7 +91,7 @@ extension Allot {
             var interrupted = false
             do {
                 batch = try ledger.runBatchInOneTransaction(
-                    tenant: tenant, direction: direction, mode: mode, tally: &tally,
+                    tenant: tenant, direction: direction, mode: mode, queue: queue, tally: &tally,
                     nextChunk: { try chunks.next() },
                     chunkDone: { running in
                         decidedChunks += 1
@@ -85,6 +101,7 @@ extension Allot {
             } catch is RollOutStopped {
                 interrupted = true
             }
+            settings.metrics.batch(direction: direction, mode: mode, committed: batch != nil, counts: tally.counts)
             return RollOutOutcome(direction: direction, mode: mode, batchIds: batch.map { [$0] } ?? [], chunks: decidedChunks,
                                   interrupted: interrupted, tally: tally)
         }
@@ -93,7 +110,7 @@ extension Allot {
         while let items = try chunks.next() {
             decidedChunks += 1
             let key = idempotencyKey.map { decidedChunks == 1 ? $0 : "\($0)#\(decidedChunks)" }
-            let outcome = try ledger.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key)
+            let outcome = counted(try ledger.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key, queue: queue))
             if let batch = outcome.batchId { batchIds.append(batch) }
             tally.add(outcome.items)
             progress(tally)

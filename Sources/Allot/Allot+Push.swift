@@ -127,7 +127,7 @@ extension Allot {
     }
 
     /// Whether a lane goes on after an operation.
-    private enum LaneNext { case goOn, stop }
+    enum LaneNext { case goOn, stop }
 
     /// One token's lane: rounds of (read its window, send or poll what is due and free), until
     /// nothing is due, Apple says wait, or the token cannot deliver. Bounded by `pushRoundsMax`.
@@ -161,16 +161,18 @@ extension Allot {
         return outcome
     }
 
-    /// One step of one claimed operation: ask Apple, let the machine decide, perform it.
-    private func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
-                         outcome: inout LaneOutcome) async throws -> LaneNext {
+    /// One step of one claimed operation: ask Apple (unless Apple already told us, by a
+    /// notification: `answer`), let the machine decide, perform it.
+    func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
+                 answer told: AppleAnswer? = nil, outcome: inout LaneOutcome) async throws -> LaneNext {
         let bearer: String
         do { bearer = try self.bearer(of: token) } catch {
             try ledger.failOperation(operation, error: "the token's file is gone")
             outcome.report.failed += 1
             return .goOn
         }
-        guard var answer = try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) else {
+        let asked: AppleAnswer? = if let told { told } else { try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) }
+        guard var answer = asked else {
             // Apple reports another server on the location: the token was paused.
             outcome.report.pausedTokens.append(token.id)
             return .stop

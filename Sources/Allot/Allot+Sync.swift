@@ -92,6 +92,10 @@ extension Allot {
         }
         let after = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
         report.state = after.state
+        // A raised total, a token added, renewed or taken over: licences may have appeared.
+        try serveQueue(tenant: tenant, asset: nil)
+        try noteExpiryMilestone(tenant: tenant, token: after)
+        try noteAlerts(tenant: tenant)
         if TokenExpiry.isExpiringSoon(expiresAt: after.expiresAt, now: now) {
             let daysLeft = TokenExpiry.daysLeft(expiresAt: after.expiresAt, now: now)
             report.warnings.append("token \(token.id) expires in \(daysLeft) day(s); download a fresh file and renew it")
@@ -138,7 +142,7 @@ extension Allot {
         if snapshot.allSatisfy({ $0.total == 0 }) {
             let warning = "location \(token.locationName) (\(token.locationUid)) holds no licences; is this the right location's token?"
             report.warnings.append(warning)
-            try ledger.recordEvent(tenant: tenant.id, kind: "token_has_no_licences", token: token.id, detail: ["warning": warning])
+            try ledger.recordEvent(tenant: tenant.id, kind: .tokenHasNoLicences, token: token.id, detail: ["warning": warning])
         }
         for over in applied.overAllocated {
             report.warnings.append("app \(over.adamId):\(over.pricingParam) on token \(token.id) has \(over.excess) more licence(s) in use than Apple's total of \(over.total) (a refund, a transfer, or the wrong location's token)")
@@ -202,7 +206,7 @@ extension Allot {
         // Remembered only when they agree: drift not yet repaired is reported again next time.
         try ledger.rememberAgreedAssignmentsVersion(token: token.id, drift.isEmpty ? appleAssignments.versionId : nil)
         guard !drift.isEmpty else { return }
-        try ledger.recordEvent(tenant: tenant.id, kind: "assignments_drift", token: token.id, detail: drift)
+        try ledger.recordEvent(tenant: tenant.id, kind: .assignmentsDrift, token: token.id, detail: drift)
         report.warnings.append("\(drift.count { $0.kind == .missingAtApple }) licence(s) the ledger holds are missing at Apple and \(drift.count { $0.kind == .unknownToLedger }) Apple holds are unknown to the ledger"
                                + (repair ? "" : "; run `allot sync --repair` to send the missing again and record the unknown"))
         if repair {

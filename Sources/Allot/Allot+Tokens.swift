@@ -32,9 +32,10 @@ extension Allot {
             locationUid: config.uId, locationName: config.locationName, orgName: file.orgName, secret: sealed,
             expiresAt: Int64(file.expiresAt.timeIntervalSince1970), priority: priority))
         if let previousOwner {
-            try ledger.recordEvent(tenant: tenant.id, kind: "token_taken_over", token: id, detail: ["previousOwner": previousOwner])
+            try ledger.recordEvent(tenant: tenant.id, kind: .tokenTakenOver, token: id, detail: ["previousOwner": previousOwner])
         }
         _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, String(id.rawValue)))
+        try await configureReceiver(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, String(id.rawValue)))
         return try ledger.requireToken(tenant: tenant.id, String(id.rawValue))
     }
 
@@ -63,6 +64,7 @@ extension Allot {
             try ledger.resumeOperations(token: token.id)
         }
         _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
+        try await configureReceiver(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
         return try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
     }
 
@@ -93,7 +95,7 @@ extension Allot {
         _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
         let state: TokenState = token.expiresAt > now ? .active : .expired
         try ledger.setTokenState(tenant: tenant.id, token: token.id, state, ownerName: nil, reason: "taken over")
-        try ledger.recordEvent(tenant: tenant.id, kind: "token_taken_over", token: token.id,
+        try ledger.recordEvent(tenant: tenant.id, kind: .tokenTakenOver, token: token.id,
                                detail: ["previousOwner": previousOwner ?? "nobody", "cleanUp": cleanUp ? "yes" : "no"])
         try ledger.resumeOperations(token: token.id)
 
@@ -110,9 +112,11 @@ extension Allot {
         }
         report.notOurs = notOurs.values.reduce(0) { $0 + $1.count }
         _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
+        // The previous owner's receiver got the location's notifications until now.
+        try await configureReceiver(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
         if cleanUp && report.notOurs > 0 {
             report.revoking = try ledger.enqueueCleanUp(tenant: tenant.id, token: token.id, notOurs)
-            try ledger.recordEvent(tenant: tenant.id, kind: "token_cleaned_up", token: token.id, detail: ["revoking": report.revoking])
+            try ledger.recordEvent(tenant: tenant.id, kind: .tokenCleanedUp, token: token.id, detail: ["revoking": report.revoking])
         }
         return report
     }

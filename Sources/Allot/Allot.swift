@@ -22,13 +22,16 @@ public actor Allot {
     var delivery = DeliveryBookkeeping()
     /// This engine's name on the leases it writes in the outbox.
     let workerId = UUID().uuidString.lowercased()
+    /// Where Apple sends this server's notifications (`allot serve --public-url`); nil: none.
+    var notificationsBaseURL: String?
 
     public init(databasePath: String, apple: (any AppsAndBooksService)? = nil, secrets: SecretBox? = nil,
                 settings: EngineSettings = EngineSettings(), createDatabase: Bool = true,
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }) throws {
         // A path, or a postgres:// URL (`LedgerLocation`).
         ledger = try Ledger(location: databasePath, create: createDatabase, clock: clock)
-        self.apple = apple
+        // Measured in one place: every call to Apple is counted and timed (GET /metrics).
+        self.apple = apple.map { MeasuredAppleService(service: $0, metrics: settings.metrics) }
         self.settings = settings
         self.databasePath = databasePath
         secretBox = secrets
@@ -82,8 +85,12 @@ public actor Allot {
         try ledger.devices(tenant: try tenant(slug).id, group: group)
     }
 
+    /// Retires devices; the licences they gave back serve the queues of unmet demand.
     public func retireDevices(tenant slug: String, serials: [String]) throws -> RevocationReport {
-        try ledger.retireDevices(tenant: try tenant(slug).id, serials: serials)
+        let tenant = try tenant(slug)
+        let report = try ledger.retireDevices(tenant: tenant.id, serials: serials)
+        if report.revoked > 0 { try serveQueue(tenant: tenant, asset: nil) }
+        return report
     }
 
     /// The serials an assign or revoke selector names: a group, or every managed device.
@@ -93,14 +100,30 @@ public actor Allot {
 
     // MARK: Batches
 
+    /// With `queue`, items that find no free licence wait in their app's queue (`queued`).
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
-                       idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey)
+                       idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
+        let outcome = counted(try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
+        // Licences spent: the tenant may have crossed a licences_low threshold.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        return outcome
     }
 
+    /// The licences a committed revoke gives back serve the queues of unmet demand.
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey)
+        let tenant = try tenant(slug)
+        let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
+        if outcome.committed { try serveAfterRevocation(tenant: tenant, outcome.items) }
+        // Licences back: an app below a licences_low threshold may have recovered.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant) }
+        return outcome
+    }
+
+    /// Counts the batch and its items by result (GET /metrics).
+    func counted(_ outcome: BatchOutcome) -> BatchOutcome {
+        settings.metrics.batch(direction: outcome.direction, mode: outcome.mode, committed: outcome.committed, counts: outcome.counts)
+        return outcome
     }
 
     // MARK: Pools and events

@@ -31,6 +31,10 @@ public struct EngineSettings: Sendable {
     /// which may go (`DeliveryOrder`). Larger than what can wait on a poll at once (15 calls/s
     /// × 30 s), so operations waiting for their poll never hide sendable ones.
     public var deliveryWindowOperationsMax = 1_000
+    /// How a webhook's failed tries are retried, and when an event is given up.
+    public var webhookRetry = WebhookRetryPolicy()
+    /// Where the engine's counters go (GET /metrics); by default the process's metrics system.
+    public var metrics = EngineMetrics()
 
     /// What the outbox machine follows.
     public var outbox: OutboxSettings {

@@ -66,7 +66,8 @@ struct AppsCommand: AsyncParsableCommand {
         let over = pools.filter { $0.overAllocated > 0 }
         Standard.output("\(Text.count(pools.count, "app")), \(Text.count(available, "licence")) available to devices"
                         + (unlimited > 0 ? " (and \(Text.count(unlimited, "app")) without limit)" : "")
-                        + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): run `allot sync`."))
+                        + (over.isEmpty ? "." : "; \(Text.count(over.count, "app")) over-allocated (Apple's total fell below what is in use): "
+                           + OverAllocationAdvice.resolve(tenant: tenant.tenant, tokens: over.flatMap { $0.tokens.filter { $0.assigned > $0.total }.map(\.id) }) + "."))
     }
 }
 

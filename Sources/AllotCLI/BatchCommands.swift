@@ -27,6 +27,10 @@ struct RevokeCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
 
+    func validate() throws {
+        if batch.queue { throw ValidationError("--queue is for assign: a revoke never waits for a licence") }
+    }
+
     func run() async throws { try await batch.run(.revoke, global: global) }
 }
 
@@ -70,6 +74,9 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "Commit only; leave the Apple operations for `allot push`.")
     var noPush = false
 
+    @Flag(help: "Assign only: devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
+    var queue = false
+
     @Option(help: ArgumentHelp("Repeating a batch with the same key returns the first answer and changes nothing.", valueName: "key"))
     var idempotencyKey: String?
 
@@ -103,7 +110,7 @@ struct BatchOptions: ParsableArguments {
         let interruption = Interruption.install()
         let drawing = RollOutProgressLine(label: "\(verb) \(asset)")
         let outcome = try await allot.rollOut(tenant: tenant.tenant, direction: direction, asset: asset, devices: selection,
-                                              mode: mode, idempotencyKey: idempotencyKey, chunkItems: chunkSize,
+                                              mode: mode, idempotencyKey: idempotencyKey, queue: queue, chunkItems: chunkSize,
                                               stop: { interruption.requested }, progress: { drawing.draw($0) })
         drawing.finish()
         interruption.remove()

@@ -21,10 +21,29 @@ struct DevicesCommand: AsyncParsableCommand {
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The roster CSV file; - reads standard input.", valueName: "file.csv"))
         var file: String
+        @Flag(help: "The file is the whole fleet: retire the tenant's managed devices it does not list (their licences come back; lists the devices that need an uninstall). One transaction; a rejected line refuses it.")
+        var retireMissing = false
+        @Flag(help: "With --retire-missing: say what would be imported and retired, change nothing.")
+        var dryRun = false
+        @Option(help: ArgumentHelp("With --retire-missing: the most devices it may retire, N or P% of the managed devices (default 10%).", valueName: "n|p%"))
+        var maxRetire: String?
+
+        func validate() throws {
+            if !retireMissing && (dryRun || maxRetire != nil) {
+                throw ValidationError("--dry-run and --max-retire go with --retire-missing")
+            }
+            if let maxRetire, RetireAllowance(parsing: maxRetire) == nil {
+                throw ValidationError("--max-retire '\(maxRetire)' is not an allowance; \(RetireAllowance.formatHelp)")
+            }
+        }
 
         func run() async throws {
             let bytes = try InputFile.read(file, what: "roster")
             let allot = try await global.openEngine()
+            if retireMissing {
+                try await syncRoster(bytes, allot: allot)
+                return
+            }
             let report = try await Progress.around("importing \(Text.printable(file))") {
                 try await allot.importRoster(tenant: tenant.tenant, csv: bytes)
             }
@@ -44,6 +63,50 @@ struct DevicesCommand: AsyncParsableCommand {
                 Standard.output("Imported \(Text.count(report.imported, "new device")), updated \(Text.count(report.updated)), rejected \(Text.count(report.rejected.count, "line")).")
             }
             if !report.rejected.isEmpty { throw ExitCode(ExitStatus.partial) }
+        }
+
+        /// `--retire-missing`: the import and the retirement of the devices the file leaves out.
+        private func syncRoster(_ bytes: [UInt8], allot: Allot) async throws {
+            let allowance = maxRetire.flatMap(RetireAllowance.init(parsing:)) ?? .standard
+            let report = try await Progress.around("importing \(Text.printable(file))") {
+                try await allot.syncRoster(tenant: tenant.tenant, csv: bytes, allowance: allowance, dryRun: dryRun)
+            }
+            let delivery = try await Delivery.push(allot: allot, tenant: tenant.tenant, when: !dryRun && report.revocation.revoked > 0, global: global)
+            if global.json {
+                try JSONOutput.emit(Extended(Extended(ImportView(report.imported), "retireMissing", RetireMissingView(report)), "delivery", delivery))
+                return
+            }
+            let imported = report.imported
+            if report.dryRun {
+                Standard.output("Dry run, nothing changed: would import \(Text.count(imported.imported, "new device")), update \(Text.count(imported.updated)), "
+                                + "and retire \(Text.count(report.retired.count, "device")) absent from the file"
+                                + (report.retired.isEmpty ? "." : ": " + report.retired.prefix(TextLimits.serialsShown).joined(separator: " ")
+                                    + (report.retired.count > TextLimits.serialsShown ? " … (--json lists all)." : ".")))
+                if report.revocation.revoked > 0 {
+                    Standard.output("\(Text.count(report.revocation.revoked, "licence")) would come back from \(Text.count(report.revocation.devices.count, "device")).")
+                }
+                return
+            }
+            try RevocationOutput.emit(report.revocation, delivery: delivery, json: false,
+                                      summary: "Imported \(Text.count(imported.imported, "new device")), updated \(Text.count(imported.updated)); "
+                                          + "retired \(Text.count(report.retired.count, "device")) absent from the file, \(Text.count(report.revocation.revoked, "licence")) given back.")
+        }
+    }
+
+    /// `retireMissing` in the JSON of `devices import --retire-missing`.
+    struct RetireMissingView: Encodable, Sendable {
+        let dryRun: Bool
+        /// Devices retired (or, dry, that would be) because the file does not list them.
+        let retired: [String]
+        let revoked: Int
+        /// Devices that lost an app: they need an uninstall.
+        let devices: [String]
+
+        init(_ report: RosterSyncReport) {
+            dryRun = report.dryRun
+            retired = report.retired
+            revoked = report.revocation.revoked
+            devices = report.revocation.devices
         }
     }
 

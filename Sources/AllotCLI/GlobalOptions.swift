@@ -73,7 +73,9 @@ struct TenantOption: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
     var tenant: String
 
-    func validate() throws {
+    func validate() throws { try Self.validate(tenant) }
+
+    static func validate(_ tenant: String) throws {
         guard Ledger.isValidSlug(tenant) else {
             throw ValidationError("--tenant '\(tenant)' is not a tenant slug; slugs are lowercase letters, digits and dashes")
         }

@@ -1,3 +1,5 @@
+import Allot
+import AllotCore
 import AllotServer
 import ArgumentParser
 
@@ -14,19 +16,43 @@ struct ServeCommand: AsyncParsableCommand {
     var port = 8080
     @Option(help: ArgumentHelp("On SIGTERM or SIGINT, wait at most this long for Apple calls and HTTP requests in flight.", valueName: "seconds"))
     var drainSeconds = 10.0
+    @Option(help: ArgumentHelp("Sync every token with Apple once per this interval, spread out (45s, 10m, 1h, 1d).", valueName: "duration"))
+    var syncInterval = "1h"
+    @Option(help: ArgumentHelp("The address Apple can reach this server at; each token's notifications are sent to a path under it.", valueName: "url"))
+    var publicUrl: String?
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
         guard drainSeconds >= 0 && drainSeconds <= ShutdownLimits.drainSecondsMax else {
             throw ValidationError("--drain-seconds must be 0 to \(Int(ShutdownLimits.drainSecondsMax))")
         }
+        _ = try reconcile()
     }
 
     func run() async throws {
+        let logger = log.bootstrap()
         let engine = try await global.openEngine(creatingDatabase: true)
         let host = host
-        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds)) { bound in
-            Standard.error("allot: serving the HTTP API on http://\(host):\(bound) (SIGTERM or Ctrl-C stops it gracefully)")
+        let reconcile = try reconcile()
+        let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
+            + (reconcile.publicURL.map { "; Apple's notifications to \($0)/\(Allot.notificationPathPrefix)/" } ?? "")
+        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
+                            reconcile: reconcile, logger: logger) { bound in
+            Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep) (SIGTERM or Ctrl-C stops it gracefully)")
+        }
+    }
+}
+
+extension ServeCommand {
+    /// The reconcile schedule and notifications, from `--sync-interval` and `--public-url`.
+    func reconcile() throws -> ReconcileSettings {
+        let interval: SyncInterval
+        do { interval = try SyncInterval(parsing: syncInterval) } catch { throw ValidationError("--sync-interval: \(error.description)") }
+        do {
+            return ReconcileSettings(interval: interval, publicURL: try publicUrl.map(Allot.checkedPublicURL))
+        } catch let error as AllotError {
+            throw ValidationError("--public-url: \(error.message)")
         }
     }
 }

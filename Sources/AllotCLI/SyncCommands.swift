@@ -11,21 +11,58 @@ struct SyncCommand: AsyncParsableCommand {
         abstract: "Read the tenant's tokens from Apple: totals, who manages each location, over-allocation, and assignments that differ from the ledger's."
     )
     @OptionGroup var global: GlobalOptions
-    @OptionGroup var tenant: TenantOption
+    @Option(name: .long, help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
+    var tenant: String?
+    @Flag(help: "Every tenant's tokens (for cron; `allot serve` syncs on its own schedule).")
+    var all = false
     @Option(help: ArgumentHelp("Only this token: its id or location uId.", valueName: "token"))
     var token: String?
     @Flag(help: "Repair the differences found: send Apple again what it lacks (through the outbox; `allot push` delivers it) and record what Apple holds that the ledger does not.")
     var repair = false
 
+    func validate() throws {
+        switch (tenant, all) {
+        case (nil, false): throw ValidationError("name the tenant with --tenant SLUG, or sync every tenant with --all")
+        case (.some, true): throw ValidationError("--tenant and --all cannot go together; give one")
+        case (.some(let slug), false):
+            try TenantOption.validate(slug)
+        case (nil, true):
+            if token != nil { throw ValidationError("--token names one tenant's token; give --tenant with it instead of --all") }
+        }
+    }
+
     func run() async throws {
         let allot = try await global.openEngine()
-        let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant.tenant, token: token, repair: repair) }
+        guard let tenant else {
+            let all = try await Progress.around("reading Apple") { try await allot.syncAll(repair: repair) }
+            let attention = AppleAttention(tenants: all)
+            if global.json {
+                try JSONOutput.emit(AttentionAnswer(view: SyncAllView(all), needsAttention: attention.needed, attention: attention.reasons))
+                try attention.exit()
+                return
+            }
+            for tenantReport in all {
+                Standard.output("Tenant \(tenantReport.tenant.printableExcerpt):")
+                show(tenantReport.tokens)
+            }
+            Standard.output("Synced \(Text.count(all.count, "tenant")), \(Text.count(all.reduce(0) { $0 + $1.tokens.count }, "token")).")
+            attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
+            try attention.exit()
+            return
+        }
+        let reports = try await Progress.around("reading Apple") { try await allot.sync(tenant: tenant, token: token, repair: repair) }
         let attention = AppleAttention(sync: reports)
         if global.json {
             try JSONOutput.emit(AttentionAnswer(view: SyncView(reports), needsAttention: attention.needed, attention: attention.reasons))
             try attention.exit()
             return
         }
+        show(reports)
+        attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
+        try attention.exit()
+    }
+
+    private func show(_ reports: [TokenSyncReport]) {
         var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
                           .init("OVER-ALLOCATED", .right), .init("DRIFT", .right), .init("NOTE"))
         for report in reports {
@@ -36,7 +73,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if !reports.isEmpty { Standard.output(table.render()) }
         for over in reports.flatMap(\.overAllocated) {
-            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); revoke \(Text.count(over.excess)) or buy more.")
+            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); buy more, or " + OverAllocationAdvice.resolve(tenant: tenant.tenant, tokens: [over.tokenId]) + ".")
         }
         for report in reports {
             for drift in report.drift.prefix(TextLimits.rowsShown) {
@@ -52,8 +89,6 @@ struct SyncCommand: AsyncParsableCommand {
         }
         let usable = reports.count { $0.state == .active && $0.error == nil }
         Standard.output("Synced \(Text.count(reports.count, "token")), \(Text.count(usable)) active.")
-        attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
-        try attention.exit()
     }
 }
 
@@ -143,9 +178,16 @@ struct AppleAttention {
         }
         let over = reports.flatMap(\.overAllocated)
         if !over.isEmpty {
-            reasons.append("\(Text.count(over.count, "app")) over-allocated; revoke licences or buy more")
+            reasons.append("\(Text.count(over.count, "app")) over-allocated; buy more, or give back the excess with `allot token resolve`")
         }
         self.reasons = reasons
+    }
+
+    /// `sync --all`: each tenant's reasons, named by its slug.
+    init(tenants: [TenantSyncReport]) {
+        reasons = tenants.flatMap { tenant in
+            AppleAttention(sync: tenant.tokens).reasons.map { "tenant \(tenant.tenant): \($0)" }
+        }
     }
 
     func exit() throws {

@@ -3,12 +3,12 @@ import AllotCore
 import AllotViews
 import ArgumentParser
 
-/// `allot tenant create|list|rotate-key`.
+/// `allot tenant create|list|rotate-key|licences-low`.
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Create and list tenants (the MDM's customers).",
-        subcommands: [Create.self, List.self, RotateKey.self]
+        subcommands: [Create.self, List.self, RotateKey.self, LicencesLow.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -75,6 +75,40 @@ struct TenantCommand: AsyncParsableCommand {
                 try JSONOutput.emit(["slug": slug, "apiKey": key])
             } else {
                 Standard.output("New HTTP API key of \(slug) (shown only now; the old key no longer works): \(key)")
+            }
+        }
+    }
+}
+
+extension TenantCommand {
+    /// The thresholds of the `licences_low` event: shown, or set.
+    struct LicencesLow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "licences-low",
+            abstract: "Show or set when the tenant's licences_low event fires: percents of an app's total (default 20,10; none for never)."
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
+        var slug: String
+        @Argument(help: ArgumentHelp("Distinct whole percents from 1 to 99, e.g. 20,10; or none. Without it, the current ones are shown.", valueName: "percents"))
+        var percents: String?
+
+        func validate() throws {
+            if let percents {
+                do { _ = try LicenceThresholds(parsing: percents) } catch { throw ValidationError(error.description) }
+            }
+        }
+
+        func run() async throws {
+            let allot = try await global.openEngine()
+            if let percents { try await allot.setLicenceThresholds(tenant: slug, try LicenceThresholds(parsing: percents)) }
+            let thresholds = try await allot.licenceThresholds(tenant: slug)
+            if global.json {
+                try JSONOutput.emit(["slug": slug, "licencesLow": thresholds.description])
+            } else if thresholds.percents.isEmpty {
+                Standard.output("Tenant \(slug) records no licences_low event.")
+            } else {
+                Standard.output("Tenant \(slug) records licences_low when an app's available licences fall below \(thresholds.percents.map { "\($0)%" }.joined(separator: ", ")) of its total.")
             }
         }
     }

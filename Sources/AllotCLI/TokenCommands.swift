@@ -10,7 +10,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Add, renew, remove, take over and list a tenant's content tokens (one per Apple location).",
-        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self, Inspect.self]
+        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self, Inspect.self, Resolve.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -109,6 +109,12 @@ struct TokenCommand: AsyncParsableCommand {
                 summary += report.notOurs > 0 ? "; run again with --clean-up to revoke them." : "."
             }
             Standard.output(summary)
+            // Clean-up revokes only what other servers assigned; what this server holds beyond
+            // Apple's total needs `token resolve`, and a sync cannot fix it.
+            for over in try await allot.overAllocations(tenant: tenant.tenant, token: "\(report.tokenId)") {
+                Standard.output("Needs attention: app \(over.adamId):\(over.pricingParam) has \(Text.count(over.assignedHere + over.assignedElsewhere, "licence")) in use against Apple's total of \(Text.count(over.total)); "
+                                + OverAllocationAdvice.resolve(tenant: tenant.tenant, tokens: [over.tokenId]) + ".")
+            }
             if let note = delivery.note { Standard.output(note) }
         }
     }

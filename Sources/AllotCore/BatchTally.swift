@@ -49,7 +49,7 @@ extension BatchDirection {
     /// (BatchPlanner's ladder): what `--help` and the documentation list.
     public var possibleResults: [ItemResult] {
         switch self {
-        case .assign: [.invalidSerial, .unknownApp, .notDeviceAssignable, .unknownDevice, .alreadyAssigned, .noLicense, .assigned]
+        case .assign: [.invalidSerial, .unknownApp, .notDeviceAssignable, .unknownDevice, .alreadyAssigned, .noLicense, .queued, .assigned]
         case .revoke: [.invalidSerial, .unknownApp, .unknownDevice, .notAssigned, .revoked]
         }
     }

@@ -10,13 +10,17 @@ public enum ItemResult: String, Sendable, Codable, CaseIterable, Hashable {
     case revoked
     case notAssigned = "not_assigned"
     case invalidSerial = "invalid_serial"
+    /// No licence was free and the caller asked to wait: the device is in the app's queue of
+    /// unmet demand and gets a licence, in order, when one appears (issue 14).
+    case queued
 
     /// Whether the item ended as the caller wanted. `already_assigned` and `not_assigned` are
     /// successes: assign and revoke are idempotent, so repeating a batch is harmless.
     public var isSuccess: Bool {
         switch self {
         case .assigned, .alreadyAssigned, .revoked, .notAssigned: true
-        case .noLicense, .unknownDevice, .unknownApp, .notDeviceAssignable, .invalidSerial: false
+        // A queued device holds nothing yet: the batch did not give it the app.
+        case .noLicense, .unknownDevice, .unknownApp, .notDeviceAssignable, .invalidSerial, .queued: false
         }
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -21,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
     /// Connections open at once; past it the server stops accepting until one closes.
     public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
+    /// Where GET /metrics reads the counters from; `allot serve` uses the process's registry.
+    public var metricsRegistry = PrometheusCollectorRegistry()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, adminKey: String? = nil,
                 logger: Logger = Logger(label: "allot.server")) {
@@ -35,12 +38,14 @@ public struct ServerConfiguration: Sendable {
 public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Router<AllotRequestContext> {
     let router = Router(context: AllotRequestContext.self)
     let routeTable = RouteTable()
-    // Outermost: every error below, an unknown route included, becomes a JSON answer.
+    // Outermost: one log line per request, with the status the client gets.
+    router.add(middleware: RequestLogMiddleware())
+    // Every error below, an unknown route included, becomes a JSON answer.
     router.add(middleware: JSONErrorMiddleware(routes: routeTable))
-    router.add(middleware: LogRequestsMiddleware(.info))
 
     router.get("healthz") { _, _ in HealthAnswer(status: "ok") }
     router.get("openapi.yaml") { _, _ in OpenAPIDocument.response() }
+    router.get("metrics", use: MetricsRoute(engine: engine, registry: configuration.metricsRegistry).scrape)
 
     let tenants = TenantsController(engine: engine)
     tenants.addAdminRoutes(to: router.group("v1/tenants").add(middleware: AdminMiddleware(adminKeyHash: configuration.adminKeyHash)))
@@ -51,6 +56,9 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
+    NotificationsController(engine: engine).addRoutes(to: router)
+    WebhooksController(engine: engine).addRoutes(to: tenant)
+    QueueController(engine: engine).addRoutes(to: tenant)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }
@@ -98,17 +106,29 @@ public struct ShutdownSettings: Sendable {
 /// once on standard error.
 public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
                       shutdown: ShutdownSettings = ShutdownSettings(),
+                      reconcile: ReconcileSettings = ReconcileSettings(),
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
+    configuration.metricsRegistry = ServerMetrics.processRegistry
     if adminKey == nil {
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
     }
-    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: onReady)
+    if let publicURL = reconcile.publicURL { try await engine.receiveNotifications(publicURL: publicURL) }
+    let listening = OutboxWorker.Finished()
+    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
+        listening.flag.store(true, ordering: .releasing)
+        await onReady(port)
+    })
     let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
+    let scheduler = ReconcileScheduler(engine: engine, settings: reconcile, logger: logger) {
+        while !listening.flag.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(20)) }
+    }
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.
-    var group = ServiceGroupConfiguration(services: [worker, app, StopDeliveryOnShutdown(engine: engine)],
+    // The webhook sender stops last: it is cancelled mid-post, and its leases are given back.
+    let webhooks = WebhookSender(engine: engine, logger: logger)
+    var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app, StopDeliveryOnShutdown(engine: engine)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request that hangs cannot hold the process.
     group.maximumGracefulShutdownDuration = .seconds(2 * shutdown.drainSeconds + 1)

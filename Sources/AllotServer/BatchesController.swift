@@ -22,6 +22,8 @@ struct BatchesController {
         let items: [Item]?
         /// `partial` (default), `all-or-nothing` or `dry-run`.
         let mode: String?
+        /// Assign only: items that find no free licence wait in the app's queue (`queued`).
+        let queue: Bool?
     }
 
     func addRoutes(to group: RouterGroup<AllotRequestContext>) {
@@ -39,16 +41,18 @@ struct BatchesController {
         let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
         let body = try await request.decodeJSON(BatchRequest.self)
         let mode = try Self.mode(body.mode)
+        let queue = body.queue ?? false
+        if queue && direction == .revoke { throw APIError.invalidInput("`queue` is for assignments: a revocation never waits for a licence") }
         if let selection = try Self.selection(of: body) {
             let outcome = try await engine.rollOut(tenant: tenant, direction: direction, asset: selection.asset, devices: selection.devices,
-                                                   mode: mode, idempotencyKey: idempotencyKey)
+                                                   mode: mode, idempotencyKey: idempotencyKey, queue: queue)
             return .rollOut(RollOutView(outcome, asset: selection.asset))
         }
         let items = try Self.items(of: body)
         // The batch's one app, when it names one (`items` name theirs).
         let asset = body.items == nil ? try body.app.map(Self.asset) : nil
         switch direction {
-        case .assign: return .batch(BatchView(try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
+        case .assign: return .batch(BatchView(try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey, queue: queue), asset: asset))
         case .revoke: return .batch(BatchView(try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
         }
     }

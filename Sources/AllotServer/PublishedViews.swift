@@ -19,3 +19,8 @@ extension PushView: ResponseEncodable {}
 extension SyncView: ResponseEncodable {}
 extension TakeoverView: ResponseEncodable {}
 extension TokenInspectionView: ResponseEncodable {}
+extension WebhookListView: ResponseEncodable {}
+extension CreatedWebhookView: ResponseEncodable {}
+extension RemovedWebhookView: ResponseEncodable {}
+extension QueueView: ResponseEncodable {}
+extension QueueCancelView: ResponseEncodable {}

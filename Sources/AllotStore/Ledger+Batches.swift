@@ -6,9 +6,10 @@ extension Ledger {
     /// successful ones committed in one transaction with their pool counters, the operations
     /// for Apple (outbox) and one event. All-or-nothing commits nothing if any item fails;
     /// dry-run decides exactly as a real run would, then rolls back. With an idempotency key,
-    /// a repeated batch returns the first answer and applies nothing.
+    /// a repeated batch returns the first answer and applies nothing. With `queue`, an assign
+    /// item that finds no free licence waits in its app's queue (`queued`) instead of `no_license`.
     public func runBatch(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
-                         mode: BatchMode = .partial, idempotencyKey: String? = nil) throws -> BatchOutcome {
+                         mode: BatchMode = .partial, idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
         guard !items.isEmpty else { throw AllotError.invalidInput("the batch is empty; give at least one serial number") }
         guard items.count <= BatchLimits.itemsMax else {
             throw AllotError(.tooLarge, "the batch has \(items.count) items but at most \(BatchLimits.itemsMax) are accepted; split it")
@@ -21,7 +22,7 @@ extension Ledger {
         }
         let run = { () throws -> BatchOutcome in
             try self.decideAndApply(tenant: tenant, direction: direction, items: items, mode: mode,
-                                    idempotencyKey: mode == .dryRun ? nil : idempotencyKey)
+                                    idempotencyKey: mode == .dryRun ? nil : idempotencyKey, queue: queue)
         }
         switch mode {
         case .dryRun:
@@ -36,12 +37,12 @@ extension Ledger {
     }
 
     private func decideAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
-                                mode: BatchMode, idempotencyKey: String?) throws -> BatchOutcome {
+                                mode: BatchMode, idempotencyKey: String?, queue: Bool) throws -> BatchOutcome {
         try database.lockTenant(tenant.id)
         // Asked again under the lock: another node may have answered the same key since.
         if let key = idempotencyKey, let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction) { return earlier }
         let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: items.count, key: idempotencyKey)
-        let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
+        let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch, queue: queue)
         if mode == .allOrNothing && plan.failedCount > 0 {
             let outcome = BatchOutcome(batchId: nil, direction: direction, mode: mode, committed: false, items: plan.outcomes)
             throw AllOrNothingRefusal(outcome: outcome)
@@ -52,19 +53,19 @@ extension Ledger {
         if idempotencyKey != nil {
             try database.run("UPDATE batches SET response = ? WHERE id = ?", [.blob(Array(try JSONEncoder().encode(outcome))), .integer(batch.rawValue)])
         }
-        try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
-                        detail: BatchEventDetail(batchId: batch, items: items.count, counts: outcome.counts))
+        try recordBatchEvent(tenant: tenant.id, direction: direction, batch: batch, items: items.count, counts: outcome.counts)
         return outcome
     }
 
     /// Decides one batch (or one chunk of a roll-out) and applies its effects inside the
     /// caller's transaction. Pool counts are read afresh, so a chunk sees what earlier chunks
-    /// of the same transaction spent.
-    private func planAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem], batch: BatchID) throws -> BatchPlan {
+    /// of the same transaction spent. The queue of unmet demand is kept here too: with `queue`
+    /// an assign's `no_license` items join it; a revoke takes its devices out of it.
+    func planAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem], batch: BatchID, queue: Bool) throws -> BatchPlan {
         let assets = try resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
         let candidates = direction == .assign ? try poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
         var planner = BatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
-        let plan: BatchPlan
+        var plan: BatchPlan
         if let sqlite {
             try deviceCache.validate(database: sqlite)
             let devices = try deviceCache.table(tenant: tenant.id, database: sqlite)
@@ -77,6 +78,11 @@ extension Ledger {
         } else {
             preconditionFailure("a ledger is in SQLite or in PostgreSQL")
         }
+        switch direction {
+        case .assign where queue: plan.outcomes = try queueUnmet(tenant: tenant.id, outcomes: plan.outcomes)
+        case .assign: break
+        case .revoke: plan.outcomes = try leaveQueues(tenant: tenant.id, assets: assets, outcomes: plan.outcomes)
+        }
         try applyEffects(tenant: tenant.id, batch: batch, direction: direction, poolDeltas: plan.poolDeltas,
                          appleSerials: plan.appleSerials, changed: plan.changedCount)
         return plan
@@ -88,7 +94,7 @@ extension Ledger {
     /// `nextChunk` gives the items chunk by chunk (nil at the end); `chunkDone` sees the tally
     /// after each one and may throw to stop, which rolls everything back. Returns the batch id
     /// when it committed.
-    public func runBatchInOneTransaction(tenant: Tenant, direction: BatchDirection, mode: BatchMode, tally: inout BatchTally,
+    public func runBatchInOneTransaction(tenant: Tenant, direction: BatchDirection, mode: BatchMode, queue: Bool = false, tally: inout BatchTally,
                                          nextChunk: () throws -> [BatchItem]?, chunkDone: (BatchTally) throws -> Void) throws -> BatchID? {
         precondition(mode != .partial, "a partial roll-out commits chunk by chunk, not in one transaction")
         var running = tally
@@ -98,13 +104,12 @@ extension Ledger {
             try database.lockTenant(tenant.id)
             let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: running.total, key: nil)
             while let items = try nextChunk() {
-                let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch)
+                let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch, queue: queue)
                 running.add(plan.outcomes)
                 try chunkDone(running)
             }
             if mode == .allOrNothing && running.failed > 0 { throw RollOutRefusal() }
-            try recordEvent(tenant: tenant.id, kind: "\(direction.rawValue)_batch",
-                            detail: BatchEventDetail(batchId: batch, items: running.decided, counts: running.counts))
+            try recordBatchEvent(tenant: tenant.id, direction: direction, batch: batch, items: running.decided, counts: running.counts)
             return batch
         }
         if mode == .dryRun {
@@ -175,6 +180,11 @@ extension Ledger {
         try applyEffects(tenant: tenant, batch: batch, direction: .revoke, poolDeltas: deltas, appleSerials: serials, changed: report.revoked)
         report.devices = devices.sorted()
         return report
+    }
+
+    /// The one event of an assign or revoke batch.
+    func recordBatchEvent(tenant: TenantID, direction: BatchDirection, batch: BatchID, items: Int, counts: [String: Int]) throws {
+        try recordEvent(tenant: tenant, kind: .batch(direction), detail: BatchEventDetail(batchId: batch, items: items, counts: counts))
     }
 
     func insertBatch(tenant: TenantID, kind: String, itemCount: Int, key: String?) throws -> BatchID {

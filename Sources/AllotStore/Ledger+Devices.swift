@@ -35,7 +35,7 @@ extension Ledger {
         var report = try writingDevices(of: tenant) {
             try database.transaction {
                 let report = try upsertDevices(tenant: tenant, inputs)
-                try recordEvent(tenant: tenant, kind: "roster_imported",
+                try recordEvent(tenant: tenant, kind: .rosterImported,
                                 detail: ["imported": report.imported, "updated": report.updated, "rejected": roster.rejected.count])
                 return report
             }
@@ -44,7 +44,7 @@ extension Ledger {
         return report
     }
 
-    private func upsertDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
+    func upsertDevices(tenant: TenantID, _ devices: [DeviceInput]) throws -> ImportReport {
         // A new serial is inserted; a known one (the insert did nothing) is updated. Empty text
         // clears a field; NULL (the column absent from the file) keeps it; a new row stores NULL
         // for both. Two portable statements rather than an upsert: neither engine tells an
@@ -103,19 +103,26 @@ extension Ledger {
                 }
                 deviceIds.append(device)
             }
-            let held = try deviceIds.flatMap { device in
-                try database.query("""
-                    SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
-                    WHERE a.tenant_id = ? AND a.device_id = ?
-                    """, [.integer(tenant.rawValue), .integer(device.rawValue)], row: HeldAssignment.init(row:))
-            }
-            let report = try revoke(tenant: tenant, held, batchKind: "retire")
-            for device in deviceIds {
-                try database.run("UPDATE devices SET retired_at = coalesce(retired_at, ?) WHERE id = ?", [.integer(now), .integer(device.rawValue)])
-            }
-            try recordEvent(tenant: tenant, kind: "devices_retired", detail: ["devices": deviceIds.count, "revoked": report.revoked])
-            return report
+            return try retire(tenant: tenant, deviceIds)
         } }
+    }
+
+    /// Inside the caller's transaction (and `writingDevices`): takes every licence back from
+    /// these devices, takes them out of every queue and marks them retired.
+    func retire(tenant: TenantID, _ deviceIds: [DeviceID]) throws -> RevocationReport {
+        let held = try deviceIds.flatMap { device in
+            try database.query("""
+                SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
+                WHERE a.tenant_id = ? AND a.device_id = ?
+                """, [.integer(tenant.rawValue), .integer(device.rawValue)], row: HeldAssignment.init(row:))
+        }
+        let report = try revoke(tenant: tenant, held, batchKind: "retire")
+        try leaveEveryQueue(tenant: tenant, devices: deviceIds)
+        for device in deviceIds {
+            try database.run("UPDATE devices SET retired_at = coalesce(retired_at, ?) WHERE id = ?", [.integer(now), .integer(device.rawValue)])
+        }
+        try recordEvent(tenant: tenant, kind: .devicesRetired, detail: ["devices": deviceIds.count, "revoked": report.revoked])
+        return report
     }
 
     /// Serials of the tenant's devices under management, optionally of one group.

@@ -3,12 +3,12 @@ import Foundation
 
 extension Ledger {
     /// Records one event: per batch and per state change, never per item.
-    public func recordEvent(tenant: TenantID, kind: String, token: TokenID? = nil, detail: some Encodable) throws {
+    public func recordEvent(tenant: TenantID, kind: EventKind, token: TokenID? = nil, detail: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(detail), as: UTF8.self)
         try database.run("INSERT INTO events (tenant_id, at, kind, token_id, detail) VALUES (?, ?, ?, ?, ?)",
-                         [.integer(tenant.rawValue), .integer(now), .text(kind), SQLValue(token?.rawValue), .text(json)])
+                         [.integer(tenant.rawValue), .integer(now), .text(kind.rawValue), SQLValue(token?.rawValue), .text(json)])
     }
 
     /// The newest events first; with `since`, only those at or after it (seconds since 1970).

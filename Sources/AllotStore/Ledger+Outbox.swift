@@ -128,6 +128,24 @@ extension Ledger {
         }
     }
 
+    /// Claims the sent operation of a token that waits on Apple's event `eventId`, because a
+    /// notification says the event finished: nil when none waits on it (a poll finished it
+    /// first, or it is not this token's) or another worker holds it. Its poll becomes due now,
+    /// so the claim holds whatever time its next poll was set for.
+    public func claimSentOperation(token: TokenID, eventId: String, owner: String, leaseSeconds: Int64) throws -> OutboxOperation? {
+        precondition(leaseSeconds > 0, "a lease lasts some time")
+        return try database.transaction {
+            let claimed = try database.run("""
+                UPDATE outbox SET lease_owner = ?2, lease_expires_at = ?1 + ?3, next_attempt_at = ?1
+                WHERE token_id = ?4 AND event_id = ?5 AND state = 'sent' AND \(Self.leaseFree)
+                """, [.integer(now), .text(owner), .integer(leaseSeconds), .integer(token.rawValue), .text(eventId)])
+            guard claimed > 0 else { return nil }
+            return try database.queryFirst("""
+                SELECT \(Self.outboxColumns) FROM outbox WHERE token_id = ? AND event_id = ? AND state = 'sent' AND lease_owner = ? ORDER BY id
+                """, [.integer(token.rawValue), .text(eventId), .text(owner)], row: Self.operation(from:))
+        }
+    }
+
     /// Apple accepted the request: poll its event from `pollAt`.
     public func markSent(_ operation: Int64, eventId: String, pollAt: Int64) throws {
         try database.run("""
@@ -164,7 +182,7 @@ extension Ledger {
         try database.transaction {
             try database.run("UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
                              [.text(error), .integer(operation.id)])
-            try recordEvent(tenant: operation.tenantId, kind: "apple_operation_failed", token: operation.tokenId,
+            try recordEvent(tenant: operation.tenantId, kind: .appleOperationFailed, token: operation.tokenId,
                             detail: ["operation": String(operation.id), "kind": operation.kind.rawValue, "error": error])
         }
     }
@@ -200,7 +218,7 @@ extension Ledger {
             }
             if !released.isEmpty {
                 try lowerAssignedHere(token: operation.tokenId, asset: asset.id, by: released.count)
-                try recordEvent(tenant: operation.tenantId, kind: "licences_released", token: operation.tokenId,
+                try recordEvent(tenant: operation.tenantId, kind: .licencesReleased, token: operation.tokenId,
                                 detail: ReleasedDetail(asset: operation.asset.description, serials: released, reason: refusal ?? "refused by Apple"))
             }
             return released

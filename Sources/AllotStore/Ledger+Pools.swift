@@ -45,13 +45,13 @@ extension Ledger {
             }
             report.overAllocated = try overAllocations(tenant: tenant, token: token)
             try database.run("UPDATE tokens SET last_sync_at = ? WHERE id = ?", [.integer(now), .integer(token.rawValue)])
-            try recordEvent(tenant: tenant, kind: "pool_synced", token: token,
+            try recordEvent(tenant: tenant, kind: .poolSynced, token: token,
                             detail: ["assets": assets.count, "assetsAdded": report.assetsAdded, "overAllocated": report.overAllocated.count])
             if !report.overAllocated.isEmpty {
-                try recordEvent(tenant: tenant, kind: "over_allocation", token: token, detail: report.overAllocated)
+                try recordEvent(tenant: tenant, kind: .overAllocation, token: token, detail: report.overAllocated)
             }
             if !report.countDifferences.isEmpty {
-                try recordEvent(tenant: tenant, kind: "apple_counts_differ", token: token, detail: report.countDifferences)
+                try recordEvent(tenant: tenant, kind: .appleCountsDiffer, token: token, detail: report.countDifferences)
             }
             return report
         }

@@ -26,7 +26,7 @@ extension Ledger {
             }
             guard before != expiresAt else { return }
             try database.run("UPDATE tokens SET expires_at = ? WHERE id = ?", [.integer(expiresAt), .integer(token.rawValue)])
-            try recordEvent(tenant: tenant, kind: "token_expiry_from_apple", token: token, detail: ["from": before, "to": expiresAt])
+            try recordEvent(tenant: tenant, kind: .tokenExpiryFromApple, token: token, detail: ["from": before, "to": expiresAt])
         }
     }
 
@@ -61,7 +61,7 @@ extension Ledger {
     public func setReconcileRepairs(tenant: TenantID, _ repairs: Bool) throws {
         try database.transaction {
             try database.run("UPDATE tenants SET reconcile_repairs = ? WHERE id = ?", [.integer(repairs ? 1 : 0), .integer(tenant.rawValue)])
-            try recordEvent(tenant: tenant, kind: "reconcile_setting_changed", detail: ["repairs": repairs])
+            try recordEvent(tenant: tenant, kind: .reconcileSettingChanged, detail: ["repairs": repairs])
         }
     }
 
@@ -177,7 +177,7 @@ extension Ledger {
             // take-over's clean-up.
             try enqueueForApple(tenant: tenant, batch: nil, kind: "associate", resend)
             try enqueueForApple(tenant: tenant, batch: nil, kind: "disassociate", giveBack)
-            try recordEvent(tenant: tenant, kind: "drift_repaired", token: token, detail: repair)
+            try recordEvent(tenant: tenant, kind: .driftRepaired, token: token, detail: repair)
             return repair
         }
     }

@@ -29,7 +29,7 @@ extension Ledger {
                 """, [.integer(tenant.rawValue), .text(token.locationUid), .text(token.locationName), .text(token.orgName),
                       token.secret.map(SQLValue.blob) ?? .null, .integer(token.expiresAt), .integer(Int64(token.priority)), .integer(now)])
             let id = TokenID(try database.lastInsertRowID)
-            try recordEvent(tenant: tenant, kind: "token_added", token: id,
+            try recordEvent(tenant: tenant, kind: .tokenAdded, token: id,
                             detail: ["locationUid": token.locationUid, "locationName": token.locationName])
             return id
         }
@@ -59,6 +59,12 @@ extension Ledger {
     /// Every token of every tenant (for the outbox worker and periodic sync).
     public func allTokens() throws -> [TokenRecord] {
         try database.query("SELECT \(Self.tokenColumns) FROM tokens ORDER BY id", row: Self.token(from:))
+    }
+
+    /// A token by its id alone, whatever its tenant: for Apple's notifications, whose path names
+    /// the token (the tenant follows from it).
+    public func token(id: TokenID) throws -> TokenRecord? {
+        try database.queryFirst("SELECT \(Self.tokenColumns) FROM tokens WHERE id = ?", [.integer(id.rawValue)], row: Self.token(from:))
     }
 
     /// A tenant's token by id or by location `uId`.
@@ -92,7 +98,11 @@ extension Ledger {
                              [.text(state.rawValue), SQLValue(ownerName), .integer(token.rawValue)])
             var detail = ["from": before.0.rawValue, "to": state.rawValue, "reason": reason]
             if let ownerName { detail["owner"] = ownerName }
-            try recordEvent(tenant: tenant, kind: "token_state_changed", token: token, detail: detail)
+            try recordEvent(tenant: tenant, kind: .tokenStateChanged, token: token, detail: detail)
+            // The alert people act on (claimed, expired, revoked), beside the change itself.
+            if let alert = EventKind.alert(enteringState: state) {
+                try recordEvent(tenant: tenant, kind: alert, token: token, detail: detail)
+            }
         }
     }
 
@@ -103,7 +113,7 @@ extension Ledger {
                                            [.blob(secret), .integer(expiresAt), .text(orgName), .text(locationName), .integer(token.rawValue), .integer(tenant.rawValue)])
             // Another tenant's token (or none): nothing changed, and no event may name it here.
             guard renewed == 1 else { throw AllotError.notFound("token \(token) is not this tenant's") }
-            try recordEvent(tenant: tenant, kind: "token_renewed", token: token, detail: ["expiresAt": expiresAt])
+            try recordEvent(tenant: tenant, kind: .tokenRenewed, token: token, detail: ["expiresAt": expiresAt])
         }
     }
 
@@ -141,7 +151,7 @@ extension Ledger {
                 AND NOT EXISTS (SELECT 1 FROM pool WHERE pool.asset_id = assets.id)
                 AND NOT EXISTS (SELECT 1 FROM assignments WHERE assignments.asset_id = assets.id)
                 """, [.integer(tenant.rawValue)])
-            try recordEvent(tenant: tenant, kind: "token_removed", token: token,
+            try recordEvent(tenant: tenant, kind: .tokenRemoved, token: token,
                             detail: ["revoked": report.revoked, "devices": report.devices.count, "assetsDropped": dropped])
             return report
         }

@@ -74,7 +74,7 @@ public final class Ledger {
             try database.run("INSERT INTO tenants (slug, name, mdm_id, policy, created_at) VALUES (?, ?, ?, ?, ?)",
                              [.text(slug), .text(name.isEmpty ? slug : name), .text(mdmId), .text(policy.rawValue), .integer(now)])
             let id = TenantID(try database.lastInsertRowID)
-            try recordEvent(tenant: id, kind: "tenant_created", detail: ["slug": slug, "policy": policy.rawValue])
+            try recordEvent(tenant: id, kind: .tenantCreated, detail: ["slug": slug, "policy": policy.rawValue])
             return Tenant(id: id, slug: slug, name: name.isEmpty ? slug : name, policy: policy, mdmId: mdmId)
         }
     }
@@ -108,7 +108,7 @@ public final class Ledger {
     public func setAPIKeyHash(tenant: TenantID, _ hash: String) throws {
         try database.transaction {
             try database.run("UPDATE tenants SET api_key_hash = ? WHERE id = ?", [.text(hash), .integer(tenant.rawValue)])
-            try recordEvent(tenant: tenant, kind: "api_key_rotated", detail: [String: String]())
+            try recordEvent(tenant: tenant, kind: .apiKeyRotated, detail: [String: String]())
         }
     }
 

@@ -127,3 +127,16 @@ public struct Extended<View: Encodable & Sendable, Extra: Encodable & Sendable>:
         try container.encode(extra, forKey: Key(stringValue: key))
     }
 }
+
+/// What `sync --all` found: each tenant's sync, as `sync --json` shows one.
+public struct SyncAllView: Encodable, Sendable {
+    public struct TenantSync: Encodable, Sendable {
+        public let tenant: String
+        public let tokens: [SyncView.Token]
+    }
+    public let tenants: [TenantSync]
+
+    public init(_ reports: [TenantSyncReport]) {
+        tenants = reports.map { TenantSync(tenant: $0.tenant, tokens: $0.tokens.map(SyncView.Token.init)) }
+    }
+}

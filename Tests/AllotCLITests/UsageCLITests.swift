@@ -60,3 +60,14 @@ import Testing
         result.expectOneSentence(containing: "database")
     }
 }
+
+@Suite struct ServeLogOptionsCLITests {
+    @Test func aLogLevelOrFormatThatDoesNotExistIsAUsageError() throws {
+        let workspace = try Workspace()
+        for arguments in [["--log-level", "loud"], ["--log-format", "xml"]] {
+            let result = try workspace.run(arguments: ["serve", "--port", "0"] + arguments)
+            #expect(result.status == 2, "\(result)")
+            #expect(result.stderr.contains(arguments[0]), "\(result)")
+        }
+    }
+}

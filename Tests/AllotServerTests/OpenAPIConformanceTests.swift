@@ -46,6 +46,7 @@ import Testing
             let r = Recorder(live)
             let admin = world.adminKey
             try await r.call(.GET, "/healthz", "/healthz", key: nil, expect: 200)
+            try await r.call(.GET, "/metrics", "/metrics", key: nil, expect: 200)
             let document = try await r.call(.GET, "/openapi.yaml", "/openapi.yaml", key: nil, expect: 200)
             #expect(document.body == Array(try Data(contentsOf: OpenAPISpec.file)), "the served document is the repository's")
 
@@ -96,6 +97,14 @@ import Testing
                              json: ["items": [["app": ServerWorld.mainOnlyApp, "serialNumber": "SPR00000001"]]], expect: 200)
             try await r.call(.POST, assignments, base + "/assignments", key: key, json: ["app": "nonsense!", "allDevices": true], expect: 400)
             try await r.call(.POST, revocations, base + "/revocations", key: key, json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000002"]], expect: 200)
+            try await r.call(.POST, assignments, base + "/assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000003", "SPR00000004"], "queue": true], expect: 200)
+            let queue = "/v1/tenants/{slug}/queue", cancel = "/v1/tenants/{slug}/queue/cancel"
+            try await r.call(.GET, queue, base + "/queue", key: key, expect: 200)
+            try await r.call(.GET, queue, base + "/queue?app=\(ServerWorld.sharedApp)", key: key, expect: 200)
+            try await r.call(.GET, queue, base + "/queue?app=nonsense!", key: key, expect: 400)
+            try await r.call(.POST, cancel, base + "/queue/cancel", key: key, json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000004"]], expect: 200)
+            try await r.call(.POST, cancel, base + "/queue/cancel", key: key, json: ["app": "1", "serialNumbers": ["SPR00000004"]], expect: 404)
 
             try await r.call(.GET, "/v1/tenants/{slug}/apps", base + "/apps", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/push", base + "/push", key: key, expect: 200)
@@ -107,6 +116,19 @@ import Testing
             try await r.call(.DELETE, "/v1/tenants/{slug}/tokens/{token}", base + "/tokens/999", key: key, expect: 404)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=20", key: key, expect: 200)
             try await r.call(.GET, "/v1/tenants/{slug}/events", base + "/events?limit=0", key: key, expect: 400)
+            // Apple's notifications: without the token's bearer, refused (the 200s are in NotificationReceiverTests).
+            try await r.call(.POST, "/apple/notifications/{token}", "/apple/notifications/\(mainId)", key: nil,
+                             json: ["notificationType": "TEST_NOTIFICATION", "notificationId": "n1", "uId": "1001", "notification": [String: String]()],
+                             expect: 401)
+
+            let webhooks = "/v1/tenants/{slug}/webhooks"
+            let hook = try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 201)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 409)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "ftp://mdm.example.com/"], expect: 400)
+            try await r.call(.GET, webhooks, base + "/webhooks", key: key, expect: 200)
+            let hookId = try #require((hook.json["webhook"] as? [String: Any])?["id"] as? Int)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 200)
+            try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 404)
             return r.exchanges
         }
 

@@ -25,8 +25,9 @@ import Testing
             }
         }
         // The run did exercise every kind of result (otherwise the generator is too tame).
-        let seen = Set(run.resultsSeen)
-        #expect(seen.isSuperset(of: Set(ItemResult.allCases)), "results never produced: \(Set(ItemResult.allCases).subtracting(seen))")
+        // `queued` needs a batch that asks to queue: DemandQueuePropertyTests produces it.
+        let seen = Set(run.resultsSeen), expected = Set(ItemResult.allCases).subtracting([.queued])
+        #expect(seen.isSuperset(of: expected), "results never produced: \(expected.subtracting(seen))")
         #expect(run.overAllocationsSeen > 0)
     }
 }

@@ -1,0 +1,40 @@
+import AllotCore
+import AllotStore
+
+extension Allot {
+    // MARK: The queue of unmet demand (issue 14 point 1)
+
+    /// Serves the queue of one app, or of every app with devices waiting when `asset` is nil:
+    /// the devices at the head get the licences that are free, in order, through an ordinary
+    /// assign batch each (outbox and events as any batch). Called wherever licences may have
+    /// appeared: a revocation, a retirement, a sync (a raised total, a new, renewed or taken-over
+    /// token) and Apple's `ASSET_COUNT` notification. Apple is told by the next push.
+    @discardableResult
+    public func serveQueue(tenant slug: String, asset: AssetKey? = nil) throws -> [QueueServing] {
+        try serveQueue(tenant: try tenant(slug), asset: asset)
+    }
+
+    @discardableResult
+    func serveQueue(tenant: Tenant, asset: AssetKey?) throws -> [QueueServing] {
+        let assets = try asset.map { [$0] } ?? ledger.assetsWithDemand(tenant: tenant.id)
+        return try assets.compactMap { try ledger.serveQueue(tenant: tenant, asset: $0) }
+    }
+
+    /// The devices waiting, app by app, with their places.
+    public func queue(tenant slug: String, asset: AssetKey? = nil) throws -> [QueueEntry] {
+        try ledger.queue(tenant: try tenant(slug).id, asset: asset)
+    }
+
+    /// Takes devices out of an app's queue.
+    public func cancelQueued(tenant slug: String, asset: AssetKey, serials: [String]) throws -> QueueCancellation {
+        try ledger.cancelQueued(tenant: try tenant(slug).id, asset: asset, serials: serials)
+    }
+
+    /// After a committed revoke batch: the apps it gave licences back to serve their queues.
+    func serveAfterRevocation(tenant: Tenant, _ items: [ItemOutcome]) throws {
+        let freed = Set(items.filter { $0.result == .revoked }.map { AssetKey(adamId: $0.adamId, pricingParam: $0.pricingParam) })
+        for asset in freed.sorted(by: { $0.description < $1.description }) {
+            try serveQueue(tenant: tenant, asset: asset)
+        }
+    }
+}

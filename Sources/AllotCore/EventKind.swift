@@ -1,0 +1,84 @@
+/// Every kind of event the ledger records (DESIGN.md: `events(kind)`). The spellings are a
+/// contract: `allot events`, its `--kind` filter and the HTTP API publish them, so a case
+/// keeps its raw value once released.
+public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    // Tenants and devices
+    case tenantCreated = "tenant_created"
+    case apiKeyRotated = "api_key_rotated"
+    case rosterImported = "roster_imported"
+    case devicesRetired = "devices_retired"
+    case reconcileSettingChanged = "reconcile_setting_changed"
+
+    // Batches and the outbox
+    case assignBatch = "assign_batch"
+    case revokeBatch = "revoke_batch"
+    case appleOperationFailed = "apple_operation_failed"
+    case licencesReleased = "licences_released"
+
+    // Tokens
+    case tokenAdded = "token_added"
+    case tokenRenewed = "token_renewed"
+    case tokenRemoved = "token_removed"
+    case tokenStateChanged = "token_state_changed"
+    case tokenTakenOver = "token_taken_over"
+    case tokenCleanedUp = "token_cleaned_up"
+    case tokenExpiryFromApple = "token_expiry_from_apple"
+    case tokenHasNoLicences = "token_has_no_licences"
+
+    // Sync
+    case poolSynced = "pool_synced"
+    /// Every sync that finds Apple's total below what is in use (kept for its readers);
+    /// `overAllocated` is the alert, once per onset.
+    case overAllocation = "over_allocation"
+    case appleCountsDiffer = "apple_counts_differ"
+    case assignmentsDrift = "assignments_drift"
+    case driftRepaired = "drift_repaired"
+
+    // Events people act on (issue 12, point 3): each once per occurrence, not per sync.
+    /// A token reached 30, 15, 7 or 1 day(s) before its expiry (`ExpiryMilestones`).
+    case tokenExpiring = "token_expiring"
+    /// Another server or Apple Configurator took the location.
+    case tokenClaimed = "token_claimed"
+    case tokenExpired = "token_expired"
+    case tokenRevoked = "token_revoked"
+    /// A pool's total fell below the licences in use on it (a refund, a transfer).
+    case overAllocated = "over_allocated"
+    /// An app's available licences fell below one of the tenant's thresholds (`LicenceLevels`).
+    case licencesLow = "licences_low"
+
+    // Apple's notifications (issue 12, point 2)
+    /// Apple accepted this server's notification receiver for a token.
+    case notificationsConfigured = "notifications_configured"
+    /// Apple's `ASSET_COUNT`: a purchase, a transfer or a refund moved a pool's total.
+    case appleCountChanged = "apple_count_changed"
+
+    // Webhooks (issue 12, point 4)
+    case webhookAdded = "webhook_added"
+    case webhookRemoved = "webhook_removed"
+    /// A webhook's event was retried for 24 hours without a 2xx answer and given up.
+    case webhookGaveUp = "webhook_gave_up"
+
+    // The queue of unmet demand and over-allocation resolved (issue 14)
+    case queueServed = "queue_served"
+    case queueCancelled = "queue_cancelled"
+    case overAllocationResolved = "over_allocation_resolved"
+
+    /// The event of a batch in one direction.
+    public static func batch(_ direction: BatchDirection) -> EventKind {
+        switch direction {
+        case .assign: .assignBatch
+        case .revoke: .revokeBatch
+        }
+    }
+
+    /// The alert a token's move into `state` raises, beside `token_state_changed`; nil for a
+    /// state nobody needs to act on (active again, removed by an admin).
+    public static func alert(enteringState state: TokenState) -> EventKind? {
+        switch state {
+        case .claimedElsewhere: .tokenClaimed
+        case .expired: .tokenExpired
+        case .revoked: .tokenRevoked
+        case .active, .invalid, .removed: nil
+        }
+    }
+}

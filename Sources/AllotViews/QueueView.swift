@@ -1,0 +1,33 @@
+import Allot
+import AllotStore
+
+/// The queue of unmet demand as published (`queue list --json`, `GET …/queue`): app by app,
+/// each app's devices in the order they are served (position 1 first).
+public struct QueueView: Encodable, Sendable {
+    public struct Entry: Encodable, Sendable {
+        public let adamId: String
+        public let pricingParam: String
+        public let position: Int
+        public let serialNumber: String
+        public let queuedAt: String
+    }
+    public let queue: [Entry]
+
+    public init(_ entries: [QueueEntry]) {
+        queue = entries.map {
+            Entry(adamId: $0.adamId, pricingParam: $0.pricingParam, position: $0.position, serialNumber: $0.serialNumber,
+                  queuedAt: Moments.iso8601($0.queuedAt))
+        }
+    }
+}
+
+/// What `queue cancel` did (`queue cancel --json`, `POST …/queue/cancel`).
+public struct QueueCancelView: Encodable, Sendable {
+    public let cancelled: [String]
+    public let notQueued: [String]
+
+    public init(_ report: QueueCancellation) {
+        cancelled = report.cancelled
+        notQueued = report.notQueued
+    }
+}

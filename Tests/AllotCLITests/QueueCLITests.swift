@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// `assign --queue`, `queue list`, `queue cancel`: devices wait for licences and are served in order.
+@Suite struct QueueCLITests {
+    @Test func devicesWaitInOrderAndARevocationServesTheHead() throws {
+        let workspace = try Workspace()
+        try workspace.world(devices: 18)
+        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue", "--json")
+        #expect(assigned.status == 3, "committed, some devices only wait: \(assigned)")
+        #expect(try assigned.json()[object: "counts"] as? [String: Int] == ["assigned": 15, "queued": 3])
+
+        let queue = try workspace.json("queue", "list", "--tenant", "springfield")[array: "queue"]
+        #expect(queue.map { $0["serialNumber"] as? String } == (16...18).map { Workspace.serial($0) })
+        #expect(queue.map { $0[int: "position"] } == [1, 2, 3])
+        #expect(queue.allSatisfy { $0["adamId"] as? String == Workspace.sharedApp && $0["queuedAt"] is String })
+
+        let text = try workspace.run("queue", "list", "--tenant", "springfield", "--app", Workspace.sharedApp)
+        #expect(text.status == 0)
+        #expect(text.stdout.contains("3 devices waiting for 1 app."), "\(text)")
+
+        let revoked = try workspace.run("revoke", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(1))
+        #expect(revoked.status == 0, "\(revoked)")
+        let after = try workspace.json("queue", "list", "--tenant", "springfield")[array: "queue"]
+        #expect(after.map { $0["serialNumber"] as? String } == [Workspace.serial(17), Workspace.serial(18)])
+        #expect(after.map { $0[int: "position"] } == [1, 2])
+        let head = try workspace.json("devices", "show", "--tenant", "springfield", Workspace.serial(16))
+        #expect(head[array: "licences"].count == 1, "the head of the queue got the licence given back")
+        #expect(try workspace.sharedPool()[int: "assigned"] == 15)
+        #expect(try workspace.appleAssignments().count == 15, "the served device was pushed to Apple with the revocation")
+        let events = try workspace.json("events", "--tenant", "springfield", "--kind", "queue_served")[array: "events"]
+        #expect(events.count == 1)
+
+        // Apple raises North Campus's total by one: the sync serves the next device.
+        let raised = try workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1002", "--app", Workspace.sharedApp, "--total", "6")
+        #expect(raised.status == 0, "\(raised)")
+        #expect(try workspace.run("sync", "--tenant", "springfield").status == 0)
+        #expect(try workspace.json("queue", "list", "--tenant", "springfield")[array: "queue"].map { $0["serialNumber"] as? String } == [Workspace.serial(18)])
+        #expect(try workspace.json("devices", "show", "--tenant", "springfield", Workspace.serial(17))[array: "licences"].count == 1)
+
+        let cancelled = try workspace.json("queue", "cancel", "--tenant", "springfield", "--app", Workspace.sharedApp, Workspace.serial(18), Workspace.serial(1))
+        #expect(cancelled["cancelled"] as? [String] == [Workspace.serial(18)])
+        #expect(cancelled["notQueued"] as? [String] == [Workspace.serial(1)])
+
+        try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(18), "--queue")
+        let retired = try workspace.run("devices", "retire", "--tenant", "springfield", Workspace.serial(18))
+        #expect(retired.status == 0, "\(retired)")
+        let empty = try workspace.run("queue", "list", "--tenant", "springfield")
+        #expect(empty.stdout.contains("No device is waiting"), "a retired device leaves every queue: \(empty)")
+    }
+
+    @Test func aRevokeCannotQueue() throws {
+        let workspace = try Workspace()
+        try workspace.run("tenant", "create", "springfield")
+        let result = try workspace.run("revoke", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("--queue is for assign"))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+@Suite struct WebhooksCLITests {
+    @Test func aWebhookIsAddedWithItsSecretShownOnceListedWithoutItAndRemoved() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 1)
+        let added = try workspace.json("webhooks", "add", "--tenant", "springfield", "https://mdm.example.com/allot-events")
+        let secret = try #require(added["secret"] as? String)
+        #expect(secret.hasPrefix("whsec_"))
+        let webhook = try #require(added["webhook"] as? [String: Any])
+        let id = try #require(webhook["id"] as? Int)
+        #expect(webhook["url"] as? String == "https://mdm.example.com/allot-events")
+        #expect(webhook["pendingEvents"] as? Int == 1, "its first event says it was added")
+
+        let listed = try workspace.run("webhooks", "list", "--tenant", "springfield")
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("https://mdm.example.com/allot-events"))
+        let listedJSON = try workspace.run("webhooks", "list", "--tenant", "springfield", "--json")
+        for output in [listed.stdout + listed.stderr, listedJSON.stdout + listedJSON.stderr] {
+            #expect(!output.contains(secret), "the secret is never shown again")
+            #expect(!output.contains(String(secret.dropFirst(6).prefix(8))), "not even its first bytes")
+        }
+        let events = try workspace.run("events", "--tenant", "springfield", "--json")
+        #expect(!events.stdout.contains(secret))
+        let kinds = try workspace.json("events", "--tenant", "springfield")[array: "events"].compactMap { $0["kind"] as? String }
+        #expect(kinds.first == "webhook_added")
+
+        let removed = try workspace.json("webhooks", "remove", "--tenant", "springfield", "\(id)")
+        #expect((removed["removed"] as? [String: Any])?["id"] as? Int == id)
+        #expect(try workspace.json("webhooks", "list", "--tenant", "springfield")[array: "webhooks"].isEmpty)
+    }
+
+    @Test func aURLThatIsNotHTTPOrIsMalformedIsOneSentenceAndChangesNothing() throws {
+        let workspace = try Workspace()
+        try workspace.tenantWithDevices(count: 1)
+        for bad in ["ftp://mdm.example.com/x", "mdm.example.com/hook", "https://"] {
+            let result = try workspace.run("webhooks", "add", "--tenant", "springfield", bad)
+            #expect(result.status == 1, "\(result)")
+            result.expectOneSentence(containing: "webhook URL")
+        }
+        #expect(try workspace.json("webhooks", "list", "--tenant", "springfield")[array: "webhooks"].isEmpty)
+        let missing = try workspace.run("webhooks", "remove", "--tenant", "springfield", "42")
+        #expect(missing.status == 1)
+        missing.expectOneSentence(containing: "no webhook 42")
+    }
+}
