@@ -50,10 +50,14 @@ struct AppsCommand: AsyncParsableCommand {
         // Apple's marker for a free asset without limit is a number (2147483647), never a count
         // to show a person.
         func amount(_ count: Int, unlimited: Bool) -> String { unlimited ? "unlimited" : Text.count(count) }
+        // Devices waiting in each app's queue (`assign --queue`).
+        var waiting: [String: Int] = [:]
+        for entry in try await allot.queue(tenant: tenant.tenant) { waiting["\(entry.adamId):\(entry.pricingParam)", default: 0] += 1 }
         for pool in pools {
             table.add(cells: ["\(pool.adamId):\(pool.pricingParam)", pool.productType, amount(pool.total, unlimited: pool.unlimited), Text.count(pool.assigned),
                               amount(pool.available, unlimited: pool.unlimited), pool.overAllocated > 0 ? Text.count(pool.overAllocated) : "-",
-                              pool.deviceAssignable ? "" : "not device-assignable"])
+                              pool.deviceAssignable ? waiting["\(pool.adamId):\(pool.pricingParam)"].map { "\(Text.count($0)) waiting (`allot queue list`)" } ?? ""
+                                                    : "not device-assignable"])
             for share in pool.tokens {
                 table.add(cells: ["  token \(share.id) (\(share.locationUid))", "", amount(share.total, unlimited: share.unlimited), Text.count(share.assigned),
                                   amount(share.available, unlimited: share.unlimited), "", share.usable ? "" : "unusable: licences out of the pool"])

@@ -43,7 +43,7 @@ struct SyncCommand: AsyncParsableCommand {
             }
             for tenantReport in all {
                 Standard.output("Tenant \(tenantReport.tenant.printableExcerpt):")
-                show(tenantReport.tokens)
+                show(tenantReport.tokens, tenant: tenantReport.tenant)
             }
             Standard.output("Synced \(Text.count(all.count, "tenant")), \(Text.count(all.reduce(0) { $0 + $1.tokens.count }, "token")).")
             attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
@@ -57,12 +57,12 @@ struct SyncCommand: AsyncParsableCommand {
             try attention.exit()
             return
         }
-        show(reports)
+        show(reports, tenant: tenant)
         attention.reasons.forEach { Standard.output("Needs attention: \($0)") }
         try attention.exit()
     }
 
-    private func show(_ reports: [TokenSyncReport]) {
+    private func show(_ reports: [TokenSyncReport], tenant: String) {
         var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATE"), .init("APPS", .right), .init("NEW", .right),
                           .init("OVER-ALLOCATED", .right), .init("DRIFT", .right), .init("NOTE"))
         for report in reports {
@@ -73,7 +73,7 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if !reports.isEmpty { Standard.output(table.render()) }
         for over in reports.flatMap(\.overAllocated) {
-            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); buy more, or " + OverAllocationAdvice.resolve(tenant: tenant.tenant, tokens: [over.tokenId]) + ".")
+            Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); buy more, or " + OverAllocationAdvice.resolve(tenant: tenant, tokens: [over.tokenId]) + ".")
         }
         for report in reports {
             for drift in report.drift.prefix(TextLimits.rowsShown) {

@@ -115,6 +115,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)
     }
     if let publicURL = reconcile.publicURL { try await engine.receiveNotifications(publicURL: publicURL) }
+    // Set once the server listens: the schedule's first receivers need it (Apple's test notification).
     let listening = OutboxWorker.Finished()
     let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
         listening.flag.store(true, ordering: .releasing)
@@ -122,7 +123,8 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     })
     let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
     let scheduler = ReconcileScheduler(engine: engine, settings: reconcile, logger: logger) {
-        while !listening.flag.load(ordering: .acquiring) { try? await Task.sleep(for: .milliseconds(20)) }
+        // Bounded by the group: a server that never listens fails the group, which cancels this.
+        while !listening.flag.load(ordering: .acquiring) && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
     }
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.

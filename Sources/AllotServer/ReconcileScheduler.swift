@@ -72,6 +72,9 @@ public struct ReconcileScheduler: Service {
                 do { try await Task.sleep(for: .seconds(settings.tickSeconds)) } catch { return }
             }
         }
+        // Delivery may stop (the first step of a shutdown) before this service's turn to stop
+        // comes: wait for it, since a service that returns on its own fails the whole group.
+        try? await gracefulShutdown()
     }
 
     private func report(_ what: String, _ work: () async throws -> Void) async {

@@ -103,7 +103,7 @@ extension Ledger {
             """
         let order = " ORDER BY length(s.adam_id), s.adam_id, s.pricing_param, q.id"
         let rows: [(asset: AssetKey, serial: String, at: Int64)]
-        let read = { (row: Statement) throws -> (asset: AssetKey, serial: String, at: Int64) in
+        let read = { (row: any SQLRow) throws -> (asset: AssetKey, serial: String, at: Int64) in
             (try Self.storedAssetKey(adamId: row.string(0), pricingParam: row.string(1)), row.string(2), row.int64(3))
         }
         if let asset {

@@ -50,7 +50,7 @@ extension Ledger {
                 INSERT INTO webhooks (tenant_id, url, secret, created_at, delivered_through_event_id, failed_attempts, next_attempt_at)
                 VALUES (?, ?, ?, ?, ?, 0, ?)
                 """, [.integer(tenant.rawValue), .text(url.text), .blob(sealedSecret), .integer(now), .integer(newest), .integer(now)])
-            let id = database.lastInsertRowID
+            let id = try database.lastInsertRowID
             // Recorded after the cursor was read: the receiver's first event says it was added.
             try recordEvent(tenant: tenant, kind: .webhookAdded, detail: WebhookDetail(webhookId: id, url: url.text))
             return try requireWebhook(tenant: tenant, id: id)
@@ -168,7 +168,7 @@ extension Ledger {
         FROM webhooks w
         """
 
-    private static func webhook(from row: Statement) throws -> WebhookRecord {
+    private static func webhook(from row: any SQLRow) throws -> WebhookRecord {
         WebhookRecord(id: row.int64(0), tenantId: TenantID(row.int64(1)), url: row.string(2), createdAt: row.int64(3),
                       deliveredThroughEventId: row.int64(4), failedAttempts: row.int(5), nextAttemptAt: row.int64(6),
                       lastError: row.optionalString(7), pendingEvents: row.int(8))

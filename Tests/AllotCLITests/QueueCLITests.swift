@@ -15,6 +15,7 @@ import Testing
         #expect(queue.map { $0[int: "position"] } == [1, 2, 3])
         #expect(queue.allSatisfy { $0["adamId"] as? String == Workspace.sharedApp && $0["queuedAt"] is String })
 
+        #expect(try workspace.run("apps", "--tenant", "springfield").stdout.contains("3 waiting (`allot queue list`)"))
         let text = try workspace.run("queue", "list", "--tenant", "springfield", "--app", Workspace.sharedApp)
         #expect(text.status == 0)
         #expect(text.stdout.contains("3 devices waiting for 1 app."), "\(text)")

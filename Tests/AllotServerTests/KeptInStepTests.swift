@@ -171,6 +171,33 @@ import Testing
         }
     }
 
+    @Test func aFailureNotificationMakesTheOperationsPollDueAtOnce() async throws {
+        let world = try ServerWorld()
+        defer { world.cleanUp() }
+        let engine = try Self.engine(world, pollAfterSeconds: 3_600)
+        _ = try await engine.createTenant(slug: "springfield")
+        _ = try await engine.registerDevices(tenant: "springfield", (1...2).map { DeviceInput(serial: SerialNumber(ServerWorld.serial($0))!) })
+
+        let logs = LogCapture()
+        try await Self.serving(world, engine, interval: nil, publicURL: true, logs: logs) { _ in
+            _ = try await engine.addToken(tenant: "springfield", fileContents: try world.tokenFile("1001"))
+            let configured = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
+            #expect(configured, "logs: \(logs.text)")
+            try await world.simulator.failNextEvents(count: 1)
+            _ = try await engine.assign(tenant: "springfield", (1...2).map { BatchItem(asset: AssetKey(adamId: "361309726"), serial: ServerWorld.serial($0)) })
+            let sent = try await Self.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .sent } }
+            #expect(sent)
+            // Apple fails the event and says so: the poll, an hour away, is made now, and the
+            // operation leaves `sent` (sent again, or given up, as the poll's answer says).
+            _ = try await world.simulator.allAssignments(location: "1001")
+            let polled = try await Self.eventually(Self.patienceSeconds) {
+                try await engine.outbox(tenant: "springfield").allSatisfy { $0.state != .sent || $0.attempts > 1 }
+            }
+            let states = try await engine.outbox(tenant: "springfield").map { "\($0.state) \($0.attempts)" }
+            #expect(polled, "outbox: \(states)")
+        }
+    }
+
     @Test func duplicatesAndBadBearersChangeNothing() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
