@@ -152,6 +152,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 // --fleet-push: an HTTP client whose pool holds every lane's call in flight.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // --postgres: the bulk-insert limit binds arrays for unnest.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/AllotBench"
         ),

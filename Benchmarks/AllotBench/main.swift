@@ -22,6 +22,8 @@ struct Options {
     var fleetSetup = FleetPush.Setup()
     /// `--rollout [N]`: `allot assign --all-devices` end to end on N devices (RollOut.swift).
     var rollOut: Int?
+    /// `--postgres URL`: the ledger on PostgreSQL (PostgresBench.swift).
+    var postgres: String?
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -31,6 +33,9 @@ struct Options {
           --scaling    add the rows with 0/1M/10M existing assignments and 1/100/10,000 tenants
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
+          --postgres URL  only the ledger on PostgreSQL: allocations/s in batches of 10,000 beside the bulk-insert
+                       limit and the SQLite engine, 1 node vs 2 (URL: a server's postgres://user@host:port/db; fresh
+                       databases are created on it)
           --rollout [N]  only `allot assign --all-devices` end to end on N devices (default 1,000,000;
                        20,000 with --quick): allocations/s and the allot process's peak memory (needs the allot binary)
           --http-push [N]  only the HTTP push check: N assignments (default 100,000; 5,000 with --quick)
@@ -90,6 +95,7 @@ struct Options {
                 options.fleetPush = counts
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
+            case "--postgres": options.postgres = value(argument)
             case "--rollout":
                 if let next = rest.first, let n = Int(next) {
                     rest.removeFirst()
@@ -214,6 +220,16 @@ if let counts = options.fleetPush {
     }
     let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
     FleetPush.report(runs, setup: options.fleetSetup)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: The ledger on PostgreSQL alone
+
+if let url = options.postgres {
+    guard case .postgres(let server) = try LedgerLocation(parsing: url) else { Options.fail("--postgres takes a postgres:// URL") }
+    let batches = options.quick ? 2 : 4
+    PostgresBench.report(try PostgresBench.run(server: server, batchSize: batchSize, batches: batches, directory: directory), batchSize: batchSize)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

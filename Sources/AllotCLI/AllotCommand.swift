@@ -21,7 +21,7 @@ struct AllotCommand: AsyncParsableCommand {
         subcommands: [
             TenantCommand.self, TokenCommand.self, SyncCommand.self, DevicesCommand.self, AppsCommand.self,
             AssignCommand.self, RevokeCommand.self, QueueCommand.self, PushCommand.self, EventsCommand.self, WebhooksCommand.self,
-            SimCommand.self, ServeCommand.self, DemoCommand.self,
+            SimCommand.self, ServeCommand.self, DemoCommand.self, DbCommand.self,
         ]
     )
 

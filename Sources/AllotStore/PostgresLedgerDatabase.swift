@@ -71,7 +71,9 @@ public final class PostgresLedgerDatabase {
     /// The open connection, reconnecting first when the last one was lost.
     private func live() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
-        precondition(!inTransaction, "a lost connection ends its transaction, which reports it")
+        // Lost inside a transaction: the transaction is gone with it; `transaction` runs the
+        // whole body again on a new connection (or reports it), never the rest of it.
+        guard !inTransaction else { throw PostgresFailure.lost }
         connection = nil
         try connect()
         return connection!
@@ -95,6 +97,12 @@ public final class PostgresLedgerDatabase {
         } catch {
             throw PostgresFailure(error, sql: original) ?? error
         }
+    }
+
+    /// Runs one statement in PostgreSQL's own dialect with postgres-nio's bindings (arrays for
+    /// `unnest`): the set-based paths and the benchmark's bulk-insert limit. The rows it changed.
+    public func runNative(_ sql: String, _ bindings: PostgresBindings) throws -> Int {
+        try send(sql, bindings, original: sql).metadata.rows ?? 0
     }
 
     private func send(_ sql: String, _ values: [SQLValue]) throws -> PostgresQueryResult {

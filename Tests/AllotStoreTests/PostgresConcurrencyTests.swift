@@ -53,6 +53,24 @@ struct PostgresConcurrencyTests {
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
 
+    @Test func aBatchWhoseConnectionTheServerDroppedRunsWholeOnANewConnection() throws {
+        let f = try LedgerFixture(.postgres)
+        let tenant = try f.tenant("springfield")
+        let token = try f.token(tenant, uid: "1001")
+        try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
+        let serials = try f.devices(tenant, prefix: "DROP", count: 4)
+        // As a restarted server or a failed-over proxy would: every connection to this database goes.
+        let admin = try PostgresLedgerDatabase(TestPostgres.server!)
+        let dropped = try admin.query("""
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()
+            """, [.text(f.postgres!.database)]) { $0.bool(0) }
+        #expect(dropped.contains(true))
+        let outcome = try f.assign(tenant, app, serials)
+        #expect(outcome.items.allSatisfy { $0.result == .assigned })
+        #expect(try f.pool(token, app)?.here == 4)
+        #expect(try ledgerInvariantViolations(f.ledger.database) == [])
+    }
+
     @Test func oneIdempotencyKeySentThroughSixConnectionsAtOnceIsAppliedOnce() throws {
         let f = try LedgerFixture(.postgres)
         let tenant = try f.tenant("springfield")

@@ -1,0 +1,69 @@
+import AllotCore
+import AllotStore
+import Foundation
+import Testing
+
+/// Issue 13, point 5: `allot db copy` moves a SQLite ledger into PostgreSQL whole, refuses a
+/// target that is not empty, and the copy goes on where the original stopped.
+@Suite(.enabled(if: TestPostgres.server != nil, "no PostgreSQL for the tests; set ALLOT_TEST_POSTGRES_URL or install PostgreSQL"))
+struct LedgerCopyTests {
+    let app = AssetKey(adamId: "361309726")
+
+    @Test func aSQLiteLedgerCopiedIntoPostgreSQLHoldsTheSameRowsAndGoesOnFromThere() throws {
+        let sqlite = try LedgerFixture(.sqlite)
+        let tenant = try sqlite.tenant("springfield")
+        let token = try sqlite.token(tenant, uid: "1001")
+        try sqlite.snapshot(tenant, token, [(app, total: 5, apple: 1)])
+        let serials = try sqlite.devices(tenant, prefix: "COPY", count: 8, group: "lab")
+        _ = try sqlite.assign(tenant, app, serials, key: "first")
+        _ = try sqlite.revoke(tenant, app, [serials[0]])
+
+        let target = try TestPostgres.freshDatabase("copy")
+        let postgres = try PostgresLedgerDatabase(target)
+        try Migrations.apply(to: postgres)
+        let report = try LedgerCopy.copy(from: sqlite.ledger.sqlite!, to: postgres)
+        #expect(report.rows["assignments"] == 3)   // 4 free licences assigned, one revoked
+        #expect(report.rows["devices"] == 8)
+
+        let copy = try Ledger(database: postgres, clock: sqlite.clock.closure)
+        let copied = LedgerFixtureView(ledger: copy)
+        #expect(try copied.contents() == LedgerFixtureView(ledger: sqlite.ledger).contents())
+        #expect(try ledgerInvariantViolations(copy.database) == [])
+        // The same answers from the copy: a repeated key, then new work with new ids.
+        let copiedTenant = try copy.requireTenant(slug: "springfield")
+        let repeated = try copy.runBatch(tenant: copiedTenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
+                                         idempotencyKey: "first")
+        #expect(repeated.batchId != nil)
+        let next = try copy.runBatch(tenant: copiedTenant, direction: .assign, items: [BatchItem(asset: app, serial: serials[0])])
+        #expect(next.items.map(\.result) == [.assigned])
+        #expect(try #require(next.batchId).rawValue > (repeated.batchId?.rawValue ?? 0))
+        #expect(try ledgerInvariantViolations(copy.database) == [])
+
+        // A second copy into the same database is refused and changes nothing.
+        let before = try copied.contents()
+        let error = #expect(throws: AllotError.self) { try LedgerCopy.copy(from: sqlite.ledger.sqlite!, to: postgres) }
+        #expect(error?.code == .conflict)
+        #expect(error?.message.contains("already holds a ledger") == true)
+        #expect(try copied.contents() == before)
+    }
+}
+
+/// The fingerprint of `LedgerFixture.contents()` for any ledger.
+struct LedgerFixtureView {
+    let ledger: Ledger
+    func contents() throws -> [String] {
+        let queries = [
+            "SELECT 'tenant', id, slug, name, policy, mdm_id FROM tenants ORDER BY 2",
+            "SELECT 'pool', token_id, asset_id, total, assigned_here, assigned_elsewhere FROM pool ORDER BY 2, 3",
+            "SELECT 'assignment', tenant_id, asset_id, device_id, token_id, batch_id FROM assignments ORDER BY 2, 3, 4",
+            "SELECT 'device', id, tenant_id, serial, coalesce(grp, '-'), coalesce(retired_at, -1) FROM devices ORDER BY 2",
+            "SELECT 'token', id, tenant_id, state, expires_at, length(secret) FROM tokens ORDER BY 2",
+            "SELECT 'batch', id, tenant_id, kind, coalesce(idempotency_key, '-'), length(response) FROM batches ORDER BY 2",
+            "SELECT 'outbox', id, token_id, kind, assets, serials FROM outbox ORDER BY 2",
+            "SELECT 'event', id, tenant_id, kind, at, detail FROM events ORDER BY 2",
+        ]
+        return try queries.flatMap { sql in
+            try ledger.database.query(sql) { row in (0..<6).map { row.string(Int32($0)) }.joined(separator: "|") }
+        }
+    }
+}
