@@ -401,7 +401,7 @@ import Testing
         #expect(onLeaving.count == 3)
         _ = try f.assign(tenant, otherApp, [serials[0]])
 
-        let report = try f.ledger.removeToken(tenant: tenant.id, token: leaving)
+        let report = try f.ledger.removeToken(tenant: tenant.id, token: leaving, state: .removed)
         #expect(report.revoked == 4)
         #expect(report.devices == Set(onLeaving + [serials[0]]).sorted())
         #expect(try f.ledger.tokens(tenant: tenant.id).first { $0.id == leaving }?.state == .removed)
