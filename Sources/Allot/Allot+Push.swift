@@ -173,10 +173,15 @@ extension Allot {
                 break
             }
             let next = try await withThrowingTaskGroup(of: (LaneNext, LaneOutcome).self) { group in
-                for operation in claimed {
+                for operation in claimed.dropFirst() {
                     group.addTask { try await self.deliver(operation, token: token, tenant: tenant, apple: apple, bearer: bearer) }
                 }
-                var next = LaneNext.goOn
+                // The first call leaves from this turn of the actor: a child task would queue
+                // behind every other lane's turn first (a fleet's first calls then left together,
+                // seconds late, as one storm of new connections).
+                let (first, firstPart) = try await deliver(claimed[0], token: token, tenant: tenant, apple: apple, bearer: bearer)
+                outcome.merge(firstPart)
+                var next = first
                 for try await (step, part) in group {
                     outcome.merge(part)
                     if step == .stop { next = .stop }
