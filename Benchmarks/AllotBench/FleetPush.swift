@@ -39,6 +39,9 @@ enum FleetPush {
         let calls: Tally.Snapshot
         let maxRequestPerSecond: Int
         let cpuSeconds: Double
+        /// The simulator's own CPU over the push (its process, read from /proc): the share of
+        /// the machine Apple's stand-in took, which real Apple spends on its own servers.
+        let simulatorCPUSeconds: Double
         let residentBytes: Int
         let callsPerToken: [Int]
         /// From the push's start until the last token's first associate reached Apple (read from
@@ -56,6 +59,10 @@ enum FleetPush {
         }
         var ratio: Double { allowedSeconds / elapsed }
         var cpuPerCall: Double { cpuSeconds / Double(max(1, calls.count)) }
+        var simulatorCPUPerCall: Double { simulatorCPUSeconds / Double(max(1, calls.count)) }
+        /// CPU of both processes over the push's wall time: near the machine's cores, the push
+        /// was bound by CPU (allot's and the simulator's together), not by Apple's pace.
+        var coresBusy: Double { (cpuSeconds + simulatorCPUSeconds) / elapsed }
     }
 
     struct Setup {
@@ -115,24 +122,17 @@ enum FleetPush {
             children.append(proxy)
             baseURL = "http://127.0.0.1:\(port)\(upstream.path)"
         }
-        // The shared client keeps 8 connections a host: 8 calls in flight for every lane together.
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, 3 * tokens)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            let timed = TimedService(AppleHTTPClient(baseURL: baseURL, httpClient: http, timeout: .seconds(120)))
-            let callLog = setup.proxyScript == nil ? nil : folder.appendingPathComponent("calls.log")
-            let run = try await measure(tokens: tokens, apple: timed, statePath: statePath, tokensFolder: tokensFolder, callLog: callLog)
-            try await http.shutdown()
-            return run
-        } catch {
-            try? await http.shutdown()
-            throw error
-        }
+        // The client production uses: as many connections as the engine's calls in flight.
+        let http = PooledHTTPClient.forCalls(inFlightMax: EngineSettings().appleCallsInFlightMax)
+        let timed = TimedService(AppleHTTPClient(baseURL: baseURL, httpClient: http, timeout: .seconds(120)))
+        let callLog = setup.proxyScript == nil ? nil : folder.appendingPathComponent("calls.log")
+        return try await measure(tokens: tokens, apple: timed, statePath: statePath, tokensFolder: tokensFolder, callLog: callLog,
+                                 simulator: simulator.processIdentifier)
     }
 
     /// Sets up `tokens` tenants with their token and assignments, then times one push to the end.
-    static func measure(tokens: Int, apple timed: TimedService, statePath: URL, tokensFolder: URL, callLog: URL?) async throws -> Run {
+    static func measure(tokens: Int, apple timed: TimedService, statePath: URL, tokensFolder: URL, callLog: URL?,
+                        simulator: Int32) async throws -> Run {
         let limits = try await waitForApple(timed)
 
         var settings = EngineSettings()
@@ -165,6 +165,7 @@ enum FleetPush {
         log("fleet-push \(tokens) tokens: pushing")
         timed.tally.reset()
         let cpuBefore = processCPUSeconds()
+        let simulatorCPUBefore = childCPUSeconds(simulator)
         let pushStart = Date().timeIntervalSince1970
         var unfinished = -1
         let elapsed = try await Measure.asyncSeconds {
@@ -178,6 +179,7 @@ enum FleetPush {
             }
         }
         let cpuSeconds = processCPUSeconds() - cpuBefore
+        let simulatorCPUSeconds = childCPUSeconds(simulator) - simulatorCPUBefore
         let calls = timed.tally.snapshot()
         precondition(unfinished == 0, "\(unfinished) operations unfinished after \(pushesMax) pushes")
         // Apple's own view, read after the push: every assignment is there.
@@ -186,7 +188,7 @@ enum FleetPush {
         let perToken = [Int](repeating: calls.count / max(tokens, 1), count: tokens)
         let firstRound = callLog.flatMap { firstRoundSeconds(log: $0, since: pushStart, tokens: tokens) }
         return Run(tokens: tokens, elapsed: elapsed, calls: calls, maxRequestPerSecond: limits.maxRequestPerSecond,
-                   cpuSeconds: cpuSeconds, residentBytes: residentBytes(), callsPerToken: perToken, firstRoundSeconds: firstRound)
+                   cpuSeconds: cpuSeconds, simulatorCPUSeconds: simulatorCPUSeconds, residentBytes: residentBytes(), callsPerToken: perToken, firstRoundSeconds: firstRound)
     }
 
     /// The time from `since` until the `tokens`-th associate the proxy forwarded after it.
@@ -252,6 +254,16 @@ enum FleetPush {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A child's user + system time, from /proc/PID/stat (fields 14 and 15, in clock ticks).
+    static func childCPUSeconds(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        // After "pid (comm)" come the fields from the 3rd on; comm may hold spaces, hence ")".
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -271,19 +283,21 @@ enum FleetPush {
         print("Fleet push: \(format(Double(assignmentsPerToken))) assignments per token, one tenant per token, \(latencyMs) ms a call "
             + "(\(setup.simulatorLatency ? "the simulator's --latency-ms" : "latency proxy")), Apple's limit \(runs.first?.maxRequestPerSecond ?? 0) calls/s per token")
         print("")
-        print("| tokens | every token's first associate at Apple (allowed: \(latencyMs) ms) | calls | until Apple holds all | Apple's allowed minimum | ratio | peak memory | allot CPU per call |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| tokens | every token's first associate at Apple (allowed: \(latencyMs) ms) | calls | until Apple holds all | Apple's allowed minimum | ratio | peak memory | allot CPU per call | simulator CPU per call | cores busy |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         let latency = Double(latencyMs) / 1_000
         for run in runs {
             let first = run.firstRoundSeconds.map { String(format: "%.2f s", $0) + " (\(ratio(latency / $0)))" } ?? "-"
             print("| \(format(Double(run.tokens))) | \(first) | \(format(Double(run.calls.count))) | \(String(format: "%.2f s", run.elapsed)) "
                 + "| \(String(format: "%.2f s", run.allowedSeconds)) | \(ratio(run.ratio)) "
-                + "| \(format(Double(run.residentBytes) / 1_048_576)) MiB | \(String(format: "%.2f ms", run.cpuPerCall * 1_000)) |")
+                + "| \(format(Double(run.residentBytes) / 1_048_576)) MiB | \(String(format: "%.2f ms", run.cpuPerCall * 1_000)) "
+                + "| \(String(format: "%.2f ms", run.simulatorCPUPerCall * 1_000)) | \(String(format: "%.2f", run.coresBusy)) |")
         }
         print("")
         print("Allowed minimum: the busiest token's calls at its rate, plus one latency, and at least a send and its poll (two latencies). "
             + "Ratio = allowed minimum / time taken (1.00× is Apple's limit). CPU: this process's user + system time during the push, "
-            + "divided by the calls (the simulator runs in its own process).")
+            + "divided by the calls (the simulator runs in its own process; its CPU is read from /proc). Cores busy: both processes' CPU "
+            + "over the push's wall time; near the machine's cores, CPU and not Apple's pace bounded the push.")
     }
 }
 

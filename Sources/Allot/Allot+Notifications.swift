@@ -152,13 +152,13 @@ extension Allot {
     private func finishEvent(_ body: AssetManagementBody, token: TokenRecord, tenant: Tenant) async throws {
         guard let apple, let operation = try ledger.claimSentOperation(token: token.id, eventId: body.eventId, owner: workerId,
                                                                        leaseSeconds: settings.leaseSeconds) else { return }
-        guard body.result.uppercased() == "SUCCESS" else {
-            try ledger.releaseLease(operation.id)
+        // Without the token's file (it was removed meanwhile) the poll settles the operation.
+        guard body.result.uppercased() == "SUCCESS", let bearer = try? self.bearer(of: token) else {
+            try ledger.releaseLease(operation.id, owner: workerId)
             return
         }
         let report = EventReport(phase: .complete, numRequested: operation.serials.count, numCompleted: operation.serials.count, failures: [])
-        var outcome = LaneOutcome()
-        _ = try await deliver(operation, token: token, tenant: tenant, apple: apple, answer: .event(report), outcome: &outcome)
+        _ = try await deliver(operation, token: token, tenant: tenant, apple: apple, bearer: bearer, answer: .event(report))
     }
 
     /// ASSET_COUNT: a purchase, a transfer or a refund. The pool's total moves now; a new asset

@@ -57,6 +57,9 @@ struct DeliveryBookkeeping {
     var sent = 0
     /// Set when the server stops: lanes start no new Apple call.
     var stopping = false
+    /// Lanes that end after their round (Apple said wait, the token died): their calls still
+    /// waiting for a turn are not made.
+    var lanesEnding = Set<TokenID>()
 }
 
 extension Allot {
@@ -124,16 +127,30 @@ extension Allot {
     struct LaneOutcome: Sendable {
         var report = PushReport()
         var resync = Set<TokenID>()
+
+        /// Adds what one operation's delivery did to its lane's outcome.
+        mutating func merge(_ step: LaneOutcome) {
+            let backingOff = max(report.tokensBackingOff, step.report.tokensBackingOff)
+            report.merge(step.report)
+            // One lane is one token: it backs off once, however many of its calls were told to.
+            report.tokensBackingOff = backingOff
+            resync.formUnion(step.resync)
+        }
     }
 
     /// Whether a lane goes on after an operation.
-    enum LaneNext { case goOn, stop }
+    enum LaneNext: Sendable { case goOn, stop }
 
-    /// One token's lane: rounds of (read its window, send or poll what is due and free), until
-    /// nothing is due, Apple says wait, or the token cannot deliver. Bounded by `pushRoundsMax`.
+    /// One token's lane: rounds of (read its window, claim what is due and free, call Apple for
+    /// those side by side, paced to the token's rate), until nothing is due, Apple says wait, or
+    /// the token cannot deliver. Bounded by `pushRoundsMax`. A round's ledger work before its
+    /// calls (the token, the window, the choice, one claim) is one turn of the engine's actor,
+    /// and each answer is one more: lanes of other tokens interleave between them.
     private func runLane(_ tokenId: TokenID, tenant: Tenant, apple: any AppsAndBooksService) async throws -> LaneOutcome {
         var outcome = LaneOutcome()
         outcome.report.tokens = 1
+        delivery.lanesEnding.remove(tokenId)
+        defer { delivery.lanesEnding.remove(tokenId) }
         for _ in 0..<settings.pushRoundsMax where !delivery.stopping {
             if let held = delivery.heldUntil[tokenId], held > now { break }
             // Read again each round: a delivery (this lane's, or a sync) may change its state.
@@ -144,17 +161,32 @@ extension Allot {
                 break
             }
             let window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
-            let free = DeliveryOrder.free(window.map(\.footprint))
-            let due = window.filter { operation in
-                free.contains(operation.id) && (operation.state == .pending || operation.state == .sent)
-                    && operation.nextAttemptAt <= now && (operation.leaseExpiresAt ?? .min) <= now
+            let taken = Set(LaneRound.take(window.map(\.candidate), now: now, operationsMax: settings.laneOperationsPerRoundMax))
+            if taken.isEmpty { break }
+            // Another worker may have taken some since the window was read: only the claimed go.
+            let claimed = try ledger.claim(window.filter { taken.contains($0.id) }, owner: workerId, leaseSeconds: settings.leaseSeconds)
+            if claimed.isEmpty { break }
+            let bearer: String
+            do { bearer = try self.bearer(of: token) } catch {
+                for operation in claimed { try ledger.failOperation(operation, owner: workerId, error: "the token's file is gone") }
+                outcome.report.failed += claimed.count
+                break
             }
-            if due.isEmpty { break }
-            var next = LaneNext.goOn
-            for operation in due where next == .goOn && !delivery.stopping {
-                // Another worker may have taken it since the window was read.
-                guard try ledger.claim(operation, owner: workerId, leaseSeconds: settings.leaseSeconds) else { continue }
-                next = try await deliver(operation, token: token, tenant: tenant, apple: apple, outcome: &outcome)
+            let next = try await withThrowingTaskGroup(of: (LaneNext, LaneOutcome).self) { group in
+                for operation in claimed.dropFirst() {
+                    group.addTask { try await self.deliver(operation, token: token, tenant: tenant, apple: apple, bearer: bearer) }
+                }
+                // The first call leaves from this turn of the actor: a child task would queue
+                // behind every other lane's turn first (a fleet's first calls then left together,
+                // seconds late, as one storm of new connections).
+                let (first, firstPart) = try await deliver(claimed[0], token: token, tenant: tenant, apple: apple, bearer: bearer)
+                outcome.merge(firstPart)
+                var next = first
+                for try await (step, part) in group {
+                    outcome.merge(part)
+                    if step == .stop { next = .stop }
+                }
+                return next
             }
             if next == .stop { break }
         }
@@ -162,102 +194,123 @@ extension Allot {
     }
 
     /// One step of one claimed operation: ask Apple (unless Apple already told us, by a
-    /// notification: `answer`), let the machine decide, perform it.
+    /// notification: `told`), let the machine decide, perform it.
     func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
-                 answer told: AppleAnswer? = nil, outcome: inout LaneOutcome) async throws -> LaneNext {
-        let bearer: String
-        do { bearer = try self.bearer(of: token) } catch {
-            try ledger.failOperation(operation, error: "the token's file is gone")
-            outcome.report.failed += 1
-            return .goOn
-        }
-        let asked: AppleAnswer? = if let told { told } else { try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) }
-        guard var answer = asked else {
+                 bearer: String, answer told: AppleAnswer? = nil) async throws -> (LaneNext, LaneOutcome) {
+        var outcome = LaneOutcome()
+        let asked: Asked = if let told { .answered(told) } else { try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) }
+        var answer: AppleAnswer
+        switch asked {
+        case .answered(let answered): answer = answered
+        case .claimedElsewhere:
             // Apple reports another server on the location: the token was paused.
             outcome.report.pausedTokens.append(token.id)
-            return .stop
+            return (stopLane(token.id), outcome)
+        case .notCalled:
+            // The lane ended (Apple said wait, or the token died) or the worker is stopping
+            // while this call waited for its turn: another round, or worker, takes it.
+            try ledger.releaseLease(operation.id, owner: workerId)
+            return (.stop, outcome)
         }
         // At most two decisions: Apple's answer, then (after `.verify`) what Apple holds.
         for _ in 0..<2 {
             let action = OutboxMachine.next(operation.step, answer: answer, now: now, settings: settings.outbox)
             switch action {
             case .awaitEvent(let eventId, let pollAt):
-                try ledger.markSent(operation.id, eventId: eventId, pollAt: pollAt)
-                outcome.report.sent += 1
-                delivery.sent += 1
+                if try ledger.markSent(operation.id, owner: workerId, eventId: eventId, pollAt: pollAt) {
+                    outcome.report.sent += 1
+                    delivery.sent += 1
+                }
             case .pollAgain(let at, let note, let countsAsAttempt):
-                try ledger.reschedule(operation.id, at: at, resend: false, error: note, countsAsAttempt: countsAsAttempt)
+                try ledger.reschedule(operation.id, owner: workerId, at: at, resend: false, error: note, countsAsAttempt: countsAsAttempt)
             case .resend(let at, let reason, let countsAsAttempt, let resync):
-                try ledger.reschedule(operation.id, at: at, resend: true, error: reason, countsAsAttempt: countsAsAttempt)
+                try ledger.reschedule(operation.id, owner: workerId, at: at, resend: true, error: reason, countsAsAttempt: countsAsAttempt)
                 if countsAsAttempt { outcome.report.retrying += 1 }
                 if resync { outcome.resync.insert(token.id) }
             case .backOff(let until, let resend, let reason):
-                try ledger.reschedule(operation.id, at: until, resend: resend, error: reason, countsAsAttempt: true)
+                try ledger.reschedule(operation.id, owner: workerId, at: until, resend: resend, error: reason, countsAsAttempt: true)
                 outcome.report.retrying += 1
                 outcome.report.tokensBackingOff = 1
                 delivery.heldUntil[token.id] = max(until, delivery.heldUntil[token.id] ?? .min)
-                return .stop
+                return (stopLane(token.id), outcome)
             case .complete(let released, let reason, let resync):
-                outcome.report.released += try ledger.completeOperation(operation, refusedSerials: released, refusal: reason)
+                outcome.report.released += try ledger.completeOperation(operation, owner: workerId, refusedSerials: released, refusal: reason)
                 outcome.report.completed += 1
                 if resync { outcome.resync.insert(token.id) }
             case .verify(let reason):
                 guard let held = try await serialsAppleHolds(operation, bearer: bearer, token: token, apple: apple) else {
-                    try ledger.reschedule(operation.id, at: now + settings.pollIntervalSeconds, resend: false,
+                    try ledger.reschedule(operation.id, owner: workerId, at: now + settings.pollIntervalSeconds, resend: false,
                                           error: "could not read Apple's assignments to check \(reason)", countsAsAttempt: true)
                     outcome.report.retrying += 1
-                    return .stop
+                    return (stopLane(token.id), outcome)
                 }
                 answer = .holds(held, reason: reason)
                 continue
             case .pauseToken(let event, let reason):
-                try ledger.releaseLease(operation.id)
+                try ledger.releaseLease(operation.id, owner: workerId)
                 try moveToken(token, on: event, reason: "Apple answered \(reason)")
                 outcome.report.pausedTokens.append(token.id)
-                return .stop
+                return (stopLane(token.id), outcome)
             case .giveUp(let reason):
-                try ledger.failOperation(operation, error: reason)
+                try ledger.failOperation(operation, owner: workerId, error: reason)
                 outcome.report.failed += 1
             }
-            return .goOn
+            return (.goOn, outcome)
         }
         preconditionFailure("the outbox machine asked to verify twice")
     }
 
-    /// One Apple call for an operation: its send, or its event's status. Nil when the answer
-    /// shows another server holds the location (the token is then paused).
+    /// Ends a token's lane after this round: its calls not yet made are not made.
+    private func stopLane(_ token: TokenID) -> LaneNext {
+        delivery.lanesEnding.insert(token)
+        return .stop
+    }
+
+    /// What came of asking Apple for an operation.
+    private enum Asked: Sendable {
+        case answered(AppleAnswer)
+        /// The answer shows another server holds the location (the token is then paused).
+        case claimedElsewhere
+        /// The call was not made: its lane ended, or the worker is stopping.
+        case notCalled
+    }
+
+    /// One Apple call for an operation: its send, or its event's status.
     private func ask(_ apple: any AppsAndBooksService, _ operation: OutboxOperation, bearer: String,
-                     token: TokenRecord, tenant: Tenant) async throws -> AppleAnswer? {
+                     token: TokenRecord, tenant: Tenant) async throws -> Asked {
         do {
             switch operation.state {
             case .pending:
                 let wireAsset = WireAssetKey(adamId: operation.asset.adamId, pricingParam: operation.asset.pricingParam.rawValue)
-                let answer = try await withCallSlot(token.id) {
+                let sent = try await withCallSlot(token.id) {
                     switch operation.kind {
                     case .associate: try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
                     case .disassociate: try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
                     case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: operation.serials))
                     }
                 }
-                guard try noteOwnership(answer.mdmInfo, token: token, tenant: tenant) else { return nil }
-                return .accepted(eventId: answer.eventId)
+                guard let answer = sent else { return .notCalled }
+                guard try noteOwnership(answer.mdmInfo, token: token, tenant: tenant) else { return .claimedElsewhere }
+                return .answered(.accepted(eventId: answer.eventId))
             case .sent:
                 guard let eventId = operation.eventId else {
-                    return .refused(.unknownEvent, message: "the operation was recorded as sent without an event id", retryAfterSeconds: nil)
+                    return .answered(.refused(.unknownEvent, message: "the operation was recorded as sent without an event id", retryAfterSeconds: nil))
                 }
-                let status = try await withCallSlot(token.id) { try await apple.eventStatus(token: bearer, eventId: eventId) }
-                guard try noteOwnership(status.mdmInfo, token: token, tenant: tenant) else { return nil }
-                return .event(EventReport(status))
+                guard let status = try await withCallSlot(token.id, { try await apple.eventStatus(token: bearer, eventId: eventId) }) else {
+                    return .notCalled
+                }
+                guard try noteOwnership(status.mdmInfo, token: token, tenant: tenant) else { return .claimedElsewhere }
+                return .answered(.event(EventReport(status)))
             case .done, .failed, .paused:
                 preconditionFailure("only pending or sent operations are claimed for delivery")
             }
         } catch let error as AppleServiceError {
-            return .refused(error.verdict, message: error.description, retryAfterSeconds: error.retryAfterSeconds)
+            return .answered(.refused(error.verdict, message: error.description, retryAfterSeconds: error.retryAfterSeconds))
         } catch let error as AllotError {
             throw error
         } catch {
             // The network or the client failed. Its type names it; its text might carry a URL.
-            return .unreachable("\(type(of: error))")
+            return .answered(.unreachable("\(type(of: error))"))
         }
     }
 
@@ -276,11 +329,16 @@ extension Allot {
     }
 
     /// Runs one Apple call of a lane: paced to the token's rate, and within the bound on calls
-    /// in flight over all lanes.
-    private func withCallSlot<T: Sendable>(_ token: TokenID, _ call: () async throws -> T) async throws -> T {
+    /// in flight over all lanes. Nil when, its turn come, the call is no longer to be made: its
+    /// lane ended, Apple told the token to wait, or the worker is stopping.
+    private func withCallSlot<T: Sendable>(_ token: TokenID, _ call: () async throws -> T) async throws -> T? {
         await pace(token)
         while delivery.callsInFlight >= settings.appleCallsInFlightMax {
             await withCheckedContinuation { delivery.slotWaiters.append($0) }
+        }
+        guard !delivery.stopping, !delivery.lanesEnding.contains(token), (delivery.heldUntil[token] ?? .min) <= now else {
+            if !delivery.slotWaiters.isEmpty, delivery.callsInFlight < settings.appleCallsInFlightMax { delivery.slotWaiters.removeFirst().resume() }
+            return nil
         }
         delivery.callsInFlight += 1
         defer {
@@ -290,7 +348,10 @@ extension Allot {
         return try await call()
     }
 
-    /// Moves a token along its life (`TokenLife`) and pauses or resumes its outbox to match.
+    /// Moves a token along its life (`TokenLife`: the one place its state rule is written) and
+    /// pauses or resumes its outbox to match. The outbox follows the state the token ends in,
+    /// changed or not: a renewal of an active token also resumes anything left paused, and a
+    /// second word of its death pauses again what a racing call may have left pending.
     func moveToken(_ token: TokenRecord, on event: TokenEvent, ownerName: String? = nil, reason: String) throws {
         if token.state == .removed {
             // A removed token that died cannot drain: its operations end here, so its secret
@@ -298,8 +359,17 @@ extension Allot {
             try ledger.failOperations(token: token.id, error: "the removed token can no longer deliver (\(reason))")
             return
         }
-        guard let state = TokenLife.next(token.state, on: event) else { return }
-        try ledger.setTokenState(tenant: token.tenantId, token: token.id, state, ownerName: ownerName, reason: reason)
+        let state: TokenState
+        if let next = TokenLife.next(token.state, on: event) {
+            try ledger.setTokenState(tenant: token.tenantId, token: token.id, next, ownerName: ownerName, reason: reason)
+            state = next
+        } else {
+            // Claimed again by a different server: the state stays, the owner shown changes.
+            if event == .claimedElsewhere, let ownerName, ownerName != token.ownerName {
+                try ledger.setTokenState(tenant: token.tenantId, token: token.id, token.state, ownerName: ownerName, reason: reason)
+            }
+            state = token.state
+        }
         if state.deliversToApple { try ledger.resumeOperations(token: token.id) } else { try ledger.pauseOperations(token: token.id) }
     }
 

@@ -75,7 +75,7 @@ extension Allot {
         var report = TokenSyncReport(tokenId: token.id, locationUid: token.locationUid, state: token.state)
         let apple = try requireApple()
         if token.expiresAt <= now && token.state == .active {
-            try ledger.setTokenState(tenant: tenant.id, token: token.id, .expired, reason: "the token's expiry date passed")
+            try moveToken(token, on: .expired, reason: "the token's expiry date passed")
         }
         do {
             try await readApple(tenant: tenant, token: token, apple: apple, compareAssignments: compareAssignments, repair: repair, into: &report)
@@ -116,8 +116,7 @@ extension Allot {
             // Nobody holds the location (e.g. Apple Configurator signed out): claim it back.
             _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
             if token.state == .claimedElsewhere {
-                try ledger.setTokenState(tenant: tenant.id, token: token.id, .active, reason: "the location was free again and is claimed back")
-                try ledger.resumeOperations(token: token.id)
+                try moveToken(token, on: .reclaimed, reason: "the location was free again and is claimed back")
             }
         case .ours:
             break
@@ -168,7 +167,7 @@ extension Allot {
         let expiresAt = Int64(date.timeIntervalSince1970)
         try ledger.setTokenExpiry(tenant: tenant.id, token: token.id, expiresAt: expiresAt)
         if expiresAt <= now && token.state == .active {
-            try ledger.setTokenState(tenant: tenant.id, token: token.id, .expired, reason: "Apple's tokenExpirationDate passed")
+            try moveToken(token, on: .expired, reason: "Apple's tokenExpirationDate passed")
         }
     }
 

@@ -58,10 +58,9 @@ extension Allot {
         try ledger.renewToken(tenant: tenant.id, token: token.id, secret: try secrets().seal(file.bearer),
                               expiresAt: Int64(file.expiresAt.timeIntervalSince1970), orgName: file.orgName, locationName: config.locationName)
         if case .claimed(let other) = owner {
-            try ledger.setTokenState(tenant: tenant.id, token: token.id, .claimedElsewhere, ownerName: other,
-                                     reason: "renewed, but \(other) manages the location; take it over to use it")
+            try moveToken(token, on: .claimedElsewhere, ownerName: other, reason: "renewed, but \(other) manages the location; take it over to use it")
         } else {
-            try ledger.resumeOperations(token: token.id)
+            try moveToken(token, on: .renewed, reason: "renewed with a fresh file")
         }
         _ = try await syncToken(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
         try await configureReceiver(tenant: tenant, token: try ledger.requireToken(tenant: tenant.id, reference))
@@ -73,11 +72,11 @@ extension Allot {
     public func removeToken(tenant slug: String, token reference: String) throws -> RevocationReport {
         let tenant = try tenant(slug)
         let token = try ledger.requireToken(tenant: tenant.id, reference)
-        guard token.state != .removed else { throw AllotError.conflict("token \(token.id) is already removed") }
-        let report = try ledger.removeToken(tenant: tenant.id, token: token.id)
+        guard let removed = TokenLife.next(token.state, on: .removed) else { throw AllotError.conflict("token \(token.id) is already removed") }
+        let report = try ledger.removeToken(tenant: tenant.id, token: token.id, state: removed)
         // Paused operations (a dead or claimed token) are sent by the next push once more:
         // a removed token delivers what it can, then its secret is erased.
-        try ledger.resumeOperations(token: token.id)
+        if removed.deliversToApple { try ledger.resumeOperations(token: token.id) }
         try ledger.eraseDrainedSecrets()
         return report
     }
@@ -93,11 +92,10 @@ extension Allot {
         let before = try await callApple(token) { try await apple.clientConfig(token: bearer) }
         let previousOwner: String? = if case .claimed(let owner) = ownership(before.mdmInfo, tenant: tenant) { owner } else { nil }
         _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, ClientConfigRequest(mdmInfo: self.mdmInfo(for: tenant))) }
-        let state: TokenState = token.expiresAt > now ? .active : .expired
-        try ledger.setTokenState(tenant: tenant.id, token: token.id, state, ownerName: nil, reason: "taken over")
+        // A token past its date is ours again, but dead: taken over, it is expired.
+        try moveToken(token, on: token.expiresAt > now ? .takenOver : .expired, reason: "taken over")
         try ledger.recordEvent(tenant: tenant.id, kind: .tokenTakenOver, token: token.id,
                                detail: ["previousOwner": previousOwner ?? "nobody", "cleanUp": cleanUp ? "yes" : "no"])
-        try ledger.resumeOperations(token: token.id)
 
         var report = TakeoverReport(tokenId: token.id, previousOwner: previousOwner, appleAssignments: 0, notOurs: 0, revoking: 0)
         let appleAssignments = try await readAllAssignments(token: token, bearer: bearer, apple: apple).items

@@ -19,10 +19,9 @@ public struct EngineSettings: Sendable {
     public var serverName = "allot"
     /// Whether to sleep to stay under Apple's `maxRequestPerSecond` per token.
     public var paceRequests = true
-    /// Apple calls in flight at once over every token's lane. Apple's limit is per token
-    /// (15 a second each), so this bounds allot's own sockets and memory, not Apple's rate:
-    /// sized for thousands of tokens with a call of ~150 ms (1,000 tokens × 15/s × 0.15 s).
-    public var appleCallsInFlightMax = 2_500
+    /// Apple calls in flight at once over every token's lane (`AppleCallCapacity`: Apple's
+    /// limit is per token, so this bounds allot's own sockets and memory, not Apple's rate).
+    public var appleCallsInFlightMax = AppleCallCapacity.callsInFlightDefault
     /// How long a worker holds an operation it claimed: longer than one Apple call may take
     /// (the HTTP client's deadline), so a live worker never loses its claim mid-call, and short
     /// enough that a crashed worker's operations go out again soon.
@@ -35,6 +34,9 @@ public struct EngineSettings: Sendable {
     public var webhookRetry = WebhookRetryPolicy()
     /// Where the engine's counters go (GET /metrics); by default the process's metrics system.
     public var metrics = EngineMetrics()
+    /// A lane claims at most this many operations a round and calls Apple for them side by side
+    /// (`LaneRound.operationsMax`: two seconds of calls at Apple's example rate).
+    public var laneOperationsPerRoundMax = LaneRound.operationsMax
 
     /// What the outbox machine follows.
     public var outbox: OutboxSettings {
@@ -50,3 +52,4 @@ public struct EngineSettings: Sendable {
 }
 
 import AllotCore
+import AppleAppsAndBooks

@@ -27,31 +27,39 @@ public enum DeliveryOrder {
         }
     }
 
-    private struct Slot: Hashable {
-        let asset: AssetKey
-        let serial: String
-    }
-
     /// The operations of `unfinished` (one token's, every unfinished one or an oldest-first
     /// prefix of them) that no earlier one among them holds back.
     public static func free(_ unfinished: [Footprint]) -> Set<Int64> {
-        var taken = Set<Slot>()
-        // Serials an earlier operation touches on any asset, and those an earlier revoke
-        // touches on every asset (Apple's revoke is not scoped to one asset).
+        // Serials an earlier operation holds, per asset; those an earlier operation touches on
+        // any asset; and those an earlier revoke touches on every asset (Apple's revoke is not
+        // scoped to one asset). Per asset and not per (asset, serial) pair: a lane reads its
+        // window every round, and hashing a serial alone is the cheaper half of that work.
+        var taken: [AssetKey: Set<String>] = [:]
         var touched = Set<String>()
         var revoked = Set<String>()
         var free = Set<Int64>()
         var previousOrder = Int64.min
-        for operation in unfinished {
+        for (index, operation) in unfinished.enumerated() {
             precondition(operation.order >= previousOrder, "operations are given in commit order")
             previousOrder = operation.order
-            let blocked = operation.kind == .revoke
-                ? operation.serials.contains { touched.contains($0) }
-                : operation.serials.contains { revoked.contains($0) || taken.contains(Slot(asset: operation.asset, serial: $0)) }
+            let blocked: Bool
+            if operation.kind == .revoke {
+                blocked = !touched.isEmpty && operation.serials.contains { touched.contains($0) }
+            } else {
+                let heldOnAsset = taken[operation.asset]
+                let anyRevoked = !revoked.isEmpty
+                blocked = (anyRevoked || heldOnAsset != nil)
+                    && operation.serials.contains { (anyRevoked && revoked.contains($0)) || heldOnAsset?.contains($0) == true }
+            }
             if !blocked { free.insert(operation.id) }
-            for serial in operation.serials {
-                touched.insert(serial)
-                if operation.kind == .revoke { revoked.insert(serial) } else { taken.insert(Slot(asset: operation.asset, serial: serial)) }
+            // The last operation holds back nobody: its serials need not be remembered (a window
+            // of one operation, the usual case of a fleet, costs no hashing at all).
+            guard index < unfinished.count - 1 else { break }
+            touched.formUnion(operation.serials)
+            if operation.kind == .revoke {
+                revoked.formUnion(operation.serials)
+            } else {
+                taken[operation.asset, default: []].formUnion(operation.serials)
             }
         }
         return free

@@ -106,10 +106,11 @@ extension Ledger {
         }
     }
 
-    /// Replaces a token's secret and expiry (renewal), returning it to active.
+    /// Replaces a token's secret and expiry (renewal). Its state is the engine's to move
+    /// (`TokenLife`, on `.renewed`).
     public func renewToken(tenant: TenantID, token: TokenID, secret: [UInt8], expiresAt: Int64, orgName: String, locationName: String) throws {
         try database.transaction {
-            let renewed = try database.run("UPDATE tokens SET secret = ?, expires_at = ?, org_name = ?, location_name = ?, state = 'active', owner_name = NULL WHERE id = ? AND tenant_id = ?",
+            let renewed = try database.run("UPDATE tokens SET secret = ?, expires_at = ?, org_name = ?, location_name = ? WHERE id = ? AND tenant_id = ?",
                                            [.blob(secret), .integer(expiresAt), .text(orgName), .text(locationName), .integer(token.rawValue), .integer(tenant.rawValue)])
             // Another tenant's token (or none): nothing changed, and no event may name it here.
             guard renewed == 1 else { throw AllotError.notFound("token \(token) is not this tenant's") }
@@ -128,9 +129,10 @@ extension Ledger {
     }
 
     /// Removes a token: every assignment drawn on it is revoked (locally now, Apple through the
-    /// outbox), the token is marked removed, and assets no other token holds leave the tenant.
-    /// The secret stays until the outbox has drained (`eraseDrainedSecrets`).
-    public func removeToken(tenant: TenantID, token: TokenID) throws -> RevocationReport {
+    /// outbox), the token takes `state` (what `TokenLife` says removal makes it), and assets no
+    /// other token holds leave the tenant. The secret stays until the outbox has drained
+    /// (`eraseDrainedSecrets`).
+    public func removeToken(tenant: TenantID, token: TokenID, state: TokenState) throws -> RevocationReport {
         try database.transaction {
             try database.lockTenant(tenant)
             // The statements below name the token by id alone: check it is this tenant's first.
@@ -143,7 +145,7 @@ extension Ledger {
                 WHERE a.tenant_id = ? AND a.token_id = ?
                 """, [.integer(tenant.rawValue), .integer(token.rawValue)], row: HeldAssignment.init(row:))
             let report = try revoke(tenant: tenant, held, batchKind: "remove_token")
-            try database.run("UPDATE tokens SET state = 'removed' WHERE id = ?", [.integer(token.rawValue)])
+            try database.run("UPDATE tokens SET state = ? WHERE id = ?", [.text(state.rawValue), .integer(token.rawValue)])
             // The pool rows of a removed token give nothing and count nothing any more.
             try database.run("DELETE FROM pool WHERE token_id = ? AND assigned_here = 0", [.integer(token.rawValue)])
             let dropped = try database.run("""

@@ -91,15 +91,15 @@ public struct AppleHTTPClient: AppsAndBooksService {
     }
 
     public func associate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
-        try await call(.POST, "/assets/associate", token: token, body: request)
+        try await exchange(.POST, "/assets/associate", query: [], token: token, body: RequestBodyJSON.association(request))
     }
 
     public func disassociate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
-        try await call(.POST, "/assets/disassociate", token: token, body: request)
+        try await exchange(.POST, "/assets/disassociate", query: [], token: token, body: RequestBodyJSON.association(request))
     }
 
     public func revoke(token: String, _ request: RevokeRequest) async throws -> EventResponse {
-        try await call(.POST, "/assets/revoke", token: token, body: request)
+        try await exchange(.POST, "/assets/revoke", query: [], token: token, body: RequestBodyJSON.revoke(request))
     }
 
     public func eventStatus(token: String, eventId: String) async throws -> EventStatus {

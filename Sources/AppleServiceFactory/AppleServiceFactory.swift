@@ -34,15 +34,18 @@ public enum AppleServiceSpec: Equatable, Sendable {
 }
 
 /// The one place that turns an `--apple` spec into a service. Extend it here when a new kind of
-/// client arrives.
-public func makeAppleService(spec: String, timeout: Duration = .seconds(30)) throws -> any AppsAndBooksService {
-    try makeAppleService(spec: try AppleServiceSpec(parsing: spec), timeout: timeout)
+/// client arrives. Over HTTP, the connections to Apple are as many as the engine's calls in
+/// flight (`EngineSettings.appleCallsInFlightMax`), so that every lane's call can be on the
+/// wire at once.
+public func makeAppleService(spec: String, callsInFlightMax: Int = AppleCallCapacity.callsInFlightDefault, timeout: Duration = .seconds(30)) throws -> any AppsAndBooksService {
+    try makeAppleService(spec: try AppleServiceSpec(parsing: spec), callsInFlightMax: callsInFlightMax, timeout: timeout)
 }
 
-public func makeAppleService(spec: AppleServiceSpec, timeout: Duration = .seconds(30)) throws -> any AppsAndBooksService {
+public func makeAppleService(spec: AppleServiceSpec, callsInFlightMax: Int = AppleCallCapacity.callsInFlightDefault, timeout: Duration = .seconds(30)) throws -> any AppsAndBooksService {
     switch spec {
     case .simulator(let statePath): return try openSimulatorState(statePath)
-    case .http(let baseURL): return AppleHTTPClient(baseURL: baseURL, timeout: timeout)
+    case .http(let baseURL):
+        return AppleHTTPClient(baseURL: baseURL, httpClient: PooledHTTPClient.forCalls(inFlightMax: callsInFlightMax), timeout: timeout)
     }
 }
 

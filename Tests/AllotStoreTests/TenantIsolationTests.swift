@@ -92,7 +92,7 @@ import Testing
             try l.renewToken(tenant: t.a.id, token: t.tokenB, secret: [9], expiresAt: 1, orgName: "Evil", locationName: "Evil")
         }
         #expect(renew?.code == .notFound)
-        let remove = #expect(throws: AllotError.self) { try l.removeToken(tenant: t.a.id, token: t.tokenB) }
+        let remove = #expect(throws: AllotError.self) { try l.removeToken(tenant: t.a.id, token: t.tokenB, state: .removed) }
         #expect(remove?.code == .notFound)
         #expect(try t.f.contents() == before)
         try l.setTokenPriority(tenant: t.a.id, token: t.tokenB, 9)  // matches no row of A's: a no-op

@@ -10,6 +10,8 @@ final class CountingApple: AppsAndBooksService {
     let delay: Duration
     /// Per "kind serial": how many requests carried it.
     private let sends = Mutex<[String: Int]>([:])
+    /// Calls under way now, and the most there were at once.
+    private let inFlight = Mutex<(now: Int, peak: Int)>((0, 0))
 
     init(_ inner: any AppsAndBooksService, delay: Duration = .milliseconds(2)) {
         self.inner = inner
@@ -17,9 +19,17 @@ final class CountingApple: AppsAndBooksService {
     }
 
     var sendsPerSerial: [String: Int] { sends.withLock { $0 } }
+    var callsInFlightPeak: Int { inFlight.withLock { $0.peak } }
 
     private func count(_ kind: String, _ serials: [String]?) async throws {
         sends.withLock { tally in for serial in serials ?? [] { tally["\(kind) \(serial)", default: 0] += 1 } }
+        try await delayed()
+    }
+
+    /// The network's delay, counted as a call in flight.
+    private func delayed() async throws {
+        inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+        defer { inFlight.withLock { $0.now -= 1 } }
         try await Task.sleep(for: delay)
     }
 
@@ -45,7 +55,7 @@ final class CountingApple: AppsAndBooksService {
         return try await inner.revoke(token: token, request)
     }
     func eventStatus(token: String, eventId: String) async throws -> EventStatus {
-        try await Task.sleep(for: delay)
+        try await delayed()
         return try await inner.eventStatus(token: token, eventId: eventId)
     }
 }

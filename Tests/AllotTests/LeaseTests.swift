@@ -26,8 +26,9 @@ import Testing
         async let one = first.push()
         async let two = second.push()
         let (a, b) = try await (one, two)
+        // A worker claims a lane's whole round at once (`LaneRound.operationsMax`), so which of
+        // the two delivers a token's operations is a race; that each goes once is the rule.
         #expect(a.sent + b.sent == 15)
-        #expect(a.sent > 0 && b.sent > 0, "both workers delivered a share")
         let sends = apple.sendsPerSerial
         #expect(sends.count == 15)
         #expect(sends.values.allSatisfy { $0 == 1 }, "a serial was sent twice: \(sends.filter { $0.value > 1 })")
