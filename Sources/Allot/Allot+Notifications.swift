@@ -167,6 +167,8 @@ extension Allot {
         guard let pricing = PricingParam(rawValue: body.pricingParam), AssetKey.isValidAdamId(body.adamId) else { return }
         let asset = AssetKey(adamId: body.adamId, pricingParam: pricing)
         if try ledger.movePoolTotal(tenant: tenant.id, token: token.id, asset: asset, delta: body.countDelta) {
+            // Licences bought or transferred in serve the devices waiting for them, first come first.
+            if body.countDelta > 0 { _ = try serveQueue(tenant: tenant, asset: asset) }
             try noteAlerts(tenant: tenant)
         } else {
             _ = try await syncToken(tenant: tenant, token: token)

@@ -171,6 +171,41 @@ import Testing
         }
     }
 
+    /// Issue 14 with issue 12: a purchase Apple tells by ASSET_COUNT serves the queue of unmet
+    /// demand at once, in order, without a sync.
+    @Test func aPurchaseToldByAssetCountServesTheQueueAtOnce() async throws {
+        let world = try ServerWorld()
+        defer { world.cleanUp() }
+        let engine = try Self.engine(world, pollAfterSeconds: 3_600)
+        let app = AssetKey(adamId: "361309726")
+        _ = try await engine.createTenant(slug: "springfield")
+        let logs = LogCapture()
+        try await Self.serving(world, engine, interval: nil, publicURL: true, logs: logs) { _ in
+            _ = try await engine.addToken(tenant: "springfield", fileContents: try world.tokenFile("1001"))
+            let configured = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
+            #expect(configured, "logs: \(logs.text)")
+            let total = try #require(try await engine.apps(tenant: "springfield").first { $0.adamId == app.adamId }?.total)
+            let serials = (1...(total + 2)).map { ServerWorld.serial($0) }
+            _ = try await engine.registerDevices(tenant: "springfield", serials.map { DeviceInput(serial: SerialNumber($0)!) })
+            let outcome = try await engine.assign(tenant: "springfield", serials.map { BatchItem(asset: app, serial: $0) }, queue: true)
+            #expect(outcome.counts["queued"] == 2)
+            let waiting = try await engine.queue(tenant: "springfield", asset: app).map(\.serialNumber)
+            #expect(waiting == Array(serials.suffix(2)))
+
+            // One more licence bought at Apple: the head of the queue gets it, the other waits.
+            try await world.simulator.setTotal(location: "1001", adamId: app.adamId, pricingParam: "STDQ", total: total + 1)
+            let served = try await Self.eventually(Self.patienceSeconds) {
+                try await engine.queue(tenant: "springfield", asset: app).count == 1
+            }
+            #expect(served, "logs: \(logs.text)")
+            #expect(try await engine.queue(tenant: "springfield", asset: app).map(\.serialNumber) == [serials.last!])
+            let holders = try await engine.holders(tenant: "springfield", asset: app, limit: 100).holdings.map(\.serialNumber)
+            #expect(holders.contains(waiting[0]))
+            #expect(!holders.contains(serials.last!))
+            #expect(try await Self.kinds(engine).contains("queue_served"))
+        }
+    }
+
     @Test func aFailureNotificationMakesTheOperationsPollDueAtOnce() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
