@@ -1,0 +1,194 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two `allot serve` nodes on one PostgreSQL database, the served simulator as Apple, clients
+/// racing assign batches through both, one node killed mid-load (issue 13, point 3).
+@Suite struct TwoNodesCLITests {
+    static let licences = 20
+    static let devices = 48
+    static let batchSize = 2
+    static let clients = 12
+    static let adminKey = "test-admin-key-0123456789"
+    /// Bounded waits: a node to say it serves, the outbox to reach Apple (a dead node's lease
+    /// must run out first).
+    static let startSecondsMax = 30.0
+    static let deliverSecondsMax = 90.0
+
+    static let seed = """
+        {"locations": [{"uId": "1001", "locationName": "Main Campus", "orgName": "Springfield Schools",
+          "expires": "2030-09-01T00:00:00Z", "mdmInfo": null,
+          "assets": [{"adamId": "361309726", "pricingParam": "STDQ", "productType": "App", "total": \(licences),
+                      "deviceAssignable": true, "revocable": true}]}]}
+        """
+
+    /// Starts `allot serve` on any free port; returns the process and its base URL.
+    func node(_ workspace: Workspace, _ name: String) throws -> (Process, String) {
+        let errPath = workspace.path("\(name).err")
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: AllotBinary.path)
+        process.arguments = ["serve", "--port", "0", "--drain-seconds", "1"]
+        process.environment = workspace.environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        try process.run()
+        let deadline = Date().addingTimeInterval(Self.startSecondsMax)
+        while Date() < deadline && process.isRunning {
+            let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+            if let range = text.range(of: #"serving the HTTP API on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
+                let match = String(text[range])
+                return (process, String(match[match.range(of: "http://")!.lowerBound...]))
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        throw CLIPostgresError("allot serve (\(name)) never said it was serving: \(text)")
+    }
+
+    /// One batch's answer, or nil when neither node answered.
+    struct Answer: Sendable {
+        let key: String
+        let serials: [String]
+        let body: Data
+    }
+
+    static func post(_ base: String, tenantKey: String, idempotencyKey: String, serials: [String], session: URLSession) async -> Data? {
+        var request = URLRequest(url: URL(string: base + "/v1/tenants/springfield/assignments")!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 30
+        request.setValue("Bearer \(tenantKey)", forHTTPHeaderField: "Authorization")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key")
+        request.httpBody = try? JSONSerialization.data(withJSONObject: ["app": "361309726:STDQ", "serialNumbers": serials])
+        guard let (data, response) = try? await session.data(for: request),
+              (response as? HTTPURLResponse)?.statusCode == 200 else { return nil }
+        return data
+    }
+
+    static func object(_ data: Data) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    @Test func twoNodesOnOneDatabaseNeverOverAllocateAndLoseOrDoubleSendNothingWhenOneIsKilled() async throws {
+        guard let server = CLIPostgres.server else { return }
+        let database = try server.createDatabase("twonodes")
+        defer { server.dropDatabase(database) }
+        let workspace = try Workspace()
+        workspace.environment["ALLOT_DB"] = server.url(database)
+        workspace.environment["ALLOT_SECRET_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        workspace.environment["ALLOT_ADMIN_KEY"] = Self.adminKey
+        try workspace.simulator(seed: Self.seed)
+        let apple = try SimServeCLITests().serve(workspace)
+        var processes = [apple.0]
+        defer {
+            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            for process in processes { process.waitUntilExit() }
+        }
+        workspace.environment["ALLOT_APPLE"] = apple.1
+
+        let created = try workspace.run("tenant", "create", "springfield", "--json")
+        #expect(created.status == 0, "\(created)")
+        let tenantKey = try #require(try created.json()["apiKey"] as? String)
+        var csv = "serial_number\n"
+        for index in 1...Self.devices { csv += Workspace.serial(index) + "\n" }
+        #expect(try workspace.run("devices", "import", "--tenant", "springfield", workspace.write("roster.csv", csv)).status == 0)
+        let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
+        #expect(added.status == 0, "\(added)")
+
+        let first = try node(workspace, "node1")
+        processes.append(first.0)
+        let second = try node(workspace, "node2")
+        processes.append(second.0)
+        let bases = [first.1, second.1]
+
+        // Batches of distinct devices, more than the pool holds; client c sends batches c,
+        // c + clients, … alternating nodes. Node 1 is killed once a third have been answered;
+        // a request it does not answer is repeated once on node 2 with the same key.
+        let batches = stride(from: 1, through: Self.devices, by: Self.batchSize).map { start in
+            (start..<start + Self.batchSize).map(Workspace.serial)
+        }
+        let session = URLSession(configuration: .ephemeral)
+        let killAfter = batches.count / 3
+        let answered = Counter()
+        let victim = first.0.processIdentifier
+        let answers = await withTaskGroup(of: [Answer].self) { group in
+            for client in 0..<Self.clients {
+                group.addTask {
+                    var mine: [Answer] = []
+                    for (turn, index) in stride(from: client, to: batches.count, by: Self.clients).enumerated() {
+                        let key = "two-nodes-\(index)"
+                        let base = bases[(client + turn) % 2]
+                        var body = await Self.post(base, tenantKey: tenantKey, idempotencyKey: key, serials: batches[index], session: session)
+                        if body == nil, base == bases[0] {
+                            body = await Self.post(bases[1], tenantKey: tenantKey, idempotencyKey: key, serials: batches[index], session: session)
+                        }
+                        guard let body else { continue }
+                        mine.append(Answer(key: key, serials: batches[index], body: body))
+                        if await answered.increment() == killAfter { kill(victim, SIGKILL) }
+                    }
+                    return mine
+                }
+            }
+            var all: [Answer] = []
+            for await some in group { all += some }
+            return all
+        }
+        if first.0.isRunning { kill(victim, SIGKILL) }
+        first.0.waitUntilExit()
+        #expect(first.0.terminationReason == .uncaughtSignal)
+        #expect(second.0.isRunning, "node 2 went on")
+
+        // The ledger: exactly N licences, and every answered batch in it.
+        let pool = try workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == "361309726" } ?? [:]
+        #expect(pool[int: "assigned"] == Self.licences, "pool: \(pool)")
+        let holders = try workspace.json("apps", "--tenant", "springfield", "--app", "361309726", "--devices", "--limit", "1000")
+        let ledgerSerials = Set(holders[array: "devices"].compactMap { $0["serialNumber"] as? String })
+        #expect(ledgerSerials.count == Self.licences, "holders: \(holders)")
+        #expect(answers.count >= killAfter, "answers: \(answers.count)")
+        var answeredAssigned = Set<String>()
+        for answer in answers {
+            let view = Self.object(answer.body)
+            let items = view[array: "items"]
+            #expect(items.compactMap { $0["serialNumber"] as? String } == answer.serials, "\(answer.key): \(view)")
+            for item in items where item["result"] as? String == "assigned" {
+                answeredAssigned.insert(item["serialNumber"] as? String ?? "")
+            }
+            // Its key replays the same answer on the surviving node.
+            let replay = await Self.post(bases[1], tenantKey: tenantKey, idempotencyKey: answer.key, serials: answer.serials, session: session)
+            let again = replay.map(Self.object) ?? [:]
+            #expect(again["batchId"] as? Int == view["batchId"] as? Int, "\(answer.key): \(view) then \(again)")
+            #expect(again[array: "items"].compactMap { $0["result"] as? String } == items.compactMap { $0["result"] as? String }, "\(answer.key)")
+        }
+        #expect(answeredAssigned.isSubset(of: ledgerSerials), "answered \(answeredAssigned.sorted()), ledger \(ledgerSerials.sorted())")
+        #expect(try workspace.sharedPool()[int: "assigned"] == Self.licences, "replays spent nothing")
+
+        // Apple: once node 2's worker has delivered (the dead node's lease runs out first),
+        // Apple holds exactly the ledger's set, each device once.
+        var appleSerials: [String] = []
+        let deadline = Date().addingTimeInterval(Self.deliverSecondsMax)
+        while Date() < deadline {
+            appleSerials = try workspace.appleAssignments().compactMap { $0["serialNumber"] as? String }
+            if Set(appleSerials) == ledgerSerials { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(Set(appleSerials) == ledgerSerials, "Apple \(appleSerials.sorted()), ledger \(ledgerSerials.sorted())")
+        #expect(appleSerials.count == ledgerSerials.count, "Apple holds a device twice: \(appleSerials.sorted())")
+        kill(second.0.processIdentifier, SIGKILL)
+    }
+}
+
+actor Counter {
+    private var value = 0
+    func increment() -> Int {
+        value += 1
+        return value
+    }
+}
