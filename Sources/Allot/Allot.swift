@@ -93,19 +93,15 @@ public actor Allot {
         return report
     }
 
-    /// The serials an assign or revoke selector names: a group, or every managed device.
-    public func serials(tenant slug: String, group: String?) throws -> [String] {
-        try ledger.activeSerials(tenant: try tenant(slug).id, group: group)
-    }
-
     // MARK: Batches
 
     /// With `queue`, items that find no free licence wait in their app's queue (`queued`).
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
-        let outcome = counted(try ledger.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
+        let tenant = try tenant(slug)
+        let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
         // Licences spent: the tenant may have crossed a licences_low threshold.
-        if outcome.batchId != nil { try noteLicenceLevels(tenant: try tenant(slug)) }
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant) }
         return outcome
     }
 
