@@ -180,6 +180,7 @@ enum FleetPush {
         }
         let cpuSeconds = processCPUSeconds() - cpuBefore
         let simulatorCPUSeconds = childCPUSeconds(simulator) - simulatorCPUBefore
+        log("fleet-push \(tokens) tokens: pushed in \(String(format: "%.2f s", elapsed)); reading Apple's assignments")
         let calls = timed.tally.snapshot()
         precondition(unfinished == 0, "\(unfinished) operations unfinished after \(pushesMax) pushes")
         // Apple's own view, read after the push: every assignment is there.

@@ -250,15 +250,25 @@ extension Ledger {
                 return []
             }
             // Set-based: one UPDATE for up to 1,000 serials (one per serial was most of a call's
-            // ledger time). The rows are found by the assignments' key (tenant, asset, device).
+            // ledger time). The rows are found by the assignments' key (tenant, asset, device),
+            // the devices by id when the device cache knows them, else by serial in SQL.
+            // `+token_id` keeps SQLite's planner off the (token, asset) index, which it prefers
+            // for the extra equality but which costs a second lookup per row (1.9 ms against
+            // 1.4 ms for 1,000 rows, measured). The unary plus is plain SQL on PostgreSQL too.
             let confirmed = refusedSerials.isEmpty ? operation.serials : operation.serials.filter { !refusedSerials.contains($0) }
+            let known: [SQLValue] = [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(operation.tokenId.rawValue),
+                                     SQLValue(operation.batchId)]
+            let confirmedRows = "UPDATE assignments SET status = 1 WHERE tenant_id = ?1 AND asset_id = ?2 AND +token_id = ?3 AND (batch_id = ?4 OR ?4 IS NULL)"
             for chunk in SQLInList.chunks(confirmed) {
-                try database.run("""
-                    UPDATE assignments SET status = 1
-                    WHERE tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (batch_id = ?4 OR ?4 IS NULL)
-                    AND device_id IN (SELECT id FROM devices WHERE tenant_id = ?1 AND serial IN (\(SQLInList.placeholders(count: chunk.count, first: 5))))
-                    """, [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(operation.tokenId.rawValue),
-                          SQLValue(operation.batchId)] + SQLInList.padded(chunk.map { .text($0) }))
+                if let ids = try cachedDeviceIds(tenant: operation.tenantId, serials: chunk) {
+                    try database.run("\(confirmedRows) AND device_id IN (\(SQLInList.placeholders(count: ids.count, first: 5)))",
+                                     known + SQLInList.padded(ids.map { .integer($0) }))
+                } else {
+                    try database.run("""
+                        \(confirmedRows)
+                        AND device_id IN (SELECT id FROM devices WHERE tenant_id = ?1 AND serial IN (\(SQLInList.placeholders(count: chunk.count, first: 5))))
+                        """, known + SQLInList.padded(chunk.map { .text($0) }))
+                }
             }
             // Refusals are rare and few: one DELETE each, to know which rows went.
             var released: [String] = []
@@ -342,6 +352,24 @@ extension Ledger {
         return result
     }
 
+    /// The non-empty lines of a stored serials column. Split on the contiguous UTF-8 bytes:
+    /// splitting the String by Character walks grapheme clusters (perf, release: a third of a
+    /// lane's CPU), and splitting its UTF-8 view by index took 0.3 ms for 1,000 serials, each
+    /// window read.
+    static func lines(of text: String) -> [String] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var lines: [String] = []
+            lines.reserveCapacity(bytes.count / SerialNumber.lengthMin + 1)
+            var start = 0
+            for offset in 0...bytes.count where offset == bytes.count || bytes[offset] == UInt8(ascii: "\n") {
+                if offset > start { lines.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)) }
+                start = offset + 1
+            }
+            return lines
+        }
+    }
+
     static func operation(from row: any SQLRow) throws -> OutboxOperation {
         let id = row.int64(0)
         func corrupt(_ column: String, _ value: String) -> CorruptOutboxRow { CorruptOutboxRow(operation: id, column: column, value: value) }
@@ -349,9 +377,7 @@ extension Ledger {
         guard let asset = AssetKey(parsing: row.string(4)) else { throw corrupt("assets", row.string(4)) }
         guard let state = OutboxOperation.State(rawValue: row.string(6)) else { throw corrupt("state", row.string(6)) }
         let serialsText = row.string(5)
-        // Split on the UTF-8 bytes: splitting the String by Character walks grapheme clusters,
-        // and was (perf, release) a third of a lane's CPU, every window read, 1,000 serials a row.
-        let serials = serialsText.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        let serials = Self.lines(of: serialsText)
         guard !serials.isEmpty else { throw corrupt("serials", serialsText) }
         return OutboxOperation(
             id: id, tenantId: TenantID(row.int64(1)), tokenId: TokenID(row.int64(2)), kind: kind, asset: asset,
