@@ -49,10 +49,14 @@ public struct CorruptOutboxRow: Error, CustomStringConvertible {
 }
 
 extension Ledger {
+    /// An operation's columns, its serials from their own table (`outbox_serials`).
     private static let outboxColumns = """
-        id, tenant_id, token_id, kind, assets, serials, state, attempts, next_attempt_at, event_id, sent_at,
+        id, tenant_id, token_id, kind, assets, \(serialsColumn), state, attempts, next_attempt_at, event_id, sent_at,
         batch_id, coalesce(queue_order, id), lease_expires_at
         """
+
+    /// The serials of the outbox row in hand, one a line.
+    static let serialsColumn = "(SELECT serials FROM outbox_serials WHERE operation_id = outbox.id)"
 
     /// The lease condition: nobody holds the operation, or its holder's lease ran out.
     private static let leaseFree = "(lease_expires_at IS NULL OR lease_expires_at <= ?1)"
@@ -145,15 +149,17 @@ extension Ledger {
             for operation in oversized {
                 for start in stride(from: 0, to: operation.serials.count, by: serialsMax) {
                     let chunk = operation.serials[start..<min(start + serialsMax, operation.serials.count)]
-                    try database.run("""
-                        INSERT INTO outbox (tenant_id, token_id, kind, assets, serials, serial_count, batch_id, created_at, queue_order,
+                    let id = try database.queryFirst("""
+                        INSERT INTO outbox (tenant_id, token_id, kind, assets, serial_count, batch_id, created_at, queue_order,
                                             attempts, next_attempt_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
                         """, [.integer(operation.tenantId.rawValue), .integer(operation.tokenId.rawValue), .text(operation.kind.rawValue),
-                              .text(operation.asset.description), .text(chunk.joined(separator: "\n")), .integer(Int64(chunk.count)),
+                              .text(operation.asset.description), .integer(Int64(chunk.count)),
                               SQLValue(operation.batchId), .integer(now), .integer(operation.order),
-                              .integer(Int64(operation.attempts)), .integer(operation.nextAttemptAt)])
+                              .integer(Int64(operation.attempts)), .integer(operation.nextAttemptAt)]) { $0.int64(0) }
+                    try insertSerials(operation: id, chunk)
                 }
+                // Its serials go with it (ON DELETE CASCADE).
                 try database.run("DELETE FROM outbox WHERE id = ?", [.integer(operation.id)])
             }
         }
@@ -350,6 +356,14 @@ extension Ledger {
             result[key, default: []].insert(serial)
         }
         return result
+    }
+
+    /// Stores a new operation's serials, one a line. `id` is nil only if the INSERT … RETURNING
+    /// that made the operation returned no row, which a database never does.
+    func insertSerials(operation id: Int64?, _ serials: some Sequence<String>) throws {
+        guard let id else { preconditionFailure("an INSERT INTO outbox … RETURNING id returned no id") }
+        try database.run("INSERT INTO outbox_serials (operation_id, serials) VALUES (?, ?)",
+                         [.integer(id), .text(serials.joined(separator: "\n"))])
     }
 
     /// The non-empty lines of a stored serials column. Split on the contiguous UTF-8 bytes:

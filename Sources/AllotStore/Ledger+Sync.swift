@@ -82,9 +82,9 @@ extension Ledger {
     public func licencesInFlight(token: TokenID) throws -> Set<HeldLicence> {
         var licences = Set<HeldLicence>()
         for (assets, serials) in try database.query(
-            "SELECT assets, serials FROM outbox WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')",
+            "SELECT assets, \(Self.serialsColumn) FROM outbox WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')",
             [.integer(token.rawValue)], row: { ($0.string(0), $0.string(1)) }) {
-            let serialList = serials.split(separator: "\n").map(String.init)
+            let serialList = Self.lines(of: serials)
             for text in assets.split(separator: "\n") {
                 guard let asset = AssetKey(parsing: String(text)) else {
                     throw StoredValueError(column: "outbox.assets", value: String(text))

@@ -59,7 +59,7 @@ struct LedgerFixtureView {
             "SELECT 'device', id, tenant_id, serial, coalesce(grp, '-'), coalesce(retired_at, -1) FROM devices ORDER BY 2",
             "SELECT 'token', id, tenant_id, state, expires_at, length(secret) FROM tokens ORDER BY 2",
             "SELECT 'batch', id, tenant_id, kind, coalesce(idempotency_key, '-'), length(response) FROM batches ORDER BY 2",
-            "SELECT 'outbox', id, token_id, kind, assets, serials FROM outbox ORDER BY 2",
+            "SELECT 'outbox', id, token_id, kind, assets, s.serials FROM outbox JOIN outbox_serials s ON s.operation_id = outbox.id ORDER BY 2",
             "SELECT 'event', id, tenant_id, kind, at, detail FROM events ORDER BY 2",
         ]
         return try queries.flatMap { sql in

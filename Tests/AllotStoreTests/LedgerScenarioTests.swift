@@ -440,7 +440,8 @@ import Testing
 
         struct Op: Equatable { let token: Int64, kind: String, assets: String, serials: [String], count: Int, state: String }
         let ops = try f.ledger.database.query("""
-            SELECT token_id, kind, assets, serials, serial_count, state FROM outbox WHERE batch_id = ? ORDER BY token_id, assets
+            SELECT token_id, kind, assets, s.serials, serial_count, state FROM outbox JOIN outbox_serials s ON s.operation_id = outbox.id
+            WHERE batch_id = ? ORDER BY token_id, assets
             """, [.integer(batch.rawValue)]) {
             Op(token: $0.int64(0), kind: $0.string(1), assets: $0.string(2), serials: $0.string(3).split(separator: "\n").map(String.init),
                count: $0.int(4), state: $0.string(5))
@@ -459,7 +460,7 @@ import Testing
         _ = try f.revoke(tenant, app, [serials[0], "NOSUCHDEVICE1"], mode: .allOrNothing)
         #expect(try f.count("outbox") == outboxBefore)
         let revoke = try f.revoke(tenant, app, [serials[0]])
-        let revokeOps = try f.ledger.database.query("SELECT kind, serials FROM outbox WHERE batch_id = ?", [.integer(revoke.batchId!.rawValue)]) {
+        let revokeOps = try f.ledger.database.query("SELECT kind, s.serials FROM outbox JOIN outbox_serials s ON s.operation_id = outbox.id WHERE batch_id = ?", [.integer(revoke.batchId!.rawValue)]) {
             "\($0.string(0)) \($0.string(1))"
         }
         #expect(revokeOps == ["disassociate \(serials[0])"])
