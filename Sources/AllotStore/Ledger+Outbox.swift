@@ -266,9 +266,19 @@ extension Ledger {
                                      SQLValue(operation.batchId)]
             let confirmedRows = "UPDATE assignments SET status = 1 WHERE tenant_id = ?1 AND asset_id = ?2 AND +token_id = ?3 AND (batch_id = ?4 OR ?4 IS NULL)"
             for chunk in SQLInList.chunks(confirmed) {
-                if let ids = try cachedDeviceIds(tenant: operation.tenantId, serials: chunk) {
-                    try database.run("\(confirmedRows) AND device_id IN (\(SQLInList.placeholders(count: ids.count, first: 5)))",
-                                     known + SQLInList.padded(ids.map { .integer($0) }))
+                if let ids = try cachedDeviceIds(tenant: operation.tenantId, serials: chunk), let low = ids.min(), let high = ids.max() {
+                    if high - low < Self.denseSpanFactor * Int64(ids.count) {
+                        // Dense ids (a batch's devices, registered together): one walk along the
+                        // key's range, each row checked against the list (`+` keeps the list out of
+                        // the search), instead of one search per id: 1.0 ms against 1.5 ms for
+                        // 1,000 rows, measured. A sparse set would walk other devices' rows.
+                        try database.run("""
+                            \(confirmedRows) AND device_id BETWEEN ?5 AND ?6 AND +device_id IN (\(SQLInList.placeholders(count: ids.count, first: 7)))
+                            """, known + [.integer(low), .integer(high)] + SQLInList.padded(ids.map { .integer($0) }))
+                    } else {
+                        try database.run("\(confirmedRows) AND device_id IN (\(SQLInList.placeholders(count: ids.count, first: 5)))",
+                                         known + SQLInList.padded(ids.map { .integer($0) }))
+                    }
                 } else {
                     try database.run("""
                         \(confirmedRows)
@@ -357,6 +367,10 @@ extension Ledger {
         }
         return result
     }
+
+    /// A confirm walks the range of its device ids when the range is at most this many times
+    /// the number of ids (see `completeOperation`).
+    static let denseSpanFactor: Int64 = 2
 
     /// Stores a new operation's serials, one a line. `id` is nil only if the INSERT … RETURNING
     /// that made the operation returned no row, which a database never does.
