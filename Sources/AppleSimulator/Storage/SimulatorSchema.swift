@@ -5,7 +5,8 @@ enum SimulatorSchema {
     /// Written in the `simulator` row; a file without it is not a simulator state.
     static let format = "allot-simulator"
     /// Bumped when the tables change incompatibly; another version is refused, not guessed at.
-    static let formatVersion = 2
+    /// 3: `events` became a rowid table keyed by its sequence, the serials last in the row.
+    static let formatVersion = 3
 
     static let create = """
         CREATE TABLE simulator (
@@ -61,19 +62,24 @@ enum SimulatorSchema {
         CREATE UNIQUE INDEX assignments_by_asset ON assignments (location, adam_id, pricing_param, serial);
         CREATE INDEX assignments_by_serial ON assignments (location, serial);
         CREATE INDEX assignments_by_version ON assignments (location, version);
+        -- A rowid table keyed by the sequence (not WITHOUT ROWID by the random event_id):
+        -- SQLite advises rowid tables for rows this large, and new events then append at the
+        -- end of the tree. The serials (a JSON array, up to ~16 KB) come last, so reading the
+        -- other columns never touches the overflow pages they spill into.
         CREATE TABLE events (
-            event_id TEXT PRIMARY KEY,
-            sequence INTEGER NOT NULL UNIQUE,
+            sequence INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
             location TEXT NOT NULL,
             type TEXT NOT NULL,
             assets TEXT NOT NULL,
-            serials TEXT NOT NULL,
             num_requested INTEGER NOT NULL,
             polls_remaining INTEGER NOT NULL,
             forced_failure INTEGER NOT NULL,
             -- Set once, when the event is applied (EventOutcome as JSON).
-            outcome TEXT
-        ) WITHOUT ROWID;
+            outcome TEXT,
+            serial_count INTEGER NOT NULL,
+            serials TEXT NOT NULL
+        );
         CREATE INDEX events_unfinished ON events (location, sequence) WHERE outcome IS NULL;
         CREATE INDEX events_finished ON events (sequence) WHERE outcome IS NOT NULL;
         CREATE TABLE notifications (

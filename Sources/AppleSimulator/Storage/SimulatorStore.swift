@@ -158,6 +158,16 @@ final class SimulatorStore {
                            [.text(uId), .text(key.adamId), .text(key.pricingParam), .text(serial), .int(version)]) == 1
     }
 
+    /// Inserts one asset for every serial in one statement, in the serials' order (so `id`
+    /// keeps the order the assignments were made); the number of rows that were new. One
+    /// statement instead of one per serial: the per-statement work was most of an associate's.
+    func insertAssignments(location uId: String, _ key: WireAssetKey, serials: EventSerials, version: Int) throws -> Int {
+        try connection.run("""
+            INSERT OR IGNORE INTO assignments (location, adam_id, pricing_param, serial, version)
+            SELECT ?, ?, ?, value, ? FROM json_each(?) ORDER BY key
+            """, [.text(uId), .text(key.adamId), .text(key.pricingParam), .int(version), .text(serials.json)])
+    }
+
     /// True when there was such a row.
     func deleteAssignment(location uId: String, _ key: WireAssetKey, serial: String) throws -> Bool {
         try connection.run("DELETE FROM assignments WHERE location = ? AND adam_id = ? AND pricing_param = ? AND serial = ?",
@@ -215,13 +225,14 @@ final class SimulatorStore {
 
     // MARK: Events
 
-    private static let eventColumns = "event_id, sequence, location, type, assets, serials, num_requested, polls_remaining, forced_failure, outcome"
+    /// `serials` last, as in the table: the columns before it are read from the row's first page.
+    private static let eventColumns = "event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome, serial_count, serials"
 
     func insert(_ event: SimulatedEvent) throws {
-        try connection.run("INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try connection.run("INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(event.eventId), .int(event.sequence), .text(event.locationUid), .text(event.type.rawValue),
-            .text(try Self.encode(event.assets)), .text(try Self.encode(event.serialNumbers)), .int(event.numRequested),
-            .int(event.pollsRemaining), .bool(event.forcedFailure), .optional(try event.outcome.map(Self.encode)),
+            .text(try Self.encode(event.assets)), .int(event.numRequested), .int(event.pollsRemaining), .bool(event.forcedFailure),
+            .optional(try event.outcome.map(Self.encode)), .int(event.serialNumbers.count), .text(event.serialNumbers.json),
         ])
     }
 
@@ -236,9 +247,9 @@ final class SimulatorStore {
     }
 
     func update(_ event: SimulatedEvent) throws {
-        let changed = try connection.run("UPDATE events SET polls_remaining = ?, forced_failure = ?, outcome = ? WHERE event_id = ?",
+        let changed = try connection.run("UPDATE events SET polls_remaining = ?, forced_failure = ?, outcome = ? WHERE sequence = ?",
                                          [.int(event.pollsRemaining), .bool(event.forcedFailure),
-                                          .optional(try event.outcome.map(Self.encode)), .text(event.eventId)])
+                                          .optional(try event.outcome.map(Self.encode)), .int(event.sequence)])
         precondition(changed == 1, "updated an event the state does not have")
     }
 
@@ -247,8 +258,8 @@ final class SimulatorStore {
         let count = try connection.queryFirst("SELECT count(*) FROM events WHERE outcome IS NOT NULL") { $0.int(0) } ?? 0
         guard count > keptMax else { return }
         try connection.run("""
-            DELETE FROM events WHERE event_id IN
-                (SELECT event_id FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT ?)
+            DELETE FROM events WHERE sequence IN
+                (SELECT sequence FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT ?)
             """, [.int(count - keptMax)])
     }
 
@@ -258,9 +269,9 @@ final class SimulatorStore {
         return SimulatedEvent(
             eventId: eventId, sequence: row.int(1), locationUid: row.string(2), type: type,
             assets: try decode([WireAssetKey].self, row.string(4), what: "assets of event \(eventId)"),
-            serialNumbers: try decode([String].self, row.string(5), what: "serials of event \(eventId)"),
-            numRequested: row.int(6), pollsRemaining: row.int(7), forcedFailure: row.bool(8),
-            outcome: try row.optionalString(9).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") }
+            serialNumbers: EventSerials(storedJSON: row.string(10), count: row.int(9), eventId: eventId),
+            numRequested: row.int(5), pollsRemaining: row.int(6), forcedFailure: row.bool(7),
+            outcome: try row.optionalString(8).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") }
         )
     }
 
