@@ -21,7 +21,7 @@ extension SimulatorState {
         let event = SimulatedEvent(
             eventId: eventId, sequence: nextSequence(),
             locationUid: uId, type: type, assets: assets,
-            serialNumbers: try EventSerials(serialNumbers, eventId: eventId), numRequested: numRequested,
+            serialNumbers: EventSerials(serialNumbers, eventId: eventId), numRequested: numRequested,
             pollsRemaining: settings.pendingPolls, forcedFailure: forcedFailure, outcome: nil
         )
         try store.insert(event)
