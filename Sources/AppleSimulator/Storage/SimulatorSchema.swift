@@ -5,7 +5,8 @@ enum SimulatorSchema {
     /// Written in the `simulator` row; a file without it is not a simulator state.
     static let format = "allot-simulator"
     /// Bumped when the tables change incompatibly; another version is refused, not guessed at.
-    /// 3: `events` became a rowid table keyed by its sequence, the serials last in the row.
+    /// 3: `events` became a rowid table keyed by its sequence, the serials last in the row;
+    /// `assignments_by_serial` was dropped.
     static let formatVersion = 3
 
     static let create = """
@@ -59,8 +60,10 @@ enum SimulatorSchema {
             -- The location version that added it: what `sinceVersionId` compares.
             version INTEGER NOT NULL
         );
+        -- No index by (location, serial): every assignment written costs one insert per index,
+        -- and a location holds few assets, so a serial is found by one seek of this index per
+        -- asset of the location (`SimulatorStore.AssignmentFilter`).
         CREATE UNIQUE INDEX assignments_by_asset ON assignments (location, adam_id, pricing_param, serial);
-        CREATE INDEX assignments_by_serial ON assignments (location, serial);
         CREATE INDEX assignments_by_version ON assignments (location, version);
         -- A rowid table keyed by the sequence (not WITHOUT ROWID by the random event_id):
         -- SQLite advises rowid tables for rows this large, and new events then append at the

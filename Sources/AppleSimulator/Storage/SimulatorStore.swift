@@ -188,27 +188,45 @@ final class SimulatorStore {
         /// Only what a version after this one added.
         var sinceVersion: Int?
 
-        func whereClause() -> (sql: String, values: [SimulatorSQLValue]) {
+        /// The clause and every value it binds, the location's first.
+        func whereClause(location uId: String) -> (sql: String, values: [SimulatorSQLValue]) {
             var sql = "location = ?"
-            var values: [SimulatorSQLValue] = []
+            var values: [SimulatorSQLValue] = [.text(uId)]
             if let adamId { sql += " AND adam_id = ?"; values.append(.text(adamId)) }
             if let pricingParam { sql += " AND pricing_param = ?"; values.append(.text(pricingParam)) }
-            if let serialNumber { sql += " AND serial = ?"; values.append(.text(serialNumber)) }
-            if let sinceVersion { sql += " AND version > ?"; values.append(.int(sinceVersion)) }
+            if let serialNumber {
+                // A serial is found by one seek of `assignments_by_asset` per asset of the
+                // location that matches the other filters (exact: every assignment's asset
+                // has its row in `assets`, and assets are never removed); the version is
+                // then only checked (`+`), so the planner does not range over it instead.
+                if adamId == nil || pricingParam == nil {
+                    var assets = "SELECT adam_id, pricing_param FROM assets WHERE location = ?"
+                    values.append(.text(uId))
+                    if let adamId { assets += " AND adam_id = ?"; values.append(.text(adamId)) }
+                    if let pricingParam { assets += " AND pricing_param = ?"; values.append(.text(pricingParam)) }
+                    sql += " AND (adam_id, pricing_param) IN (\(assets))"
+                }
+                sql += " AND serial = ?"
+                values.append(.text(serialNumber))
+                if let sinceVersion { sql += " AND +version > ?"; values.append(.int(sinceVersion)) }
+            } else if let sinceVersion {
+                sql += " AND version > ?"
+                values.append(.int(sinceVersion))
+            }
             return (sql, values)
         }
     }
 
     func countAssignments(location uId: String, _ filter: AssignmentFilter) throws -> Int {
-        let (clause, values) = filter.whereClause()
-        return try connection.queryFirst("SELECT count(*) FROM assignments WHERE \(clause)", [.text(uId)] + values) { $0.int(0) } ?? 0
+        let (clause, values) = filter.whereClause(location: uId)
+        return try connection.queryFirst("SELECT count(*) FROM assignments WHERE \(clause)", values) { $0.int(0) } ?? 0
     }
 
     /// One page, in the order the assignments were made.
     func assignments(location uId: String, _ filter: AssignmentFilter, offset: Int, limit: Int) throws -> [WireAssignment] {
-        let (clause, values) = filter.whereClause()
+        let (clause, values) = filter.whereClause(location: uId)
         return try connection.query("SELECT adam_id, pricing_param, serial FROM assignments WHERE \(clause) ORDER BY id LIMIT ? OFFSET ?",
-                                    [.text(uId)] + values + [.int(limit), .int(offset)]) {
+                                    values + [.int(limit), .int(offset)]) {
             WireAssignment(adamId: $0.string(0), pricingParam: $0.string(1), serialNumber: $0.string(2))
         }
     }
