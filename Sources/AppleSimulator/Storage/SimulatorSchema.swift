@@ -5,8 +5,8 @@ enum SimulatorSchema {
     /// Written in the `simulator` row; a file without it is not a simulator state.
     static let format = "allot-simulator"
     /// Bumped when the tables change incompatibly; another version is refused, not guessed at.
-    /// 3: `events` became a rowid table keyed by its sequence, the serials last in the row;
-    /// `assignments_by_serial` was dropped.
+    /// 3: `events` became a rowid table keyed by its sequence, its serials moved to
+    /// `event_serials`; `assignments_by_serial` was dropped.
     static let formatVersion = 3
 
     static let create = """
@@ -65,10 +65,9 @@ enum SimulatorSchema {
         -- asset of the location (`SimulatorStore.AssignmentFilter`).
         CREATE UNIQUE INDEX assignments_by_asset ON assignments (location, adam_id, pricing_param, serial);
         CREATE INDEX assignments_by_version ON assignments (location, version);
-        -- A rowid table keyed by the sequence (not WITHOUT ROWID by the random event_id):
-        -- SQLite advises rowid tables for rows this large, and new events then append at the
-        -- end of the tree. The serials (a JSON array, up to ~16 KB) come last, so reading the
-        -- other columns never touches the overflow pages they spill into.
+        -- A rowid table keyed by the sequence (not WITHOUT ROWID by the random event_id): new
+        -- events append at the end of the tree, and a row is small, since its serials live
+        -- in `event_serials`.
         CREATE TABLE events (
             sequence INTEGER PRIMARY KEY,
             event_id TEXT NOT NULL UNIQUE,
@@ -79,7 +78,12 @@ enum SimulatorSchema {
             polls_remaining INTEGER NOT NULL,
             forced_failure INTEGER NOT NULL,
             -- Set once, when the event is applied (EventOutcome as JSON).
-            outcome TEXT,
+            outcome TEXT
+        );
+        -- An event's serials (a JSON array, up to ~16 KB, spilling into overflow pages), apart
+        -- from the row that polls and the outcome update: written once, never rewritten.
+        CREATE TABLE event_serials (
+            sequence INTEGER PRIMARY KEY REFERENCES events (sequence),
             serial_count INTEGER NOT NULL,
             serials TEXT NOT NULL
         );

@@ -243,25 +243,32 @@ final class SimulatorStore {
 
     // MARK: Events
 
-    /// `serials` last, as in the table: the columns before it are read from the row's first page.
-    private static let eventColumns = "event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome, serial_count, serials"
+    private static let eventColumns = "e.event_id, e.sequence, e.location, e.type, e.assets, e.num_requested, e.polls_remaining, e.forced_failure, e.outcome, s.serial_count, s.serials"
+    private static let eventTables = "events e JOIN event_serials s ON s.sequence = e.sequence"
 
     func insert(_ event: SimulatedEvent) throws {
-        try connection.run("INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try connection.run("""
+            INSERT INTO events (event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [
             .text(event.eventId), .int(event.sequence), .text(event.locationUid), .text(event.type.rawValue),
             .text(try Self.encode(event.assets)), .int(event.numRequested), .int(event.pollsRemaining), .bool(event.forcedFailure),
-            .optional(try event.outcome.map(Self.encode)), .int(event.serialNumbers.count), .text(event.serialNumbers.json),
+            .optional(try event.outcome.map(Self.encode)),
         ])
+        try connection.run("INSERT INTO event_serials (sequence, serial_count, serials) VALUES (?, ?, ?)",
+                           [.int(event.sequence), .int(event.serialNumbers.count), .text(event.serialNumbers.json)])
     }
 
     func event(eventId: String) throws -> SimulatedEvent? {
-        try connection.queryFirst("SELECT \(Self.eventColumns) FROM events WHERE event_id = ?", [.text(eventId)], row: Self.eventRow)
+        try connection.queryFirst("SELECT \(Self.eventColumns) FROM \(Self.eventTables) WHERE e.event_id = ?", [.text(eventId)], row: Self.eventRow)
     }
 
     /// A location's events that have not been applied and have no polls left, oldest first.
     func dueEvents(location uId: String) throws -> [SimulatedEvent] {
-        try connection.query("SELECT \(Self.eventColumns) FROM events WHERE location = ? AND outcome IS NULL AND polls_remaining = 0 ORDER BY sequence",
-                             [.text(uId)], row: Self.eventRow)
+        try connection.query("""
+            SELECT \(Self.eventColumns) FROM \(Self.eventTables)
+            WHERE e.location = ? AND e.outcome IS NULL AND e.polls_remaining = 0 ORDER BY e.sequence
+            """, [.text(uId)], row: Self.eventRow)
     }
 
     func update(_ event: SimulatedEvent) throws {
@@ -275,10 +282,17 @@ final class SimulatorStore {
     func pruneEvents(keptMax: Int) throws {
         let count = try connection.queryFirst("SELECT count(*) FROM events WHERE outcome IS NOT NULL") { $0.int(0) } ?? 0
         guard count > keptMax else { return }
-        try connection.run("""
-            DELETE FROM events WHERE sequence IN
-                (SELECT sequence FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT ?)
-            """, [.int(count - keptMax)])
+        // The oldest finished event kept; everything finished before it goes, serials first.
+        guard let firstKept = try connection.queryFirst("SELECT sequence FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT 1 OFFSET ?",
+                                                        [.int(count - keptMax)], row: { $0.int(0) }) else {
+            preconditionFailure("fewer finished events than just counted")
+        }
+        for table in ["event_serials", "events"] {
+            try connection.run("""
+                DELETE FROM \(table) WHERE sequence IN
+                    (SELECT sequence FROM events WHERE outcome IS NOT NULL AND sequence < ?)
+                """, [.int(firstKept)])
+        }
     }
 
     private static func eventRow(_ row: SimulatorStatement) throws -> SimulatedEvent {
