@@ -76,10 +76,11 @@ enum NotificationLimits {
 
 extension SimulatorState {
     /// An event finished: tell the location's receiver, in chunks of at most 100 assignments.
-    func queueAssetManagement(_ event: SimulatedEvent, done: [WireAssignment]) throws {
+    func queueAssetManagement(_ event: SimulatedEvent, done listDone: () throws -> [WireAssignment]) throws {
         guard let outcome = event.outcome else { preconditionFailure("an unfinished event has nothing to notify") }
         guard let location = try store.location(uId: event.locationUid), let target = location.notificationTarget,
               target.types.contains(NotificationType.assetManagement) else { return }
+        let done = try listDone()
         let chunks = stride(from: 0, to: max(done.count, 1), by: NotificationLimits.itemsMax).map {
             Array(done[min($0, done.count)..<min($0 + NotificationLimits.itemsMax, done.count)])
         }

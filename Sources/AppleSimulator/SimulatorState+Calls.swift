@@ -13,7 +13,7 @@ extension SimulatorState {
         if settings.enforceRequestRate {
             try rateLimiter.admit(location: location.uId, perSecond: settings.limits.maxRequestPerSecond, now: now)
         }
-        try settleDueEvents(locationUid: location.uId)
+        guard try settleDueEvents(locationUid: location.uId) > 0 else { return location }
         // Settling may have moved the version: answer the row as it is now.
         guard let settled = try store.location(uId: location.uId) else {
             preconditionFailure("location \(location.uId) vanished inside its own transaction")

@@ -17,10 +17,11 @@ extension SimulatorState {
         let numRequested = type == .revoke ? serialNumbers.count : assets.count * serialNumbers.count
         let forcedFailure = settings.eventsToFail > 0
         if forcedFailure { settings.eventsToFail -= 1 }
+        let eventId = UUID().uuidString.lowercased()
         let event = SimulatedEvent(
-            eventId: UUID().uuidString.lowercased(), sequence: nextSequence(),
+            eventId: eventId, sequence: nextSequence(),
             locationUid: uId, type: type, assets: assets,
-            serialNumbers: serialNumbers, numRequested: numRequested,
+            serialNumbers: EventSerials(serialNumbers, eventId: eventId), numRequested: numRequested,
             pollsRemaining: settings.pendingPolls, forcedFailure: forcedFailure, outcome: nil
         )
         try store.insert(event)
@@ -43,20 +44,24 @@ extension SimulatorState {
             try store.update(event)
             return status(of: event, location: location, now: now)
         }
-        if event.outcome == nil {
-            // `beginCall` settles due events first; this covers a call made without it.
-            event = try apply(event)
-        }
+        guard event.outcome == nil else { return status(of: event, location: location, now: now) }
+        // `beginCall` settles due events first; this covers a call made without it.
+        event = try apply(event)
         guard let current = try store.location(uId: location.uId) else {
             preconditionFailure("location \(location.uId) vanished inside its own transaction")
         }
         return status(of: event, location: current, now: now)
     }
 
-    func settleDueEvents(locationUid: String) throws {
-        for event in try store.dueEvents(location: locationUid) {
+    /// Applies the location's due events; how many there were (none: the location's row is
+    /// as the caller read it).
+    @discardableResult
+    func settleDueEvents(locationUid: String) throws -> Int {
+        let due = try store.dueEvents(location: locationUid)
+        for event in due {
             _ = try apply(event)
         }
+        return due.count
     }
 
     func settleAllDueEvents() throws {
@@ -82,8 +87,8 @@ extension SimulatorState {
         if event.forcedFailure {
             effect = EventEffect(outcome: EventOutcome(failed: true, numCompleted: 0, failures: [
                 ServiceErrorCatalog.failure(AppleErrorNumber.internalError, assets: event.assets,
-                                            serialNumbers: event.serialNumbers),
-            ]), done: [])
+                                            serialNumbers: try event.serialNumbers.decoded()),
+            ]), done: { [] })
         } else {
             let version = nextSequence()
             switch event.type {
@@ -117,10 +122,11 @@ extension SimulatorState {
 }
 
 /// What applying an event did: its outcome, and the (asset, serial) pairs it completed, which
-/// its ASSET_MANAGEMENT notification lists.
+/// its ASSET_MANAGEMENT notification lists. The pairs are listed on demand: only a location with
+/// a receiver reads them, and listing them may mean decoding the event's serials.
 struct EventEffect {
     var outcome: EventOutcome
-    var done: [WireAssignment]
+    var done: () throws -> [WireAssignment]
 }
 
 // The effects themselves, row by row. Counters move by what actually changed: an (asset, serial)
@@ -130,42 +136,63 @@ extension SimulatorState {
     func associate(_ event: SimulatedEvent, version: Int) throws -> EventEffect {
         var completed = 0
         var failures: [EventFailure] = []
-        var done: [WireAssignment] = []
+        // Per asset, the serials done; nil: every serial of the event.
+        var done: [(key: WireAssetKey, serials: [String]?)] = []
+        // Decoded at most once, and only when an asset is short of licences.
+        var decoded: [String]?
         for key in event.assets {
             guard let asset = try store.asset(location: event.locationUid, key) else {
                 preconditionFailure("an associate event names an asset validation should have refused")
             }
+            // Enough licences for every serial (the common case): one statement inserts them
+            // all, and every serial is done, as the row-by-row loop below would find.
+            if asset.available >= event.serialNumbers.count {
+                let inserted = try store.insertAssignments(location: event.locationUid, key, serials: event.serialNumbers, version: version)
+                try store.addAssigned(location: event.locationUid, key, inserted)
+                completed += event.serialNumbers.count
+                done.append((key, nil))
+                continue
+            }
             var available = asset.available
             var inserted = 0
+            var served: [String] = []
             var unserved: [String] = []
-            for serial in event.serialNumbers {
-                let wire = WireAssignment(adamId: key.adamId, pricingParam: key.pricingParam, serialNumber: serial)
+            let serials = try decoded ?? event.serialNumbers.decoded()
+            decoded = serials
+            for serial in serials {
                 if available > 0 {
                     // An insert that did nothing found the licence already held: done, for free.
                     if try store.insertAssignment(location: event.locationUid, key, serial: serial, version: version) {
                         inserted += 1
                         available -= 1
                     }
-                    completed += 1
-                    done.append(wire)
+                    served.append(serial)
                 } else if try store.holds(location: event.locationUid, key, serial: serial) {
-                    completed += 1
-                    done.append(wire)
+                    served.append(serial)
                 } else {
                     unserved.append(serial)
                 }
             }
+            completed += served.count
+            done.append((key, served))
             try store.addAssigned(location: event.locationUid, key, inserted)
             if !unserved.isEmpty {
                 failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notEnoughLicenses, assets: [key], serialNumbers: unserved))
             }
         }
-        return EventEffect(outcome: EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures), done: done)
+        let outcome = EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures)
+        return EventEffect(outcome: outcome) { [decoded] in
+            let every = try decoded ?? event.serialNumbers.decoded()
+            return done.flatMap { part in
+                (part.serials ?? every).map { WireAssignment(adamId: part.key.adamId, pricingParam: part.key.pricingParam, serialNumber: $0) }
+            }
+        }
     }
 
     /// Frees each held (asset, serial). One not held counts as done (idempotent); a held licence
     /// of a non-revocable asset stays and fails the item with 9706.
     func disassociate(_ event: SimulatedEvent) throws -> EventEffect {
+        let serials = try event.serialNumbers.decoded()
         var completed = 0
         var failures: [EventFailure] = []
         var done: [WireAssignment] = []
@@ -175,7 +202,7 @@ extension SimulatorState {
             }
             var kept: [String] = []
             var deleted = 0
-            for serial in event.serialNumbers {
+            for serial in serials {
                 let wire = WireAssignment(adamId: key.adamId, pricingParam: key.pricingParam, serialNumber: serial)
                 if asset.revocable {
                     if try store.deleteAssignment(location: event.locationUid, key, serial: serial) { deleted += 1 }
@@ -193,22 +220,23 @@ extension SimulatorState {
                 failures.append(ServiceErrorCatalog.failure(AppleErrorNumber.notRevocable, assets: [key], serialNumbers: kept))
             }
         }
-        return EventEffect(outcome: EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures), done: done)
+        return EventEffect(outcome: EventOutcome(failed: !failures.isEmpty, numCompleted: completed, failures: failures), done: { done })
     }
 
     /// Frees every revocable asset of the serials; non-revocable licences stay without failing
     /// the event, since Apple's revoke is defined as "every revocable asset".
     func revoke(_ event: SimulatedEvent) throws -> EventEffect {
+        let serials = try event.serialNumbers.decoded()
         var done: [WireAssignment] = []
         for asset in try store.assets(location: event.locationUid) where asset.revocable && asset.assigned > 0 {
             var deleted = 0
-            for serial in event.serialNumbers {
+            for serial in serials {
                 guard try store.deleteAssignment(location: event.locationUid, asset.key, serial: serial) else { continue }
                 deleted += 1
                 done.append(WireAssignment(adamId: asset.adamId, pricingParam: asset.pricingParam, serialNumber: serial))
             }
             try store.addAssigned(location: event.locationUid, asset.key, -deleted)
         }
-        return EventEffect(outcome: EventOutcome(failed: false, numCompleted: event.serialNumbers.count, failures: []), done: done)
+        return EventEffect(outcome: EventOutcome(failed: false, numCompleted: serials.count, failures: []), done: { done })
     }
 }

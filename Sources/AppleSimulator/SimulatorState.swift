@@ -151,7 +151,7 @@ struct SimulatedEvent: Sendable, Equatable {
     var type: EventType
     /// Empty for revoke, which takes every revocable asset of the serials.
     var assets: [WireAssetKey]
-    var serialNumbers: [String]
+    var serialNumbers: EventSerials
     var numRequested: Int
     var pollsRemaining: Int
     /// Set by a control operation: the event ends FAILED and changes nothing.

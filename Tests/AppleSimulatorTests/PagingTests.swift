@@ -65,6 +65,39 @@ import Testing
         #expect(oneApp.assignments.allSatisfy { $0.adamId == SimulatorFixture.fixedApp.adamId })
     }
 
+    /// Every combination of filters answers exactly what filtering the whole list answers, in
+    /// its order: the serial filter finds a serial through each asset's index, not its own.
+    @Test func everyCombinationOfFiltersAnswersWhatFilteringTheWholeListAnswers() async throws {
+        let fixture = try SimulatorFixture()
+        let token = try fixture.token()
+        _ = try await fixture.assign([SimulatorFixture.app, SimulatorFixture.fixedApp], SimulatorFixture.serials(3))
+        let since = try await fixture.simulator.assignments(token: token, query: AssignmentsQuery()).versionId
+        _ = try await fixture.assign([SimulatorFixture.fixedApp, SimulatorFixture.app], ["C02000000", "C02000007", "C02000001"])
+        // The same serial at another location is never answered to this one.
+        _ = try await fixture.assign([SimulatorFixture.app], ["C02000001", "C02000009"], uId: SimulatorFixture.annex)
+        let whole = try await fixture.simulator.assignments(token: token, query: AssignmentsQuery()).assignments
+        #expect(whole.count == 8)
+        // Rows the second event added: everything after the first event's six.
+        let added = Array(whole[6...])
+
+        for adamId in [nil, SimulatorFixture.app.adamId, SimulatorFixture.fixedApp.adamId, "999"] {
+            for pricingParam in [nil, "STDQ", "PLUS"] {
+                for serial in [nil, "C02000001", "C02000007", "C02000009"] {
+                    for sinceVersionId in [nil, since] {
+                        let query = AssignmentsQuery(adamId: adamId, pricingParam: pricingParam, serialNumber: serial, sinceVersionId: sinceVersionId)
+                        let page = try await fixture.simulator.assignments(token: token, query: query)
+                        let expected = (sinceVersionId == nil ? whole : added).filter { row in
+                            (adamId.map { $0 == row.adamId } ?? true) && (pricingParam.map { $0 == row.pricingParam } ?? true)
+                                && (serial.map { $0 == row.serialNumber } ?? true)
+                        }
+                        #expect(page.assignments == expected, "\(query)")
+                        #expect(page.size == expected.count, "\(query)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func versionIdMovesAfterEveryWriteAndNotAfterReads() async throws {
         let fixture = try SimulatorFixture()
         let token = try fixture.token()

@@ -5,7 +5,9 @@ enum SimulatorSchema {
     /// Written in the `simulator` row; a file without it is not a simulator state.
     static let format = "allot-simulator"
     /// Bumped when the tables change incompatibly; another version is refused, not guessed at.
-    static let formatVersion = 2
+    /// 3: `events` became a rowid table keyed by its sequence, its serials moved to
+    /// `event_serials`; `assignments_by_serial` was dropped.
+    static let formatVersion = 3
 
     static let create = """
         CREATE TABLE simulator (
@@ -58,22 +60,33 @@ enum SimulatorSchema {
             -- The location version that added it: what `sinceVersionId` compares.
             version INTEGER NOT NULL
         );
+        -- No index by (location, serial): every assignment written costs one insert per index,
+        -- and a location holds few assets, so a serial is found by one seek of this index per
+        -- asset of the location (`SimulatorStore.AssignmentFilter`).
         CREATE UNIQUE INDEX assignments_by_asset ON assignments (location, adam_id, pricing_param, serial);
-        CREATE INDEX assignments_by_serial ON assignments (location, serial);
         CREATE INDEX assignments_by_version ON assignments (location, version);
+        -- A rowid table keyed by the sequence (not WITHOUT ROWID by the random event_id): new
+        -- events append at the end of the tree, and a row is small, since its serials live
+        -- in `event_serials`.
         CREATE TABLE events (
-            event_id TEXT PRIMARY KEY,
-            sequence INTEGER NOT NULL UNIQUE,
+            sequence INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
             location TEXT NOT NULL,
             type TEXT NOT NULL,
             assets TEXT NOT NULL,
-            serials TEXT NOT NULL,
             num_requested INTEGER NOT NULL,
             polls_remaining INTEGER NOT NULL,
             forced_failure INTEGER NOT NULL,
             -- Set once, when the event is applied (EventOutcome as JSON).
             outcome TEXT
-        ) WITHOUT ROWID;
+        );
+        -- An event's serials (a JSON array, up to ~16 KB, spilling into overflow pages), apart
+        -- from the row that polls and the outcome update: written once, never rewritten.
+        CREATE TABLE event_serials (
+            sequence INTEGER PRIMARY KEY REFERENCES events (sequence),
+            serial_count INTEGER NOT NULL,
+            serials TEXT NOT NULL
+        );
         CREATE INDEX events_unfinished ON events (location, sequence) WHERE outcome IS NULL;
         CREATE INDEX events_finished ON events (sequence) WHERE outcome IS NOT NULL;
         CREATE TABLE notifications (

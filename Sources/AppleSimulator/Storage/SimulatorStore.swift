@@ -158,6 +158,16 @@ final class SimulatorStore {
                            [.text(uId), .text(key.adamId), .text(key.pricingParam), .text(serial), .int(version)]) == 1
     }
 
+    /// Inserts one asset for every serial in one statement, in the serials' order (so `id`
+    /// keeps the order the assignments were made); the number of rows that were new. One
+    /// statement instead of one per serial: the per-statement work was most of an associate's.
+    func insertAssignments(location uId: String, _ key: WireAssetKey, serials: EventSerials, version: Int) throws -> Int {
+        try connection.run("""
+            INSERT OR IGNORE INTO assignments (location, adam_id, pricing_param, serial, version)
+            SELECT ?, ?, ?, value, ? FROM json_each(?) ORDER BY key
+            """, [.text(uId), .text(key.adamId), .text(key.pricingParam), .int(version), .text(serials.json)])
+    }
+
     /// True when there was such a row.
     func deleteAssignment(location uId: String, _ key: WireAssetKey, serial: String) throws -> Bool {
         try connection.run("DELETE FROM assignments WHERE location = ? AND adam_id = ? AND pricing_param = ? AND serial = ?",
@@ -178,27 +188,45 @@ final class SimulatorStore {
         /// Only what a version after this one added.
         var sinceVersion: Int?
 
-        func whereClause() -> (sql: String, values: [SimulatorSQLValue]) {
+        /// The clause and every value it binds, the location's first.
+        func whereClause(location uId: String) -> (sql: String, values: [SimulatorSQLValue]) {
             var sql = "location = ?"
-            var values: [SimulatorSQLValue] = []
+            var values: [SimulatorSQLValue] = [.text(uId)]
             if let adamId { sql += " AND adam_id = ?"; values.append(.text(adamId)) }
             if let pricingParam { sql += " AND pricing_param = ?"; values.append(.text(pricingParam)) }
-            if let serialNumber { sql += " AND serial = ?"; values.append(.text(serialNumber)) }
-            if let sinceVersion { sql += " AND version > ?"; values.append(.int(sinceVersion)) }
+            if let serialNumber {
+                // A serial is found by one seek of `assignments_by_asset` per asset of the
+                // location that matches the other filters (exact: every assignment's asset
+                // has its row in `assets`, and assets are never removed); the version is
+                // then only checked (`+`), so the planner does not range over it instead.
+                if adamId == nil || pricingParam == nil {
+                    var assets = "SELECT adam_id, pricing_param FROM assets WHERE location = ?"
+                    values.append(.text(uId))
+                    if let adamId { assets += " AND adam_id = ?"; values.append(.text(adamId)) }
+                    if let pricingParam { assets += " AND pricing_param = ?"; values.append(.text(pricingParam)) }
+                    sql += " AND (adam_id, pricing_param) IN (\(assets))"
+                }
+                sql += " AND serial = ?"
+                values.append(.text(serialNumber))
+                if let sinceVersion { sql += " AND +version > ?"; values.append(.int(sinceVersion)) }
+            } else if let sinceVersion {
+                sql += " AND version > ?"
+                values.append(.int(sinceVersion))
+            }
             return (sql, values)
         }
     }
 
     func countAssignments(location uId: String, _ filter: AssignmentFilter) throws -> Int {
-        let (clause, values) = filter.whereClause()
-        return try connection.queryFirst("SELECT count(*) FROM assignments WHERE \(clause)", [.text(uId)] + values) { $0.int(0) } ?? 0
+        let (clause, values) = filter.whereClause(location: uId)
+        return try connection.queryFirst("SELECT count(*) FROM assignments WHERE \(clause)", values) { $0.int(0) } ?? 0
     }
 
     /// One page, in the order the assignments were made.
     func assignments(location uId: String, _ filter: AssignmentFilter, offset: Int, limit: Int) throws -> [WireAssignment] {
-        let (clause, values) = filter.whereClause()
+        let (clause, values) = filter.whereClause(location: uId)
         return try connection.query("SELECT adam_id, pricing_param, serial FROM assignments WHERE \(clause) ORDER BY id LIMIT ? OFFSET ?",
-                                    [.text(uId)] + values + [.int(limit), .int(offset)]) {
+                                    values + [.int(limit), .int(offset)]) {
             WireAssignment(adamId: $0.string(0), pricingParam: $0.string(1), serialNumber: $0.string(2))
         }
     }
@@ -215,30 +243,38 @@ final class SimulatorStore {
 
     // MARK: Events
 
-    private static let eventColumns = "event_id, sequence, location, type, assets, serials, num_requested, polls_remaining, forced_failure, outcome"
+    private static let eventColumns = "e.event_id, e.sequence, e.location, e.type, e.assets, e.num_requested, e.polls_remaining, e.forced_failure, e.outcome, s.serial_count, s.serials"
+    private static let eventTables = "events e JOIN event_serials s ON s.sequence = e.sequence"
 
     func insert(_ event: SimulatedEvent) throws {
-        try connection.run("INSERT INTO events (\(Self.eventColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try connection.run("""
+            INSERT INTO events (event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [
             .text(event.eventId), .int(event.sequence), .text(event.locationUid), .text(event.type.rawValue),
-            .text(try Self.encode(event.assets)), .text(try Self.encode(event.serialNumbers)), .int(event.numRequested),
-            .int(event.pollsRemaining), .bool(event.forcedFailure), .optional(try event.outcome.map(Self.encode)),
+            .text(try Self.encode(event.assets)), .int(event.numRequested), .int(event.pollsRemaining), .bool(event.forcedFailure),
+            .optional(try event.outcome.map(Self.encode)),
         ])
+        try connection.run("INSERT INTO event_serials (sequence, serial_count, serials) VALUES (?, ?, ?)",
+                           [.int(event.sequence), .int(event.serialNumbers.count), .text(event.serialNumbers.json)])
     }
 
     func event(eventId: String) throws -> SimulatedEvent? {
-        try connection.queryFirst("SELECT \(Self.eventColumns) FROM events WHERE event_id = ?", [.text(eventId)], row: Self.eventRow)
+        try connection.queryFirst("SELECT \(Self.eventColumns) FROM \(Self.eventTables) WHERE e.event_id = ?", [.text(eventId)], row: Self.eventRow)
     }
 
     /// A location's events that have not been applied and have no polls left, oldest first.
     func dueEvents(location uId: String) throws -> [SimulatedEvent] {
-        try connection.query("SELECT \(Self.eventColumns) FROM events WHERE location = ? AND outcome IS NULL AND polls_remaining = 0 ORDER BY sequence",
-                             [.text(uId)], row: Self.eventRow)
+        try connection.query("""
+            SELECT \(Self.eventColumns) FROM \(Self.eventTables)
+            WHERE e.location = ? AND e.outcome IS NULL AND e.polls_remaining = 0 ORDER BY e.sequence
+            """, [.text(uId)], row: Self.eventRow)
     }
 
     func update(_ event: SimulatedEvent) throws {
-        let changed = try connection.run("UPDATE events SET polls_remaining = ?, forced_failure = ?, outcome = ? WHERE event_id = ?",
+        let changed = try connection.run("UPDATE events SET polls_remaining = ?, forced_failure = ?, outcome = ? WHERE sequence = ?",
                                          [.int(event.pollsRemaining), .bool(event.forcedFailure),
-                                          .optional(try event.outcome.map(Self.encode)), .text(event.eventId)])
+                                          .optional(try event.outcome.map(Self.encode)), .int(event.sequence)])
         precondition(changed == 1, "updated an event the state does not have")
     }
 
@@ -246,10 +282,17 @@ final class SimulatorStore {
     func pruneEvents(keptMax: Int) throws {
         let count = try connection.queryFirst("SELECT count(*) FROM events WHERE outcome IS NOT NULL") { $0.int(0) } ?? 0
         guard count > keptMax else { return }
-        try connection.run("""
-            DELETE FROM events WHERE event_id IN
-                (SELECT event_id FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT ?)
-            """, [.int(count - keptMax)])
+        // The oldest finished event kept; everything finished before it goes, serials first.
+        guard let firstKept = try connection.queryFirst("SELECT sequence FROM events WHERE outcome IS NOT NULL ORDER BY sequence LIMIT 1 OFFSET ?",
+                                                        [.int(count - keptMax)], row: { $0.int(0) }) else {
+            preconditionFailure("fewer finished events than just counted")
+        }
+        for table in ["event_serials", "events"] {
+            try connection.run("""
+                DELETE FROM \(table) WHERE sequence IN
+                    (SELECT sequence FROM events WHERE outcome IS NOT NULL AND sequence < ?)
+                """, [.int(firstKept)])
+        }
     }
 
     private static func eventRow(_ row: SimulatorStatement) throws -> SimulatedEvent {
@@ -258,9 +301,9 @@ final class SimulatorStore {
         return SimulatedEvent(
             eventId: eventId, sequence: row.int(1), locationUid: row.string(2), type: type,
             assets: try decode([WireAssetKey].self, row.string(4), what: "assets of event \(eventId)"),
-            serialNumbers: try decode([String].self, row.string(5), what: "serials of event \(eventId)"),
-            numRequested: row.int(6), pollsRemaining: row.int(7), forcedFailure: row.bool(8),
-            outcome: try row.optionalString(9).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") }
+            serialNumbers: EventSerials(storedJSON: row.string(10), count: row.int(9), eventId: eventId),
+            numRequested: row.int(5), pollsRemaining: row.int(6), forcedFailure: row.bool(7),
+            outcome: try row.optionalString(8).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") }
         )
     }
 
