@@ -46,7 +46,7 @@ struct GlobalOptions: ParsableArguments {
     /// that need Apple without one are refused by the engine. Only commands that create things
     /// (`tenant create`, `serve`) may create the database: elsewhere a mistyped `--db` is
     /// refused instead of leaving an empty ledger behind.
-    func openEngine(creatingDatabase: Bool = false) async throws -> Allot {
+    func openEngine(creatingDatabase: Bool = false, settings: EngineSettings = EngineSettings()) async throws -> Allot {
         let path = databasePath
         var service: (any AppsAndBooksService)?
         if let spec = appleSpec { service = try makeAppleService(spec: spec) }
@@ -54,7 +54,7 @@ struct GlobalOptions: ParsableArguments {
             // The key is resolved now, not at the first token: a node without it stops at
             // start with one sentence instead of failing later, or storing a token it cannot read.
             let secrets = try SecretBox.load(databasePath: path, keyFile: keyFile)
-            return try Allot(databasePath: path, apple: service, secrets: secrets, createDatabase: creatingDatabase)
+            return try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
         }
         guard creatingDatabase || FileManager.default.fileExists(atPath: path) else {
             throw CLIError("there is no database at '\(Text.printable(path))'; check --db (or $ALLOT_DB), or start one with `allot tenant create`")
@@ -64,7 +64,7 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError("--db '\(Text.printable(path))' is a folder; name the database file inside it, e.g. \(Text.printable(path))/allot.sqlite")
         }
         let secrets = try keyFile.map { try SecretBox.load(databasePath: path, keyFile: $0) }
-        return try Allot(databasePath: path, apple: service, secrets: secrets, createDatabase: creatingDatabase)
+        return try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
     }
 }
 

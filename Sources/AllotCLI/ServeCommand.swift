@@ -20,6 +20,8 @@ struct ServeCommand: AsyncParsableCommand {
     var syncInterval = "1h"
     @Option(help: ArgumentHelp("The address Apple can reach this server at; each token's notifications are sent to a path under it.", valueName: "url"))
     var publicUrl: String?
+    @Option(help: ArgumentHelp("How long this node holds an Apple operation it claimed: if the node dies, another node sends it again after this (at least \(ServeLimits.leaseSecondsMin), above an Apple call's deadline).", valueName: "seconds"))
+    var leaseSeconds = Int(EngineSettings().leaseSeconds)
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -27,12 +29,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard drainSeconds >= 0 && drainSeconds <= ShutdownLimits.drainSecondsMax else {
             throw ValidationError("--drain-seconds must be 0 to \(Int(ShutdownLimits.drainSecondsMax))")
         }
+        guard (ServeLimits.leaseSecondsMin...ServeLimits.leaseSecondsMax).contains(leaseSeconds) else {
+            throw ValidationError("--lease-seconds must be \(ServeLimits.leaseSecondsMin) to \(ServeLimits.leaseSecondsMax): shorter than an Apple call's deadline, a node could lose its claim mid-call")
+        }
         _ = try reconcile()
     }
 
     func run() async throws {
         let logger = log.bootstrap()
-        let engine = try await global.openEngine(creatingDatabase: true)
+        var settings = EngineSettings()
+        settings.leaseSeconds = Int64(leaseSeconds)
+        let engine = try await global.openEngine(creatingDatabase: true, settings: settings)
         let host = host
         let reconcile = try reconcile()
         let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
@@ -55,6 +62,12 @@ extension ServeCommand {
             throw ValidationError("--public-url: \(error.message)")
         }
     }
+}
+
+enum ServeLimits {
+    /// Above the Apple client's 30 s deadline, so a live node never loses a claim mid-call.
+    static let leaseSecondsMin = 35
+    static let leaseSecondsMax = 3_600
 }
 
 enum ShutdownLimits {

@@ -89,6 +89,7 @@ import Testing
         for (arguments, fragment) in [(["serve", "--sync-interval", "10"], "--sync-interval"),
                                       (["serve", "--sync-interval", "0s"], "45s, 10m, 1h"),
                                       (["serve", "--public-url", "ftp://example.com"], "--public-url"),
+                                      (["serve", "--lease-seconds", "5"], "--lease-seconds must be 35 to 3600"),
                                       (["sync"], "--all"),
                                       (["sync", "--all", "--tenant", "springfield"], "cannot go together"),
                                       (["sync", "--all", "--token", "1"], "--token")] {

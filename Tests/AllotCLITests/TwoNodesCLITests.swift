@@ -33,7 +33,9 @@ import Glibc
         FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: AllotBinary.path)
-        process.arguments = ["serve", "--port", "0", "--drain-seconds", "1"]
+        // The shortest lease (`ServeLimits.leaseSecondsMin`): the dead node's claims run out within the delivery wait (the
+        // default, 120 s, outlasted it whenever node 1 died holding claims: a loaded machine).
+        process.arguments = ["serve", "--port", "0", "--drain-seconds", "1", "--lease-seconds", "35"]
         process.environment = workspace.environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
