@@ -60,7 +60,7 @@ extension Allot {
             try serveQueue(tenant: try tenant(slug), asset: asset)
         }
         // Licences spent or given back: a licences_low threshold crossed, or recovered from.
-        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug)) }
+        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug), assets: [asset]) }
         return outcome
     }
 

@@ -103,10 +103,11 @@ extension Allot {
     }
 
     /// `licences_low` once per crossing of a threshold, and again after a recovery above it.
-    func noteLicenceLevels(tenant: Tenant) throws {
+    /// With `assets` (a batch's), only those apps are looked at: the others' pools did not move.
+    func noteLicenceLevels(tenant: Tenant, assets: Set<AssetKey>? = nil) throws {
         let thresholds = try ledger.licenceThresholds(tenant: tenant.id)
         let recorded = try ledger.licenceAlertLevels(tenant: tenant.id)
-        for pool in try ledger.mergedPools(tenant: tenant.id) where pool.deviceAssignable {
+        for pool in try ledger.mergedPools(tenant: tenant.id, assets: assets) where pool.deviceAssignable {
             guard let pricing = PricingParam(rawValue: pool.pricingParam) else {
                 throw StoredValueError(column: "assets.pricing_param", value: pool.pricingParam)
             }

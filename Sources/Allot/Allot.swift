@@ -100,8 +100,8 @@ public actor Allot {
                        idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
         let tenant = try tenant(slug)
         let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
-        // Licences spent: the tenant may have crossed a licences_low threshold.
-        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant) }
+        // Licences spent: the batch's apps may have crossed a licences_low threshold.
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant, assets: Set(items.map(\.asset))) }
         return outcome
     }
 
@@ -112,7 +112,7 @@ public actor Allot {
         let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
         if outcome.committed { try serveAfterRevocation(tenant: tenant, outcome.items) }
         // Licences back: an app below a licences_low threshold may have recovered.
-        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant) }
+        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant, assets: Set(items.map(\.asset))) }
         return outcome
     }
 

@@ -72,18 +72,28 @@ extension Ledger {
 
     /// The tenant's apps, each once, with counts summed over its usable tokens and a
     /// breakdown per token.
-    public func mergedPools(tenant: TenantID) throws -> [MergedPool] {
+    /// The tenant's merged pools; with `assets`, only those apps' (a batch's, after it
+    /// committed: the other apps' pools did not move).
+    public func mergedPools(tenant: TenantID, assets: Set<AssetKey>? = nil) throws -> [MergedPool] {
         struct Row {
             let adamId: String, pricingParam: String, productType: String, deviceAssignable: Bool
             let share: MergedPool.TokenShare
+        }
+        var only = ""
+        var values: [SQLValue] = [.integer(tenant.rawValue)]
+        if let assets, assets.count <= SQLInList.valuesMax {
+            let ids = try resolveAssets(tenant: tenant, assets).values.map { SQLValue.integer($0.id.rawValue) }
+            guard !ids.isEmpty else { return [] }
+            only = "AND a.id IN (\(SQLInList.placeholders(count: ids.count, first: 2)))"
+            values += SQLInList.padded(ids)
         }
         let now = self.now
         let rows = try database.query("""
             SELECT a.adam_id, a.pricing_param, a.product_type, a.device_assignable,
                    t.id, t.location_uid, p.total, p.assigned_here, p.assigned_elsewhere, t.state, t.expires_at
             FROM pool p JOIN assets a ON a.id = p.asset_id JOIN tokens t ON t.id = p.token_id
-            WHERE a.tenant_id = ? ORDER BY length(a.adam_id), a.adam_id, a.pricing_param, t.id
-            """, [.integer(tenant.rawValue)]) { row -> Row in
+            WHERE a.tenant_id = ?1 \(only) ORDER BY length(a.adam_id), a.adam_id, a.pricing_param, t.id
+            """, values) { row -> Row in
             let total = row.int(6), here = row.int(7), elsewhere = row.int(8)
             let usable = try Self.storedTokenState(row.string(9)) == .active && row.int64(10) > now
             return Row(adamId: row.string(0), pricingParam: row.string(1), productType: row.string(2), deviceAssignable: row.bool(3),
