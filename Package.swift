@@ -168,7 +168,9 @@ let package = Package(
         ),
 
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
-        .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite"]),
+        // A throw-away PostgreSQL cluster, for the store and CLI suites alike.
+        .target(name: "PostgresTestCluster", path: "Tests/PostgresTestCluster"),
+        .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite", "PostgresTestCluster"]),
         .testTarget(
             name: "AllotTests",
             dependencies: [
@@ -208,7 +210,7 @@ let package = Package(
             ]
         ),
         // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
-        .testTarget(name: "AllotCLITests"),
+        .testTarget(name: "AllotCLITests", dependencies: ["PostgresTestCluster"]),
     ],
     swiftLanguageModes: [.v6]
 )
