@@ -217,10 +217,20 @@ extension Allot {
             let action = OutboxMachine.next(operation.step, answer: answer, now: now, settings: settings.outbox)
             switch action {
             case .awaitEvent(let eventId, let pollAt):
-                if try ledger.markSent(operation.id, owner: workerId, eventId: eventId, pollAt: pollAt) {
-                    outcome.report.sent += 1
-                    delivery.sent += 1
-                }
+                // A first poll due now is asked at once, under the same lease renewed: claiming
+                // the operation again in the next round read it back whole (its 1,000 serials)
+                // and cost a claim and two commits more per operation.
+                let pollsNow = pollAt <= now && !delivery.stopping
+                let sentAt = now
+                guard try ledger.markSent(operation.id, owner: workerId, eventId: eventId, pollAt: pollAt,
+                                          keepingLeaseFor: pollsNow ? settings.leaseSeconds : nil) else { break }
+                outcome.report.sent += 1
+                delivery.sent += 1
+                guard pollsNow else { break }
+                let sent = operation.sent(eventId: eventId, at: sentAt, pollAt: pollAt, leaseExpiresAt: sentAt + settings.leaseSeconds)
+                let (next, polled) = try await deliver(sent, token: token, tenant: tenant, apple: apple, bearer: bearer)
+                outcome.merge(polled)
+                return (next, outcome)
             case .pollAgain(let at, let note, let countsAsAttempt):
                 try ledger.reschedule(operation.id, owner: workerId, at: at, resend: false, error: note, countsAsAttempt: countsAsAttempt)
             case .resend(let at, let reason, let countsAsAttempt, let resync):

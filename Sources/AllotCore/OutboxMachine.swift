@@ -215,6 +215,9 @@ public enum OutboxMachine {
             // back already. Recorded on the operation.
             return .complete(released: [], reason: reason, resync: resync)
         }
+        guard !refused.isEmpty else { return .complete(released: [], reason: reason, resync: resync) }
+        // Built only when Apple refused something: most events refuse nothing, and the set of
+        // 1,000 serials was 2.5% of delivery's CPU (perf, release, 1,000 tokens).
         var released = Set<String>()
         let ours = Set(operation.serials)
         for failure in refused {

@@ -45,6 +45,39 @@ import Testing
         #expect(try confirmed(f) == [serials[0], serials[19]])
     }
 
+    @Test(arguments: TestBackend.all) func aBatchOfConsecutiveIdsConfirmsItsRangeAndNothingOutside(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        let tenant = try f.tenant("springfield")
+        let token = try f.token(tenant, uid: "1001")
+        try f.snapshot(tenant, token, [(app, total: 10, apple: 0)])
+        let serials = try f.devices(tenant, prefix: "RNG", count: 8)
+        // The outer devices first, then devices 2 to 5: a range with no holes, and pending
+        // assignments of the same app and token just outside it on both sides.
+        _ = try f.assign(tenant, app, [0, 1, 6, 7].map { serials[$0] })
+        _ = try f.assign(tenant, app, Array(serials[2...5]))
+        let inner = try #require(try f.ledger.operations(tenant: tenant.id).last)
+        try #require(inner.serials == Array(serials[2...5]))
+
+        try complete(inner, f)
+        #expect(try confirmed(f) == Array(serials[2...5]))
+    }
+
+    @Test func aSpanListsTheIdsMissingBetweenItsEnds() throws {
+        let span = try #require(DeviceIdSpan(ids: [105, 101, 102, 104, 107], spanFactor: 2))
+        #expect(span.low == 101 && span.high == 107)
+        #expect(span.holes == [103, 106])
+        #expect(DeviceIdSpan(ids: [3, 4, 5, 6], spanFactor: 2)?.holes == [])
+        #expect(DeviceIdSpan(ids: [7], spanFactor: 2) == DeviceIdSpan(ids: [7, 7], spanFactor: 2))
+    }
+
+    @Test func idsTooSparseOrTooRepeatedHaveNoSpan() {
+        // A range of 10 ids for 2: walking it would read 8 other rows.
+        #expect(DeviceIdSpan(ids: [1, 10], spanFactor: 2) == nil)
+        #expect(DeviceIdSpan(ids: [Int64](), spanFactor: 2) == nil)
+        // Three ids in a range of five, but only two different ones: as many holes as ids.
+        #expect(DeviceIdSpan(ids: [1, 1, 5], spanFactor: 2) == nil)
+    }
+
     /// Claims an operation, records it sent, claims its poll and completes it, as a lane does.
     private func complete(_ operation: OutboxOperation, _ f: LedgerFixture) throws {
         try #require(try f.ledger.claim(operation, owner: owner, leaseSeconds: 60))
