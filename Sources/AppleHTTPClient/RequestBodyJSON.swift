@@ -52,6 +52,13 @@ enum RequestBodyJSON {
     /// as its UTF-8 bytes.
     static func string(_ value: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // A serial has nothing to escape: its bytes go in one copy, not one append each (the
+        // appends were 3% of delivery's CPU, perf, release, 1,000 tokens).
+        if value.utf8.allSatisfy({ $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out.append(contentsOf: value.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]

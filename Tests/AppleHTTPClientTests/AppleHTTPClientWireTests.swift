@@ -28,6 +28,16 @@ import Testing
         #expect(requests[1].query == "pageIndex=1&adamId=361309726")
     }
 
+    @Test func aTokenWithWhitespaceAroundItIsSentWithoutItAndOtherTokensAsTheyAre() async throws {
+        let apple = RecordedApple { _ in .init(body: Recorded.assetsPage(0, of: 1)) }
+        let sent = ["  \(Recorded.token)\n", "\u{00A0}\(Recorded.token)\u{2028}", "\t\(Recorded.token)", Recorded.token]
+        try await apple.serve { baseURL in
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            for token in sent { _ = try await client.assets(token: token, query: AssetsQuery(pageIndex: 0)) }
+        }
+        #expect(apple.requests.map(\.authorization) == Array(repeating: "Bearer \(Recorded.token)", count: sent.count))
+    }
+
     @Test func writesSendApplesJSONAndServiceConfigSendsNoToken() async throws {
         let apple = RecordedApple { seen in
             switch seen.path {
