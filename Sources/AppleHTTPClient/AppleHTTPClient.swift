@@ -179,7 +179,9 @@ public struct AppleHTTPClient: AppsAndBooksService {
     /// Reads an answer: Apple's error body first (any status), then the status, then the JSON.
     static func decodeAnswer<Answer: Decodable>(path: String, status: Int, headers: HTTPHeaders, body: Data) throws -> Answer {
         let retryAfter = headers.first(name: "Retry-After").flatMap(Self.retryAfterSeconds)
-        if let error = try? JSONDecoder().decode(ErrorBody.self, from: body), let number = error.errorNumber {
+        // One parse of the body, read both ways (it was parsed twice: each poll's answer).
+        let read = Result { try JSONDecoder().decode(ErrorOrAnswer<Answer>.self, from: body) }
+        if case .success(let both) = read, let error = both.error, let number = error.errorNumber {
             throw AppleServiceError(errorNumber: number, message: error.errorMessage ?? "", httpStatus: status, retryAfterSeconds: retryAfter)
         }
         guard (200..<300).contains(status) else {
@@ -192,9 +194,21 @@ public struct AppleHTTPClient: AppsAndBooksService {
             throw AppleHTTPClientError.unexpectedStatus(path: path, httpStatus: status)
         }
         do {
-            return try JSONDecoder().decode(Answer.self, from: body)
+            return try read.get().answer.get()
         } catch {
             throw AppleHTTPClientError.malformedAnswer(path: path, httpStatus: status, reason: Self.describe(error))
+        }
+    }
+
+    /// A body read as Apple's error (nil when it is not one) and as the answer expected, from
+    /// the same parse: Apple sends some errors with status 200, so the error is looked for first.
+    private struct ErrorOrAnswer<Answer: Decodable>: Decodable {
+        let error: ErrorBody?
+        let answer: Result<Answer, any Error>
+
+        init(from decoder: any Decoder) throws {
+            error = try? ErrorBody(from: decoder)
+            answer = Result { try Answer(from: decoder) }
         }
     }
 
