@@ -150,12 +150,8 @@ extension Ledger {
         guard !appleSerials.isEmpty else { return }
         let assetKeys = try assetKeys(ids: Set(appleSerials.keys.map(\.assetId)))
         for (pool, serials) in appleSerials.sorted(by: { $0.key < $1.key }) where !serials.isEmpty {
-            let id = try database.queryFirst("""
-                INSERT INTO outbox (tenant_id, token_id, kind, assets, serial_count, batch_id, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
-                """, [.integer(tenant.rawValue), .integer(pool.tokenId.rawValue), .text(kind), .text(assetKeys[pool.assetId]!.description),
-                      .integer(Int64(serials.count)), SQLValue(batch?.rawValue), .integer(now)]) { $0.int64(0) }
-            try insertSerials(operation: id, serials.lazy.map(\.value))
+            try insertOperation(tenant: tenant, token: pool.tokenId, kind: kind, asset: assetKeys[pool.assetId]!,
+                                serials: serials.lazy.map(\.value), batch: batch?.rawValue)
         }
     }
 

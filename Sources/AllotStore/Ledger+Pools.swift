@@ -71,9 +71,8 @@ extension Ledger {
     }
 
     /// The tenant's apps, each once, with counts summed over its usable tokens and a
-    /// breakdown per token.
-    /// The tenant's merged pools; with `assets`, only those apps' (a batch's, after it
-    /// committed: the other apps' pools did not move).
+    /// breakdown per token; with `assets`, only those apps (a batch's, after it committed: the
+    /// other apps' pools did not move).
     public func mergedPools(tenant: TenantID, assets: Set<AssetKey>? = nil) throws -> [MergedPool] {
         struct Row {
             let adamId: String, pricingParam: String, productType: String, deviceAssignable: Bool
