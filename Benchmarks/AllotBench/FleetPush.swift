@@ -42,7 +42,11 @@ enum FleetPush {
         /// The simulator's own CPU over the push (its process, read from /proc): the share of
         /// the machine Apple's stand-in took, which real Apple spends on its own servers.
         let simulatorCPUSeconds: Double
+        /// The process's peak resident memory, setup included (a million assignments decided).
         let residentBytes: Int
+        /// Resident memory when the push began, and its peak during the push (sampled): what
+        /// delivery itself holds (connections, lanes, the operations in flight).
+        let pushResidentBytes: (before: Int, peak: Int)
         let callsPerToken: [Int]
         /// From the push's start until the last token's first associate reached Apple (read from
         /// the proxy's call log; nil without a proxy). Apple allows this in one latency: every
@@ -164,6 +168,15 @@ enum FleetPush {
 
         log("fleet-push \(tokens) tokens: pushing")
         timed.tally.reset()
+        let residentBeforePush = currentResidentBytes()
+        let residentSampler = Task.detached {
+            var peak = 0
+            while !Task.isCancelled {
+                peak = max(peak, currentResidentBytes())
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return max(peak, currentResidentBytes())
+        }
         let cpuBefore = processCPUSeconds()
         let simulatorCPUBefore = childCPUSeconds(simulator)
         let pushStart = Date().timeIntervalSince1970
@@ -179,6 +192,8 @@ enum FleetPush {
             }
         }
         let cpuSeconds = processCPUSeconds() - cpuBefore
+        residentSampler.cancel()
+        let residentPeakDuringPush = await residentSampler.value
         let simulatorCPUSeconds = childCPUSeconds(simulator) - simulatorCPUBefore
         log("fleet-push \(tokens) tokens: pushed in \(String(format: "%.2f s", elapsed)); reading Apple's assignments")
         let calls = timed.tally.snapshot()
@@ -189,7 +204,8 @@ enum FleetPush {
         let perToken = [Int](repeating: calls.count / max(tokens, 1), count: tokens)
         let firstRound = callLog.flatMap { firstRoundSeconds(log: $0, since: pushStart, tokens: tokens) }
         return Run(tokens: tokens, elapsed: elapsed, calls: calls, maxRequestPerSecond: limits.maxRequestPerSecond,
-                   cpuSeconds: cpuSeconds, simulatorCPUSeconds: simulatorCPUSeconds, residentBytes: residentBytes(), callsPerToken: perToken, firstRoundSeconds: firstRound)
+                   cpuSeconds: cpuSeconds, simulatorCPUSeconds: simulatorCPUSeconds, residentBytes: residentBytes(),
+                   pushResidentBytes: (residentBeforePush, residentPeakDuringPush), callsPerToken: perToken, firstRoundSeconds: firstRound)
     }
 
     /// The time from `since` until the `tokens`-th associate the proxy forwarded after it.
@@ -273,6 +289,14 @@ enum FleetPush {
     }
 
     /// Peak resident memory of this process (Linux reports `ru_maxrss` in KiB).
+    /// Resident memory now (/proc/self/statm, in pages), where `ru_maxrss` keeps only the peak.
+    static func currentResidentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     static func residentBytes() -> Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -284,21 +308,24 @@ enum FleetPush {
         print("Fleet push: \(format(Double(assignmentsPerToken))) assignments per token, one tenant per token, \(latencyMs) ms a call "
             + "(\(setup.simulatorLatency ? "the simulator's --latency-ms" : "latency proxy")), Apple's limit \(runs.first?.maxRequestPerSecond ?? 0) calls/s per token")
         print("")
-        print("| tokens | every token's first associate at Apple (allowed: \(latencyMs) ms) | calls | until Apple holds all | Apple's allowed minimum | ratio | peak memory | allot CPU per call | simulator CPU per call | cores busy |")
-        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| tokens | every token's first associate at Apple (allowed: \(latencyMs) ms) | calls | until Apple holds all | Apple's allowed minimum | ratio | peak memory | memory during the push | allot CPU per call | simulator CPU per call | cores busy |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         let latency = Double(latencyMs) / 1_000
         for run in runs {
             let first = run.firstRoundSeconds.map { String(format: "%.2f s", $0) + " (\(ratio(latency / $0)))" } ?? "-"
             print("| \(format(Double(run.tokens))) | \(first) | \(format(Double(run.calls.count))) | \(String(format: "%.2f s", run.elapsed)) "
                 + "| \(String(format: "%.2f s", run.allowedSeconds)) | \(ratio(run.ratio)) "
-                + "| \(format(Double(run.residentBytes) / 1_048_576)) MiB | \(String(format: "%.2f ms", run.cpuPerCall * 1_000)) "
+                + "| \(format(Double(run.residentBytes) / 1_048_576)) MiB "
+                + "| \(format(Double(run.pushResidentBytes.before) / 1_048_576)) → \(format(Double(run.pushResidentBytes.peak) / 1_048_576)) MiB "
+                + "| \(String(format: "%.2f ms", run.cpuPerCall * 1_000)) "
                 + "| \(String(format: "%.2f ms", run.simulatorCPUPerCall * 1_000)) | \(String(format: "%.2f", run.coresBusy)) |")
         }
         print("")
         print("Allowed minimum: the busiest token's calls at its rate, plus one latency, and at least a send and its poll (two latencies). "
             + "Ratio = allowed minimum / time taken (1.00× is Apple's limit). CPU: this process's user + system time during the push, "
             + "divided by the calls (the simulator runs in its own process; its CPU is read from /proc). Cores busy: both processes' CPU "
-            + "over the push's wall time; near the machine's cores, CPU and not Apple's pace bounded the push.")
+            + "over the push's wall time; near the machine's cores, CPU and not Apple's pace bounded the push. Peak memory is the process's, "
+            + "setup included; memory during the push is resident memory when it began → its peak while it ran.")
     }
 }
 
