@@ -149,6 +149,8 @@ let package = Package(
                 "BenchmarkSupport", "AllotCore", "AllotStore",
                 // --http-push: the engine against the served simulator over HTTP.
                 "Allot", "AppleAppsAndBooks", "AppleSimulator", "AppleSimulatorServer", "AppleHTTPClient",
+                // --fleet-push-floor: raw rows into the simulator's state file.
+                "CSQLite",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // --fleet-push: an HTTP client whose pool holds every lane's call in flight.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -20,6 +20,8 @@ struct Options {
     /// `--fleet-push N[,N…]`: one push for N tokens with 1,000 assignments each (FleetPush.swift).
     var fleetPush: [Int]?
     var fleetSetup = FleetPush.Setup()
+    /// `--fleet-push-floor N[,N…]`: only the rows Apple's stand-in must write for that push (FleetPushFloor.swift).
+    var fleetPushFloor: [Int]?
     /// `--rollout [N]`: `allot assign --all-devices` end to end on N devices (RollOut.swift).
     var rollOut: Int?
     /// `--postgres URL`: the ledger on PostgreSQL (PostgresBench.swift).
@@ -46,6 +48,8 @@ struct Options {
                        `allot` must be built beside allot-bench), e.g. --fleet-push 10,100
           --proxy SCRIPT   with --fleet-push: the latency proxy to put in front of `allot sim serve`
           --sim-latency    with --fleet-push: `allot sim serve --latency-ms 150` instead of a proxy
+          --fleet-push-floor N[,N...]  only the least work the fleet push of N tokens gives Apple's stand-in here
+                       (its N x 1,000 assignment rows, nothing else), and the best ratio that leaves, e.g. --fleet-push-floor 1000
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -93,6 +97,10 @@ struct Options {
                 let counts = value(argument).split(separator: ",").compactMap { Int($0) }
                 guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push takes token counts 1 to 10000, e.g. 10,100") }
                 options.fleetPush = counts
+            case "--fleet-push-floor":
+                let counts = value(argument).split(separator: ",").compactMap { Int($0) }
+                guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push-floor takes token counts 1 to 10000, e.g. 100,1000") }
+                options.fleetPushFloor = counts
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "--postgres": options.postgres = value(argument)
@@ -220,6 +228,12 @@ if let counts = options.fleetPush {
     }
     let runs = FleetPush.runBlocking(tokenCounts: counts, setup: options.fleetSetup, directory: directory)
     FleetPush.report(runs, setup: options.fleetSetup)
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+if let counts = options.fleetPushFloor {
+    FleetPushFloor.report(try counts.map { try FleetPushFloor.run(tokens: $0, directory: directory) })
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

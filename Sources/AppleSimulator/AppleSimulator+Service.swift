@@ -1,15 +1,15 @@
 import AppleAppsAndBooks
 import Foundation
 
-// Apple's calls. Each is one transaction (fault, token, rate, settle due events, answer), then
-// the simulated latency.
+// Apple's calls. Each is one transaction (fault, token, rate, settle due events, answer) on the
+// actor, then the simulated latency off it (`answer`).
 
 extension AppleSimulator {
-    public func serviceConfig() async throws -> ServiceConfig {
+    public nonisolated func serviceConfig() async throws -> ServiceConfig {
         try await answer { try $0.serviceConfig() }
     }
 
-    public func clientConfig(token: String) async throws -> ClientConfig {
+    public nonisolated func clientConfig(token: String) async throws -> ClientConfig {
         try await answer { try $0.clientConfig(token: token, now: Date()) }
     }
 
@@ -27,27 +27,27 @@ extension AppleSimulator {
         return try await answer { try $0.writeClientConfig(token: token, request, now: Date()) }
     }
 
-    public func assets(token: String, query: AssetsQuery) async throws -> AssetsPage {
+    public nonisolated func assets(token: String, query: AssetsQuery) async throws -> AssetsPage {
         try await answer { try $0.assets(token: token, query: query, now: Date()) }
     }
 
-    public func assignments(token: String, query: AssignmentsQuery) async throws -> AssignmentsPage {
+    public nonisolated func assignments(token: String, query: AssignmentsQuery) async throws -> AssignmentsPage {
         try await answer { try $0.assignments(token: token, query: query, now: Date()) }
     }
 
-    public func associate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
+    public nonisolated func associate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
         try await answer { try $0.associate(token: token, request, type: .associate, now: Date()) }
     }
 
-    public func disassociate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
+    public nonisolated func disassociate(token: String, _ request: AssociationRequest) async throws -> EventResponse {
         try await answer { try $0.associate(token: token, request, type: .disassociate, now: Date()) }
     }
 
-    public func revoke(token: String, _ request: RevokeRequest) async throws -> EventResponse {
+    public nonisolated func revoke(token: String, _ request: RevokeRequest) async throws -> EventResponse {
         try await answer { try $0.revoke(token: token, request, now: Date()) }
     }
 
-    public func eventStatus(token: String, eventId: String) async throws -> EventStatus {
+    public nonisolated func eventStatus(token: String, eventId: String) async throws -> EventStatus {
         try await answer { try $0.eventStatus(token: token, eventId: eventId, now: Date()) }
     }
 }
