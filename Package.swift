@@ -195,7 +195,11 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "AppleSimulatorTests", dependencies: ["AppleSimulator", "AppleAppsAndBooks"]),
+        .testTarget(name: "AppleSimulatorTests", dependencies: [
+            "AppleSimulator", "AppleAppsAndBooks",
+            // AnswerDelayTests: a second connection holds the state file's write lock.
+            "CSQLite",
+        ]),
         .testTarget(
             name: "AppleHTTPClientTests",
             dependencies: [

@@ -56,17 +56,20 @@ enum FleetPush {
         /// Apple's floor for the same work: every token's calls at exactly its rate, tokens in
         /// parallel, and no call before the one it depends on has come back (a send, then its
         /// poll: two latencies at least).
-        var allowedSeconds: Double {
-            let latency = Double(FleetPush.latencyMs) / 1_000
-            let busiest = callsPerToken.max() ?? 0
-            return max(Double(max(busiest - 1, 0)) / Double(maxRequestPerSecond) + latency, 2 * latency)
-        }
+        var allowedSeconds: Double { FleetPush.allowedSeconds(busiestTokenCalls: callsPerToken.max() ?? 0, maxRequestPerSecond: maxRequestPerSecond) }
         var ratio: Double { allowedSeconds / elapsed }
         var cpuPerCall: Double { cpuSeconds / Double(max(1, calls.count)) }
         var simulatorCPUPerCall: Double { simulatorCPUSeconds / Double(max(1, calls.count)) }
         /// CPU of both processes over the push's wall time: near the machine's cores, the push
         /// was bound by CPU (allot's and the simulator's together), not by Apple's pace.
         var coresBusy: Double { (cpuSeconds + simulatorCPUSeconds) / elapsed }
+    }
+
+    /// Apple's floor for a push whose busiest token makes `busiestTokenCalls` calls: those calls
+    /// at exactly the token's rate plus one latency, and never less than a send and its poll.
+    static func allowedSeconds(busiestTokenCalls: Int, maxRequestPerSecond: Int) -> Double {
+        let latency = Double(latencyMs) / 1_000
+        return max(Double(max(busiestTokenCalls - 1, 0)) / Double(maxRequestPerSecond) + latency, 2 * latency)
     }
 
     struct Setup {

@@ -22,10 +22,12 @@ enum FleetPushFloor {
         let fileSeconds: Double
         /// The same rows into an in-memory database with the same table and indexes.
         let memoryCPUSeconds: Double
+        /// Apple's limit per token, as the simulator states it.
+        let maxRequestPerSecond: Int
         var rows: Int { tokens * FleetPush.assignmentsPerToken }
-        /// Apple's allowed minimum for the fleet push of this size: a send and its poll, two
-        /// latencies (each token makes two calls, well under 15 a second; see `FleetPush.Run`).
-        var allowedSeconds: Double { 2 * Double(FleetPush.latencyMs) / 1_000 }
+        /// Apple's allowed minimum for the fleet push of this size, whose tokens make two calls
+        /// each (an associate and its poll), as `FleetPush.Run` counts it.
+        var allowedSeconds: Double { FleetPush.allowedSeconds(busiestTokenCalls: 2, maxRequestPerSecond: maxRequestPerSecond) }
         /// The best ratio with one state file: SQLite takes one writer at a time, so its rows'
         /// CPU is wall time.
         var bestRatioOneWriter: Double { allowedSeconds / max(allowedSeconds, memoryCPUSeconds) }
@@ -41,8 +43,9 @@ enum FleetPushFloor {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let statePath = folder.appendingPathComponent("sim.sqlite")
-        _ = try AppleSimulator.initialize(seed: Data(FleetPush.seed(tokens: tokens).utf8), statePath: statePath,
-                                          tokensDirectory: folder.appendingPathComponent("tokens"))
+        let simulator = try AppleSimulator.initialize(seed: Data(FleetPush.seed(tokens: tokens).utf8), statePath: statePath,
+                                                      tokensDirectory: folder.appendingPathComponent("tokens"))
+        let maxRequestPerSecond = blocking("--fleet-push-floor") { try await simulator.serviceConfig().limits.maxRequestPerSecond }
 
         let file = RawConnection(path: statePath.path)
         defer { file.close() }
@@ -51,16 +54,13 @@ enum FleetPushFloor {
         // Made before the clock starts: the simulator receives its serials, it does not format them.
         let serials = (0..<tokens * FleetPush.assignmentsPerToken).map(FleetPush.serial)
         let (fileCPU, fileWall) = measure { writeAssignments(file, locations: locations, serials: serials) }
-        precondition(file.int("SELECT count(*) FROM assignments") == Int64(tokens * FleetPush.assignmentsPerToken),
-                     "the floor wrote the wrong number of rows into the state file")
 
         let memory = RawConnection(path: ":memory:")
         defer { memory.close() }
         memory.exec(schema)
         let (memoryCPU, _) = measure { writeAssignments(memory, locations: locations, serials: serials) }
-        precondition(memory.int("SELECT count(*) FROM assignments") == Int64(tokens * FleetPush.assignmentsPerToken),
-                     "the floor wrote the wrong number of rows in memory")
-        return Run(tokens: tokens, fileCPUSeconds: fileCPU, fileSeconds: fileWall, memoryCPUSeconds: memoryCPU)
+        return Run(tokens: tokens, fileCPUSeconds: fileCPU, fileSeconds: fileWall, memoryCPUSeconds: memoryCPU,
+                   maxRequestPerSecond: maxRequestPerSecond)
     }
 
     /// The simulator's `assignments` table and its indexes, as its state file declares them.
@@ -73,7 +73,8 @@ enum FleetPushFloor {
         return parts.joined(separator: ";\n") + ";"
     }
 
-    /// One transaction per location, each the location's 1,000 assignments of the fleet's app.
+    /// One transaction per location, each the location's 1,000 assignments of the fleet's app;
+    /// `serials` holds every location's, in order. Checks that they are all there afterwards.
     static func writeAssignments(_ connection: RawConnection, locations: [String], serials: [String]) {
         let insert = connection.prepare("INSERT INTO assignments (location, adam_id, pricing_param, serial, version) VALUES (?1, ?2, 'STDQ', ?3, ?4)")
         defer { sqlite3_finalize(insert) }
@@ -88,6 +89,7 @@ enum FleetPushFloor {
             }
             connection.exec("COMMIT")
         }
+        precondition(connection.int("SELECT count(*) FROM assignments") == Int64(serials.count), "the floor wrote the wrong number of rows")
     }
 
     /// This process's CPU (user + system) and the wall time of `work`.

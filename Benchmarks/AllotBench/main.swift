@@ -60,6 +60,14 @@ struct Options {
             guard let value = rest.popFirst() else { fail("\(flag) needs a value") }
             return value
         }
+        /// A comma-separated list of token counts, each 1 to 10,000.
+        func tokenCounts(_ flag: String) -> [Int] {
+            let counts = value(flag).split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+            guard !counts.isEmpty, counts.allSatisfy({ $0.map { (1...10_000).contains($0) } ?? false }) else {
+                fail("\(flag) takes token counts 1 to 10000 separated by commas, e.g. 10,100")
+            }
+            return counts.compactMap { $0 }
+        }
         while let argument = rest.popFirst() {
             switch argument {
             case "--quick": options.quick = true
@@ -93,14 +101,8 @@ struct Options {
                 } else {
                     options.simCalls = 0
                 }
-            case "--fleet-push":
-                let counts = value(argument).split(separator: ",").compactMap { Int($0) }
-                guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push takes token counts 1 to 10000, e.g. 10,100") }
-                options.fleetPush = counts
-            case "--fleet-push-floor":
-                let counts = value(argument).split(separator: ",").compactMap { Int($0) }
-                guard !counts.isEmpty, counts.allSatisfy({ (1...10_000).contains($0) }) else { fail("--fleet-push-floor takes token counts 1 to 10000, e.g. 100,1000") }
-                options.fleetPushFloor = counts
+            case "--fleet-push": options.fleetPush = tokenCounts(argument)
+            case "--fleet-push-floor": options.fleetPushFloor = tokenCounts(argument)
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "--postgres": options.postgres = value(argument)

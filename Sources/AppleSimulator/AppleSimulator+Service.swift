@@ -15,10 +15,9 @@ extension AppleSimulator {
 
     /// With a `notificationUrl`, Apple first sends a TEST_NOTIFICATION there; if it is not
     /// received, the configuration is refused (9728) and nothing changes.
-    public func updateClientConfig(token: String, _ request: ClientConfigRequest) async throws -> ClientConfig {
-        let checked = Result { try transaction { try $0.checkClientConfig(token: token, request, now: Date()) } }
+    public nonisolated func updateClientConfig(token: String, _ request: ClientConfigRequest) async throws -> ClientConfig {
         do {
-            let (uId, target) = try checked.get()
+            let (uId, target) = try await checkClientConfig(token: token, request)
             if let target { try await sendTestNotification(location: uId, target: target) }
         } catch {
             try await delay()
@@ -49,5 +48,9 @@ extension AppleSimulator {
 
     public nonisolated func eventStatus(token: String, eventId: String) async throws -> EventStatus {
         try await answer { try $0.eventStatus(token: token, eventId: eventId, now: Date()) }
+    }
+
+    private func checkClientConfig(token: String, _ request: ClientConfigRequest) throws -> (String, NotificationTarget?) {
+        try transaction { try $0.checkClientConfig(token: token, request, now: Date()) }
     }
 }

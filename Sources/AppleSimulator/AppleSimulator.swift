@@ -122,7 +122,9 @@ public actor AppleSimulator: AppsAndBooksService {
         return .milliseconds(max(0, jitter > 0 ? Int.random(in: (latency - jitter)...(latency + jitter)) : latency))
     }
 
-    func delay() async throws { try await Self.sleep(networkDelay()) }
+    /// The delay alone, for an answer that needed no transaction of its own; slept off the
+    /// actor like `answer`'s.
+    nonisolated func delay() async throws { try await Self.sleep(await networkDelay()) }
 
     private static func sleep(_ delay: Duration) async throws {
         guard delay > .zero else { return }
