@@ -145,7 +145,7 @@ struct DocumentedExamples {
     /// `/bin/sh -c COMMAND`, standard output and standard error into one file, in order.
     static func shell(_ command: String, in folder: URL, environment: [String: String]) throws -> (Int32, String) {
         let outputURL = folder.appendingPathComponent(".doc-output-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        try #require(FileManager.default.createFile(atPath: outputURL.path, contents: nil), "cannot create \(outputURL.path)")
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)
         let process = Process()
