@@ -28,6 +28,32 @@ import Testing
         try examples.runAndCompare()
     }
 
+    /// The README is for users and the documents are for their readers: the development log
+    /// (rounds, stops, issues, load averages, commit hashes, one machine's paths) lives in git.
+    @Test func documentsKeepNoDevelopmentLogAndTheirLinksResolve() throws {
+        let readme = try String(contentsOf: DocumentedExamples.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.split(separator: "\n", omittingEmptySubsequences: false).count < 400, "README.md should stay under 400 lines")
+        #expect(readme.contains("swift test"), "README.md shows the test command CI runs through .ci/run")
+        let folder = DocumentedExamples.repository
+        let documents = ["README.md"] + (try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("docs").path))
+            .filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+        #expect(documents.count >= 6, "README.md and docs/*.md: \(documents)")
+        let logWords = try Regex(#"(?i)\b(stop|issue) [0-9]+\b|round of|load average|/work/"#)
+        let commitHash = try Regex(#"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"#)
+        let link = try Regex(#"\]\(([^)#\s]+)(#[^)]*)?\)"#)
+        for document in documents {
+            let url = folder.appendingPathComponent(document)
+            let text = try String(contentsOf: url, encoding: .utf8)
+            for match in text.matches(of: logWords) { Issue.record("\(document) keeps the development log: '\(text[match.range])'") }
+            for match in text.matches(of: commitHash) { Issue.record("\(document) names a commit: '\(text[match.range])'") }
+            for match in text.matches(of: link) {
+                guard let target = match.output[1].substring.map(String.init), !target.contains("://") else { continue }
+                let resolved = url.deletingLastPathComponent().appendingPathComponent(target).standardized.path
+                #expect(FileManager.default.fileExists(atPath: resolved), "\(document) links to \(target), which is not in the repository")
+            }
+        }
+    }
+
     @Test func expectedOutputPlaceholdersMatchAsDocumented() {
         #expect(OutputPattern.matches(expected: ["a [..] c"], actual: ["a b b c"]))
         #expect(OutputPattern.matches(expected: ["[..] days left)"], actual: ["(123 days left)"]))
