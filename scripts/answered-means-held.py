@@ -57,7 +57,10 @@ def main():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("KEEP"):
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def start(command, env, pattern, processes, log):
@@ -110,7 +113,7 @@ def run(args, folder, processes, deadline):
     subprocess.run([allot, "sim", "init", "--seed", os.path.join(folder, "seed.json"), "--state", state,
                     "--tokens-dir", os.path.join(folder, "tokens")], check=True, env=env, stdout=subprocess.DEVNULL)
     apple = start([allot, "sim", "serve", "--state", state, "--port", "0", "--latency-ms", str(args.latency_ms),
-                   "--jitter-ms", str(args.jitter_ms)], env, r"at (http://127\.0\.0\.1:\d+)", processes,
+                   "--jitter-ms", str(args.jitter_ms)], env, r"at (http://127\.0\.0\.1:\d+\S*)", processes,
                   os.path.join(folder, "sim.log"))
     env["ALLOT_APPLE"] = apple
     nodes = [start([allot, "serve", "--port", "0", "--drain-seconds", "5", "--lease-seconds", "35"], env,
