@@ -5,12 +5,13 @@ device answered `assigned` hold its licence at Apple once delivery drained?
 Usage: scripts/answered-means-held.py [--allot PATH] [--batches N] [--latency-ms MS]
                                       [--jitter-ms MS] [--nodes 1|2] [--postgres URL]
                                       [--licences N] [--devices N] [--clients N] [--seed N]
+                                      [--sync-every SECONDS]
 
 Starts `allot sim serve` (Apple's stand-in, with latency and jitter, so answers arrive out of
 order), one or two `allot serve` nodes (two need --postgres, an empty database's URL), a
 tenant with one token, and N keyed batches from several clients: 60% assign, 40% revoke, one to
 three devices each, every client owning its own devices (so each device's last answer is
-known). A sync runs every second meanwhile. Then it waits until the outbox drained and prints:
+known). A sync runs every second meanwhile (--sync-every). Then it waits until the outbox drained and prints:
 - answered holdings undone: devices whose last answer was `assigned` (or `already_assigned`)
   and that Apple does not hold;
 - licences_released and over_allocated events;
@@ -37,6 +38,7 @@ def main():
     parser.add_argument("--devices", type=int, default=32)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sync-every", type=float, default=1.0, help="seconds between syncs during the load (0: none)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds for the whole run")
     args = parser.parse_args()
     if args.nodes == 2 and not args.postgres:
@@ -132,6 +134,7 @@ def run(args, folder, processes, deadline):
 
     last_answer = {}
     counts = {"assign": 0, "revoke": 0, "unavailable": 0, "failed": 0}
+    results = {}
     phantom_reads = []
     lock = threading.Lock()
     next_batch = iter(range(args.batches))
@@ -164,9 +167,12 @@ def run(args, folder, processes, deadline):
                 counts[direction] += 1
                 for item in answer["items"]:
                     last_answer[item["serialNumber"]] = item["result"]
+                    results[item["result"]] = results.get(item["result"], 0) + 1
 
     def syncer():
-        while not stop_syncing.wait(1.0):
+        if args.sync_every <= 0:
+            return
+        while not stop_syncing.wait(args.sync_every):
             status, answer = call("POST", tenant(nodes[0]) + "/sync", key)
             if status != 200:
                 continue
@@ -210,7 +216,7 @@ def run(args, folder, processes, deadline):
     print(json.dumps({
         "batches": args.batches, "nodes": args.nodes, "latencyMs": args.latency_ms, "jitterMs": args.jitter_ms,
         "licences": args.licences, "devices": args.devices,
-        "answered": {"assign": counts["assign"], "revoke": counts["revoke"]},
+        "answered": {"assign": counts["assign"], "revoke": counts["revoke"]}, "itemResults": results,
         "retriedAfter503": counts["unavailable"], "notAnswered": counts["failed"],
         "secondsToAnswer": round(answered_seconds, 1), "unfinishedAtEnd": unfinished,
         "answeredHoldingsUndone": len(undone), "undoneSerials": undone[:10],

@@ -28,10 +28,10 @@ extension Ledger {
         }
         switch mode {
         case .dryRun:
-            return try database.rolledBack(run)
+            return try writeRolledBack(tenant: tenant.id, run)
         case .partial, .allOrNothing:
             do {
-                return try database.transaction(run)
+                return try write(tenant: tenant.id, run)
             } catch let refused as AllOrNothingRefusal {
                 return refused.outcome
             }
@@ -40,7 +40,6 @@ extension Ledger {
 
     private func decideAndApply(tenant: Tenant, direction: BatchDirection, items: [BatchItem],
                                 mode: BatchMode, idempotencyKey: String?, queue: Bool) throws -> BatchOutcome {
-        try database.lockTenant(tenant.id)
         // Asked again under the lock: another node may have answered the same key since.
         if let key = idempotencyKey,
            let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction, items: items, mode: mode, queue: queue) {
@@ -108,7 +107,6 @@ extension Ledger {
         defer { tally = running }
         // A local function, not a closure value: it captures the non-escaping callbacks.
         func run() throws -> BatchID? {
-            try database.lockTenant(tenant.id)
             let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: running.total, key: nil)
             while let items = try nextChunk() {
                 let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch, queue: queue)
@@ -120,12 +118,12 @@ extension Ledger {
             return batch
         }
         if mode == .dryRun {
-            _ = try database.rolledBack(run)
+            _ = try writeRolledBack(tenant: tenant.id, run)
             return nil
         }
         do {
             // Not retried: `nextChunk` cannot give its chunks twice.
-            return try database.transaction(retrying: false, run)
+            return try write(tenant: tenant.id, retrying: false, run)
         } catch is RollOutRefusal {
             return nil
         }

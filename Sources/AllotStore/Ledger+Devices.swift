@@ -92,8 +92,7 @@ extension Ledger {
         guard serials.count <= BatchLimits.itemsMax else {
             throw AllotError(.tooLarge, "\(serials.count) devices is more than \(BatchLimits.itemsMax) at once; split the list")
         }
-        return try writingDevices(of: tenant) { try database.transaction {
-            try database.lockTenant(tenant)
+        return try writingDevices(of: tenant) { try write(tenant: tenant) {
             var deviceIds: [DeviceID] = []
             for raw in serials {
                 guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw) + "; nothing was retired") }

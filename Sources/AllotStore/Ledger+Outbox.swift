@@ -251,9 +251,8 @@ extension Ledger {
     @discardableResult
     public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?,
                                   requeue: Bool = false) throws -> [String] {
-        try database.transaction {
-            // Releasing moves a pool counter: in turn with the tenant's batches (`lockTenant`).
-            try database.lockTenant(operation.tenantId)
+        // Releasing moves a pool counter: in turn with the tenant's batches.
+        try write(tenant: operation.tenantId) {
             guard try database.run("""
                 UPDATE outbox SET state = 'done', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
                 """, [SQLValue(refusal), .integer(operation.id), .text(owner)]) == 1 else { return [] }

@@ -12,9 +12,8 @@ extension Ledger {
     /// outbox any more (a disassociate applied meanwhile); the larger of the two readings is
     /// what Apple may have counted of ours.
     public func applySnapshot(tenant: TenantID, token: TokenID, assets: [SnapshotAsset], oursBefore: [AssetKey: Int] = [:]) throws -> SnapshotReport {
-        try database.transaction {
-            // Totals move under the tenant's writers: a batch deciding from the old total must not commit beside it.
-            try database.lockTenant(tenant)
+        // Totals move under the tenant's writers: a batch deciding from the old total must not commit beside it.
+        try write(tenant: tenant) {
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
                 throw AllotError.notFound("token \(token) is not this tenant's")

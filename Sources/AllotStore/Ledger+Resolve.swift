@@ -34,7 +34,9 @@ extension Ledger {
     /// for every app (or `asset` only): `ExcessChoice` picks the assignments, newest first and
     /// the devices of `keepGroup` last; each moves to another usable token of the app with a
     /// free licence (disassociated here, associated there, through the outbox) or is revoked.
-    /// `dryRun` decides the same and rolls back.
+    /// `dryRun` decides the same and rolls back. Under the tenant's lock (`write`): the spare
+    /// licences it reads on other tokens are not taken by a batch before it moves onto them, and
+    /// a move is checked against its destination's total like any assign.
     public func resolveOverAllocation(tenant: Tenant, token: TokenID, asset: AssetKey?, keepGroup: String?, dryRun: Bool) throws -> ExcessResolution {
         let run = { () throws -> ExcessResolution in
             var resolution = ExcessResolution(tokenId: token, dryRun: dryRun)
@@ -42,7 +44,7 @@ extension Ledger {
                 asset.map { over.adamId == $0.adamId && over.pricingParam == $0.pricingParam.rawValue } ?? true
             }
             var revokeDeltas: [PoolKey: Int] = [:], revokeSerials: [PoolKey: [SerialNumber]] = [:]
-            var moveSerials: [PoolKey: [SerialNumber]] = [:]
+            var moveDeltas: [PoolKey: Int] = [:], moveSerials: [PoolKey: [SerialNumber]] = [:]
             var uninstall = Set<String>()
             var revoked = 0
             var movedRows: [(asset: AssetID, device: DeviceID, to: TokenID)] = []
@@ -69,7 +71,7 @@ extension Ledger {
                     let to = PoolKey(tokenId: move.to, assetId: assetRef.id)
                     movedRows.append((assetRef.id, move.holder.device, move.to))
                     revokeDeltas[from, default: 0] -= 1
-                    revokeDeltas[to, default: 0] += 1
+                    moveDeltas[to, default: 0] += 1
                     revokeSerials[from, default: []].append(SerialNumber(move.holder.serial)!)
                     moveSerials[to, default: []].append(SerialNumber(move.holder.serial)!)
                     resolution.moved.append(.init(serialNumber: move.holder.serial, adamId: key.adamId, pricingParam: key.pricingParam.rawValue,
@@ -97,7 +99,8 @@ extension Ledger {
                                   appleSerials: revokeSerials, changed: given)
             if !moveSerials.isEmpty {
                 let moveBatch = try self.insertBatch(tenant: tenant.id, kind: BatchDirection.assign.rawValue, itemCount: resolution.moved.count, key: nil)
-                try self.applyEffects(tenant: tenant.id, batch: moveBatch, direction: .assign, poolDeltas: [:],
+                // The destinations' counters move as an assign's do: never above their totals.
+                try self.applyEffects(tenant: tenant.id, batch: moveBatch, direction: .assign, poolDeltas: moveDeltas,
                                       appleSerials: moveSerials, changed: resolution.moved.count)
                 // The outbox confirms a row by the batch that carried it to Apple.
                 for row in movedRows {
@@ -114,6 +117,6 @@ extension Ledger {
                                           "unresolved": resolution.apps.reduce(0) { $0 + $1.unresolved }])
             return resolution
         }
-        return try dryRun ? database.rolledBack(run) : database.transaction(run)
+        return try dryRun ? writeRolledBack(tenant: tenant.id, run) : write(tenant: tenant.id, run)
     }
 }

@@ -100,8 +100,7 @@ extension Ledger {
     /// retired device (queued for disassociation) or a device that holds the app through
     /// another token (left, and reported again).
     public func repairDrift(tenant: TenantID, token: TokenID, _ drift: [AssignmentDrift]) throws -> DriftRepair {
-        try database.transaction {
-            try database.lockTenant(tenant)
+        try write(tenant: tenant) {
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
                 throw AllotError.notFound("token \(token) is not this tenant's")

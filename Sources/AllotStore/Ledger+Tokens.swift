@@ -133,8 +133,7 @@ extension Ledger {
     /// other token holds leave the tenant. The secret stays until the outbox has drained
     /// (`eraseDrainedSecrets`).
     public func removeToken(tenant: TenantID, token: TokenID, state: TokenState) throws -> RevocationReport {
-        try database.transaction {
-            try database.lockTenant(tenant)
+        try write(tenant: tenant) {
             // The statements below name the token by id alone: check it is this tenant's first.
             guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
                                           [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {

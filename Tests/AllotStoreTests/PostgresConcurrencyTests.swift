@@ -93,6 +93,57 @@ struct PostgresConcurrencyTests {
         #expect(try f.pool(token, app)?.here == 3)
         #expect(try ledgerInvariantViolations(f.ledger.database) == [])
     }
+
+    /// Resolving a token's over-allocation on one connection while another assigns and revokes
+    /// the same app for the same tenant, the destination token nearly full, 200 rounds: the
+    /// resolve's moves and the batches take the spare licences in turn (the tenant's lock), so
+    /// no pool ever holds more than its total, no device holds the app twice, no writer crashes
+    /// and the counters match their rows.
+    @Test(.timeLimit(.minutes(3))) func resolvingWhileBatchesAssignNeverTakesAPoolAboveItsTotal() throws {
+        let f = try LedgerFixture(.postgres)
+        let tenant = try f.tenant("springfield")
+        let over = try f.token(tenant, uid: "1001")
+        let spare = try f.token(tenant, uid: "1002")
+        let holders = try f.devices(tenant, prefix: "HOLD", count: 6)
+        let racers = try f.devices(tenant, prefix: "RACE", count: 4)
+        let location = f.postgres!, clock = f.clock.closure, app = app
+        // One connection each, kept across the rounds (as two nodes keep theirs).
+        let nodes = try NodeLedgers((0..<2).map { _ in try Ledger(database: try PostgresLedgerDatabase(location), clock: clock) })
+        for round in 0..<200 {
+            // Six on the first token, then Apple's total there falls to 3; the second token has
+            // 2 free licences, which the resolve's moves and the racing batches both want.
+            try f.snapshot(tenant, over, [(app, total: 6, apple: 0)])
+            try f.snapshot(tenant, spare, [(app, total: 0, apple: 0)])
+            _ = try f.assign(tenant, app, holders)
+            try f.snapshot(tenant, over, [(app, total: 3, apple: 0)])
+            try f.snapshot(tenant, spare, [(app, total: 2, apple: 0)])
+            try runConcurrently(2) { writer in
+                let ledger = nodes.ledgers[writer]
+                if writer == 0 {
+                    _ = try ledger.resolveOverAllocation(tenant: tenant, token: over, asset: app, keepGroup: nil, dryRun: false)
+                } else {
+                    let items = racers.map { BatchItem(asset: app, serial: $0) }
+                    _ = try ledger.runBatch(tenant: tenant, direction: .assign, items: Array(items.prefix(2)))
+                    _ = try ledger.runBatch(tenant: tenant, direction: .revoke, items: Array(items.prefix(1)))
+                    _ = try ledger.runBatch(tenant: tenant, direction: .assign, items: Array(items.suffix(2)))
+                }
+            }
+            // The resolve gave back the first token's excess; the second never went above its total.
+            for token in [over, spare] {
+                let pool = try #require(try f.pool(token, app))
+                #expect(pool.here <= pool.total, "round \(round): token \(token) holds \(pool.here) of \(pool.total)")
+            }
+            let twice = try f.ledger.database.query(
+                "SELECT count(*) FROM assignments GROUP BY tenant_id, asset_id, device_id HAVING count(*) > 1") { $0.int(0) }
+            #expect(twice.isEmpty, "round \(round): a device holds the app twice")
+            let violations = try ledgerInvariantViolations(f.ledger.database)
+            #expect(violations == [], "round \(round)")
+            if !violations.isEmpty { break }
+            // Everything back for the next round, Apple told (the outbox stays small).
+            _ = try f.revoke(tenant, app, holders + racers)
+            try f.ledger.database.run("UPDATE outbox SET state = ? WHERE state <> ?", [.text(OutboxState.done.rawValue), .text(OutboxState.done.rawValue)])
+        }
+    }
 }
 
 /// Runs `body` on `count` threads at once (each its own connection: the Ledger is not Sendable)
@@ -110,6 +161,12 @@ func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> V
     }
     group.wait()
     if let first = errors.value.first { throw first }
+}
+
+/// Ledgers of several nodes, each used by one thread at a time only.
+final class NodeLedgers: @unchecked Sendable {
+    let ledgers: [Ledger]
+    init(_ ledgers: [Ledger]) { self.ledgers = ledgers }
 }
 
 /// A value shared between threads behind a lock.
