@@ -81,6 +81,15 @@ public func buildApplication(configuration: ServerConfiguration, engine: Allot,
     )
 }
 
+/// The port the server bound, once it has (0 before): the webhook sender refuses to post to it.
+final class BoundPort: Sendable {
+    let value = Atomic<Int>(0)
+    @Sendable func port() -> Int? {
+        let port = value.load(ordering: .acquiring)
+        return port == 0 ? nil : port
+    }
+}
+
 /// How `allot serve` stops.
 public struct ShutdownSettings: Sendable {
     /// After SIGTERM or SIGINT: the longest wait for the Apple calls in flight (and, with the
@@ -117,7 +126,9 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     if let publicURL = reconcile.publicURL { try await engine.receiveNotifications(publicURL: publicURL) }
     // Set once the server listens: the schedule's first receivers need it (Apple's test notification).
     let listening = OutboxWorker.Finished()
+    let boundPort = BoundPort()
     let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
+        boundPort.value.store(port, ordering: .releasing)
         listening.flag.store(true, ordering: .releasing)
         await onReady(port)
     })
@@ -129,7 +140,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.
     // The webhook sender stops last: it is cancelled mid-post, and its leases are given back.
-    let webhooks = WebhookSender(engine: engine, logger: logger)
+    let webhooks = WebhookSender(engine: engine, logger: logger, listeningPort: boundPort.port)
     var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app, StopDeliveryOnShutdown(engine: engine)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request that hangs cannot hold the process.
