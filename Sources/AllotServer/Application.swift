@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
     /// Connections open at once; past it the server stops accepting until one closes.
     public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
+    /// The deadlines of a request's body, handler and answer (headers: `idleConnectionSeconds`).
+    /// Tests shorten them.
+    public var deadlines = RequestDeadlines()
     /// Where GET /metrics reads the counters from; `allot serve` uses the process's registry.
     public var metricsRegistry = PrometheusCollectorRegistry()
 
@@ -73,7 +76,9 @@ public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
         router: buildRouter(configuration: configuration, engine: engine),
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(deadlines: configuration.deadlines, logger: configuration.logger)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot",
                              availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: configuration.logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
