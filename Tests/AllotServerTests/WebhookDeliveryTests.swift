@@ -228,7 +228,11 @@ final class TestReceiver: Sendable {
         _ = try await engine.addWebhook(tenant: "springfield", url: "http://127.0.0.1:1/hook")
         try await roster(engine, "DMPX1000001A")
         try await runSender(engine, until: { self.lastError() != nil })
-        #expect(lastError() == "no answer: the connection failed")
+        // The pool retries a refused connect until the post's deadline: which of the two
+        // categories it ends as depends on the machine's speed; never the transport's words.
+        let error = lastError() ?? ""
+        #expect(["no answer: the connection failed", "no answer: timed out"].contains(error), "\(error)")
+        #expect(!error.contains("NIO") && !error.contains("Error"))
     }
 
     func backlog(_ engine: Allot) throws -> Int {
