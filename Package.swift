@@ -180,7 +180,7 @@ let package = Package(
             name: "AllotTests",
             dependencies: [
                 "Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator",
-                "AppleHTTPClient", "AppleSimulatorServer",
+                "AppleHTTPClient", "AppleSimulatorServer", "PostgresTestCluster",
             ]
         ),
         .testTarget(

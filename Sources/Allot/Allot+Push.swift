@@ -161,7 +161,9 @@ extension Allot {
                 break
             }
             let window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
-            let taken = Set(LaneRound.take(window.map(\.candidate), now: now, operationsMax: settings.laneOperationsPerRoundMax))
+            let candidates = window.map(\.candidate)
+            let pools = try poolsShortOfRoom(tenant: tenant.id, token: token.id, window: candidates)
+            let taken = Set(LaneRound.take(candidates, now: now, operationsMax: settings.laneOperationsPerRoundMax, pools: pools))
             if taken.isEmpty { break }
             // Another worker may have taken some since the window was read: only the claimed go.
             let claimed = try ledger.claim(window.filter { taken.contains($0.id) }, owner: workerId, leaseSeconds: settings.leaseSeconds)
@@ -243,18 +245,19 @@ extension Allot {
                 outcome.report.tokensBackingOff = 1
                 delivery.heldUntil[token.id] = max(until, delivery.heldUntil[token.id] ?? .min)
                 return (stopLane(token.id), outcome)
-            case .complete(let released, let reason, let resync):
-                outcome.report.released += try ledger.completeOperation(operation, owner: workerId, refusedSerials: released, refusal: reason)
+            case .complete(let released, let reason, let resync, let requeue):
+                outcome.report.released += try ledger.completeOperation(operation, owner: workerId, refusedSerials: released, refusal: reason,
+                                                                         requeue: requeue)
                 outcome.report.completed += 1
                 if resync { outcome.resync.insert(token.id) }
-            case .verify(let reason):
+            case .verify(let reason, let shortOfLicences):
                 guard let held = try await serialsAppleHolds(operation, bearer: bearer, token: token, apple: apple) else {
                     try ledger.reschedule(operation.id, owner: workerId, at: now + settings.pollIntervalSeconds, resend: false,
                                           error: "could not read Apple's assignments to check \(reason)", countsAsAttempt: true)
                     outcome.report.retrying += 1
                     return (stopLane(token.id), outcome)
                 }
-                answer = .holds(held, reason: reason)
+                answer = .holds(held, reason: reason, shortOfLicences: shortOfLicences)
                 continue
             case .pauseToken(let event, let reason):
                 try ledger.releaseLease(operation.id, owner: workerId)

@@ -121,6 +121,8 @@ extension Allot {
         case .ours:
             break
         }
+        // Read before Apple is: what finishes while Apple answers was in Apple's count.
+        let oursBefore = try ledger.countsAtApple(tenant: tenant.id, token: token.id)
         let assets = try await readAllAssets(token: token, tenant: tenant, bearer: bearer, apple: apple)
         var snapshot: [SnapshotAsset] = []
         for asset in assets {
@@ -133,7 +135,7 @@ extension Allot {
                                           total: max(0, asset.totalCount), appleAssigned: max(0, asset.assignedCount),
                                           appleAvailable: asset.availableCount, appleRetired: asset.retiredCount))
         }
-        let applied = try ledger.applySnapshot(tenant: tenant.id, token: token.id, assets: snapshot)
+        let applied = try ledger.applySnapshot(tenant: tenant.id, token: token.id, assets: snapshot, oursBefore: oursBefore)
         report.assets = snapshot.count
         report.assetsAdded = applied.assetsAdded
         report.overAllocated = applied.overAllocated

@@ -30,7 +30,7 @@ public struct WebhookSigner: Sendable, CustomStringConvertible {
     public var description: String { "WebhookSigner(secret hidden)" }
 }
 
-/// The headers of every webhook post (documented in README and openapi.yaml).
+/// The headers of every webhook post (documented in docs/http-api.md and openapi.yaml).
 public enum WebhookHeaders {
     /// `sha256=<hex>`: HMAC-SHA256 of the body under the webhook's secret.
     public static let signature = "X-Allot-Signature"

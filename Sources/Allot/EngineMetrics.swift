@@ -15,7 +15,7 @@ public struct EngineMetrics: Sendable {
 
     var current: any MetricsFactory { factory ?? MetricsSystem.factory }
 
-    /// The metric names, published in README (the list is a contract for dashboards).
+    /// The metric names, published in docs/operations.md (the list is a contract for dashboards).
     public enum Name {
         public static let appleCalls = "allot_apple_calls_total"
         public static let appleCallDuration = "allot_apple_call_duration_seconds"

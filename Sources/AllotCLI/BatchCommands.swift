@@ -77,7 +77,7 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "Assign only: devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
     var queue = false
 
-    @Option(help: ArgumentHelp("Repeating a batch with the same key returns the first answer and changes nothing.", valueName: "key"))
+    @Option(help: ArgumentHelp("Repeating a batch with the same key returns the first answer and changes nothing; the key is bound to that batch (another batch with it is refused).", valueName: "key"))
     var idempotencyKey: String?
 
     @Option(help: ArgumentHelp("Devices per chunk: each chunk commits whole as one batch (all-or-nothing and dry-run run every chunk in one transaction).", valueName: "n"))

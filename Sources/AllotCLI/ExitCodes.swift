@@ -54,6 +54,11 @@ enum ExitStatus {
             return ("invalid_input", sentence(refusal.message), refused)
         case let failure as SQLiteError:
             return (failure.isBusy ? "conflict" : "internal", sentence(databaseAdvice(failure)), refused)
+        case let failure as PostgresFailure where LedgerFailure.isRetryable(failure):
+            // The HTTP API's 503: nothing committed, the same command may be run again.
+            return (AllotError.Code.unavailable.rawValue,
+                    sentence("the PostgreSQL ledger could not be reached or stayed busy (\(failure.message)); nothing was changed, run the same command again in a moment"),
+                    refused)
         case let simulator as AppleSimulatorError:
             return ("apple", sentence("the simulator refused: \(simulator.description); nothing was changed"), refused)
         case let apple as AppleServiceError:

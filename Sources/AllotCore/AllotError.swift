@@ -14,6 +14,11 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let apple = Code(rawValue: "apple")
         /// The input is larger than the engine accepts.
         public static let tooLarge = Code(rawValue: "too_large")
+        /// An idempotency key already answered another request (`BatchFingerprint`).
+        public static let idempotencyKeyReused = Code(rawValue: "idempotency_key_reused")
+        /// The ledger cannot be reached or stayed busy for now (a lost database connection, a
+        /// serialization conflict that ran out of retries): the same request may be sent again.
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     /// What the refusal is about, so a face can add its own advice (the CLI names its commands).

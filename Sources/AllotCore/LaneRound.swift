@@ -1,6 +1,7 @@
 /// What one round of a token's delivery lane takes from its window (DESIGN.md, "Lanes"): the
-/// operations free to go (`DeliveryOrder`), due now, and held by no live lease, oldest first,
-/// at most `operationsMax`. The lane claims them in one ledger statement and calls Apple for
+/// operations free to go (`DeliveryOrder`), due now, held by no live lease, and, for an
+/// associate, with room for it at Apple (`DeliveryCapacity`), oldest first, at most
+/// `operationsMax`. The lane claims them in one ledger statement and calls Apple for
 /// them side by side, paced to the token's rate: Apple's limit is calls per second, not one
 /// call at a time, so a token with a backlog keeps several calls in flight.
 public enum LaneRound {
@@ -16,30 +17,60 @@ public enum LaneRound {
         public let nextAttemptAt: Int64
         /// Until when a worker holds it, if one does.
         public let leaseExpiresAt: Int64?
+        /// Sends and failed polls so far: a pending operation sent before may have been applied.
+        public let attempts: Int
 
-        public init(footprint: DeliveryOrder.Footprint, state: OutboxState, nextAttemptAt: Int64, leaseExpiresAt: Int64?) {
+        public init(footprint: DeliveryOrder.Footprint, state: OutboxState, nextAttemptAt: Int64, leaseExpiresAt: Int64?, attempts: Int = 0) {
             self.footprint = footprint
             self.state = state
             self.nextAttemptAt = nextAttemptAt
             self.leaseExpiresAt = leaseExpiresAt
+            self.attempts = attempts
         }
 
         /// Apple's step for it is due: a send or a poll whose time has come, nobody holding it.
         func isReady(now: Int64) -> Bool {
             (state == .pending || state == .sent) && nextAttemptAt <= now && (leaseExpiresAt ?? .min) <= now
         }
+
+        /// Whether Apple may hold what it carries without another send (`DeliveryCapacity`):
+        /// sent, sent before, or being sent by a worker whose lease is live.
+        func mayHaveReachedApple(now: Int64) -> Bool {
+            state == .sent || attempts > 0 || (state == .pending && (leaseExpiresAt ?? .min) > now)
+        }
+
+        /// An associate about to be sent for the first time: the one kind that needs room at Apple.
+        func needsRoom(now: Int64) -> Bool {
+            footprint.kind == .associate && state == .pending && !mayHaveReachedApple(now: now)
+        }
     }
 
-    /// The ids to take this round, in window (commit) order.
-    public static func take(_ window: [Candidate], now: Int64, operationsMax: Int = LaneRound.operationsMax) -> [Int64] {
+    /// The assets whose pools a round must know (`take`'s `pools`): those of associates that
+    /// are due and would be sent for the first time. Most rounds have none.
+    public static func assetsNeedingRoom(_ window: [Candidate], now: Int64) -> Set<AssetKey> {
+        Set(window.lazy.filter { $0.isReady(now: now) && $0.needsRoom(now: now) }.map(\.footprint.asset))
+    }
+
+    /// The token's unfinished operations as `DeliveryCapacity` counts them.
+    public static func unfinished(_ window: [Candidate], now: Int64) -> [DeliveryCapacity.Unfinished] {
+        window.map { DeliveryCapacity.Unfinished(footprint: $0.footprint, mayHaveReachedApple: $0.mayHaveReachedApple(now: now)) }
+    }
+
+    /// The ids to take this round, in window (commit) order. `pools`: the token's pools of
+    /// `assetsNeedingRoom` that may be short of room; an asset left out is not limited.
+    public static func take(_ window: [Candidate], now: Int64, operationsMax: Int = LaneRound.operationsMax,
+                            pools: [AssetKey: DeliveryCapacity.Pool] = [:]) -> [Int64] {
         precondition(operationsMax > 0, "a round takes at least one operation")
         // Most rounds of a busy fleet find nothing ready (polls wait out their interval):
         // those skip the order rule's hashing.
         guard window.contains(where: { $0.isReady(now: now) }) else { return [] }
         let free = DeliveryOrder.free(window.map(\.footprint))
+        var room = pools.isEmpty ? nil : DeliveryCapacity.Room(unfinished: unfinished(window, now: now), pools: pools)
         var taken: [Int64] = []
         for candidate in window where taken.count < operationsMax {
-            if candidate.isReady(now: now) && free.contains(candidate.footprint.id) { taken.append(candidate.footprint.id) }
+            guard candidate.isReady(now: now) && free.contains(candidate.footprint.id) else { continue }
+            if candidate.needsRoom(now: now), room?.admit(candidate.footprint) == .waitsForGiveBacks { continue }
+            taken.append(candidate.footprint.id)
         }
         return taken
     }

@@ -103,8 +103,9 @@ public enum AppleAnswer: Sendable, Hashable {
     case refused(AppleVerdict, message: String, retryAfterSeconds: Int?)
     /// The network or the client failed before Apple answered.
     case unreachable(String)
-    /// After `.verify`: which of the operation's serials Apple holds for its asset now.
-    case holds(Set<String>, reason: String)
+    /// After `.verify`: which of the operation's serials Apple holds for its asset now, and
+    /// whether the verify was asked because Apple was short of licences (9709).
+    case holds(Set<String>, reason: String, shortOfLicences: Bool = false)
 }
 
 /// What the engine does next with an operation.
@@ -120,11 +121,13 @@ public enum OutboxAction: Sendable, Hashable {
     /// is sent again (`resend`) or polled again then.
     case backOff(until: Int64, resend: Bool, reason: String)
     /// Apple finished: the serials not in `released` are done; `released` (an associate's
-    /// serials Apple did not grant) are given back in the ledger.
-    case complete(released: Set<String>, reason: String?, resync: Bool)
+    /// serials Apple did not grant) are given back in the ledger. With `requeue` Apple refused
+    /// them for want of licences (9709): the devices were answered `assigned`, so they go back
+    /// to the app's queue of unmet demand, first in line, rather than silently holding nothing.
+    case complete(released: Set<String>, reason: String?, resync: Bool, requeue: Bool = false)
     /// Apple did not say which serials failed: read its assignments of the asset, then answer
-    /// `.holds`. Nothing is released on a guess.
-    case verify(reason: String)
+    /// `.holds` (with `shortOfLicences` passed on). Nothing is released on a guess.
+    case verify(reason: String, shortOfLicences: Bool = false)
     /// The token cannot deliver: this happens to it (`TokenLife`) and its operations wait.
     case pauseToken(TokenEvent, reason: String)
     /// Retrying cannot help; recorded loudly.
@@ -146,9 +149,9 @@ public enum OutboxMachine {
             return refused(operation, verdict, message: message, retryAfterSeconds: retryAfter, now: now, settings: settings)
         case .event(let report):
             return event(operation, report, now: now, settings: settings)
-        case .holds(let held, let reason):
+        case .holds(let held, let reason, let shortOfLicences):
             let released = operation.kind == .associate ? Set(operation.serials).subtracting(held) : []
-            return .complete(released: released, reason: reason, resync: true)
+            return .complete(released: released, reason: reason, resync: true, requeue: shortOfLicences && !released.isEmpty)
         }
     }
 
@@ -173,8 +176,9 @@ public enum OutboxMachine {
             return .complete(released: [], reason: nil, resync: false)
         case .notEnoughLicences where operation.kind == .associate:
             // Refused whole, but an earlier send of the same operation may have been applied:
-            // ask Apple before giving anything back.
-            return .verify(reason: reason)
+            // ask Apple before giving anything back. Delivery sends an associate only when
+            // Apple has room (`DeliveryCapacity`), so this is Apple's total having dropped.
+            return .verify(reason: reason, shortOfLicences: true)
         case .ourBug, .itemRefused, .notEnoughLicences, .alreadyAssigned, .licenceNotFound:
             return .giveUp(reason: reason)
         }
@@ -210,6 +214,7 @@ public enum OutboxMachine {
         }
         let reason = refused.first.map { "Apple refused: \($0.message)" }
         let resync = refused.contains { $0.verdict == .notEnoughLicences }
+        let shortOfLicences = refused.allSatisfy { $0.verdict == .notEnoughLicences }
         guard operation.kind == .associate else {
             // A disassociate Apple refused (9706) leaves the licence at Apple; the ledger gave it
             // back already. Recorded on the operation.
@@ -228,9 +233,9 @@ public enum OutboxMachine {
                 released.formUnion(ours)
             } else if report.numCompleted < report.numRequested {
                 // Some done, some not, and Apple does not say which.
-                return .verify(reason: reason ?? "Apple did not say which serials failed")
+                return .verify(reason: reason ?? "Apple did not say which serials failed", shortOfLicences: shortOfLicences)
             }
         }
-        return .complete(released: released, reason: reason, resync: resync)
+        return .complete(released: released, reason: reason, resync: resync, requeue: shortOfLicences && !released.isEmpty)
     }
 }

@@ -97,10 +97,26 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch is DecodingError {
             return Self.response(.badRequest, code: "invalid_input",
                                  message: "the request body is not the JSON this endpoint expects; see openapi.yaml")
+        } catch let error where LedgerFailure.isRetryable(error) {
+            context.logger.warning("ledger unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(String(describing: type(of: error)))"])
+            return Self.unavailable()
         } catch {
             context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(describing: type(of: error)))"])
             return Self.response(.internalServerError, code: "internal", message: "the server failed to answer; the request may not have been carried out")
         }
+    }
+
+    /// How long a client waits before sending again a request the ledger could not take.
+    static let retryAfterSecondsWhenUnavailable = 2
+
+    /// The answer when the ledger's database went away or stayed busy (`LedgerFailure`):
+    /// nothing was committed, and the same request (with its idempotency key) may be sent
+    /// again. Not a bug, so not a 500.
+    static func unavailable() -> Response {
+        var answer = response(.serviceUnavailable, code: AllotError.Code.unavailable.rawValue,
+                              message: "the ledger's database cannot be reached or is busy right now; nothing was changed, send the same request again in a moment")
+        answer.headers[.retryAfter] = String(retryAfterSecondsWhenUnavailable)
+        return answer
     }
 
     static func status(for code: AllotError.Code) -> HTTPResponse.Status {
@@ -108,6 +124,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
         case .notFound: .notFound
         case .invalidInput: .badRequest
         case .conflict: .conflict
+        case .idempotencyKeyReused: .unprocessableContent
+        case .unavailable: .serviceUnavailable
         case .apple: .badGateway
         case .tooLarge: .contentTooLarge
         default: .badRequest

@@ -18,7 +18,9 @@ extension Ledger {
             guard !key.isEmpty, key.count <= BatchLimits.idempotencyKeyLengthMax else {
                 throw AllotError.invalidInput("an idempotency key must have 1 to \(BatchLimits.idempotencyKeyLengthMax) characters")
             }
-            if let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction) { return earlier }
+            if let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction, items: items, mode: mode, queue: queue) {
+                return earlier
+            }
         }
         let run = { () throws -> BatchOutcome in
             try self.decideAndApply(tenant: tenant, direction: direction, items: items, mode: mode,
@@ -40,7 +42,10 @@ extension Ledger {
                                 mode: BatchMode, idempotencyKey: String?, queue: Bool) throws -> BatchOutcome {
         try database.lockTenant(tenant.id)
         // Asked again under the lock: another node may have answered the same key since.
-        if let key = idempotencyKey, let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction) { return earlier }
+        if let key = idempotencyKey,
+           let earlier = try earlierAnswer(tenant: tenant.id, key: key, direction: direction, items: items, mode: mode, queue: queue) {
+            return earlier
+        }
         let batch = try insertBatch(tenant: tenant.id, kind: direction.rawValue, itemCount: items.count, key: idempotencyKey)
         let plan = try planAndApply(tenant: tenant, direction: direction, items: items, batch: batch, queue: queue)
         if mode == .allOrNothing && plan.failedCount > 0 {
@@ -51,7 +56,9 @@ extension Ledger {
         let outcome = BatchOutcome(batchId: committed ? batch : nil, direction: direction, mode: mode,
                                    committed: committed, items: plan.outcomes)
         if idempotencyKey != nil {
-            try database.run("UPDATE batches SET response = ? WHERE id = ?", [.blob(Array(try JSONEncoder().encode(outcome))), .integer(batch.rawValue)])
+            try database.run("UPDATE batches SET response = ?, request_fingerprint = ? WHERE id = ?",
+                             [.blob(Array(try JSONEncoder().encode(outcome))),
+                              .text(BatchFingerprint.of(direction: direction, mode: mode, queue: queue, items: items)), .integer(batch.rawValue)])
         }
         try recordBatchEvent(tenant: tenant.id, direction: direction, batch: batch, items: items.count, counts: outcome.counts)
         return outcome
@@ -189,15 +196,21 @@ extension Ledger {
         return BatchID(try database.lastInsertRowID)
     }
 
-    /// The first answer to a batch with this key, or nil; a key used for the other direction is refused.
-    private func earlierAnswer(tenant: TenantID, key: String, direction: BatchDirection) throws -> BatchOutcome? {
-        guard let response = try database.queryFirst("SELECT response FROM batches WHERE tenant_id = ? AND idempotency_key = ?",
-                                                     [.integer(tenant.rawValue), .text(key)], row: { $0.blob(0) }) else { return nil }
+    /// The first answer to a batch with this key, or nil. The key is bound to the request it
+    /// answered (`BatchFingerprint`): another request with it is refused, never answered.
+    private func earlierAnswer(tenant: TenantID, key: String, direction: BatchDirection, items: [BatchItem], mode: BatchMode,
+                               queue: Bool) throws -> BatchOutcome? {
+        guard let (response, fingerprint) = try database.queryFirst(
+            "SELECT response, request_fingerprint FROM batches WHERE tenant_id = ? AND idempotency_key = ?",
+            [.integer(tenant.rawValue), .text(key)], row: { ($0.blob(0), $0.optionalString(1)) }) else { return nil }
         guard let response else { return nil }
         let earlier = try JSONDecoder().decode(BatchOutcome.self, from: Data(response))
-        guard earlier.direction == direction else {
-            throw AllotError.conflict("idempotency key '\(key.printableExcerpt)' was used for a \(earlier.direction.rawValue) batch; use a new key")
-        }
+        let reused = AllotError(.idempotencyKeyReused, "idempotency key '\(key.printableExcerpt)' already answered another request"
+                                + (earlier.direction == direction ? "" : " (a \(earlier.direction.rawValue) batch)")
+                                + "; send this request with a new key, or the first request unchanged to read its answer")
+        guard earlier.direction == direction else { throw reused }
+        // A batch answered before keys were bound has no fingerprint: it replays as it did.
+        if let fingerprint, fingerprint != BatchFingerprint.of(direction: direction, mode: mode, queue: queue, items: items) { throw reused }
         return earlier
     }
 

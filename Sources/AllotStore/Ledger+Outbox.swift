@@ -41,7 +41,7 @@ public struct OutboxOperation: Sendable, Hashable {
 
     /// What a lane's round reads of it (`LaneRound`).
     public var candidate: LaneRound.Candidate {
-        LaneRound.Candidate(footprint: footprint, state: state, nextAttemptAt: nextAttemptAt, leaseExpiresAt: leaseExpiresAt)
+        LaneRound.Candidate(footprint: footprint, state: state, nextAttemptAt: nextAttemptAt, leaseExpiresAt: leaseExpiresAt, attempts: attempts)
     }
 }
 
@@ -245,9 +245,12 @@ extension Ledger {
     /// `refusedSerials` (Apple never granted them) are released here. Only the assignment rows
     /// this operation's batch made are touched: a later batch's row for the same device is its
     /// own operation's business. An operation of no batch (a drift repair re-sending what Apple
-    /// lacks) stands for whichever row holds the device now. Returns the serials released.
+    /// lacks) stands for whichever row holds the device now. With `requeue` (Apple was short of
+    /// licences) the released devices join the app's queue of unmet demand, so a device
+    /// answered `assigned` is never dropped without a trace. Returns the serials released.
     @discardableResult
-    public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?) throws -> [String] {
+    public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?,
+                                  requeue: Bool = false) throws -> [String] {
         try database.transaction {
             // Releasing moves a pool counter: in turn with the tenant's batches (`lockTenant`).
             try database.lockTenant(operation.tenantId)
@@ -286,8 +289,18 @@ extension Ledger {
             }
             if !released.isEmpty {
                 try lowerAssignedHere(token: operation.tokenId, asset: asset.id, by: released.count)
+                if requeue {
+                    for serial in released {
+                        try database.run("""
+                            INSERT INTO demand_queue (tenant_id, asset_id, device_id, queued_at)
+                            SELECT ?1, ?2, id, ?3 FROM devices WHERE tenant_id = ?1 AND serial = ?4 AND retired_at IS NULL
+                            ON CONFLICT (tenant_id, asset_id, device_id) DO NOTHING
+                            """, [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(now), .text(serial)])
+                    }
+                }
                 try recordEvent(tenant: operation.tenantId, kind: .licencesReleased, token: operation.tokenId,
-                                detail: ReleasedDetail(asset: operation.asset.description, serials: released, reason: refusal ?? "refused by Apple"))
+                                detail: ReleasedDetail(asset: operation.asset.description, serials: released, reason: refusal ?? "refused by Apple",
+                                                       requeued: requeue))
             }
             return released
         }
@@ -436,4 +449,6 @@ private struct ReleasedDetail: Encodable {
     let asset: String
     let serials: [String]
     let reason: String
+    /// The devices went back to the app's queue of unmet demand (Apple was short of licences).
+    let requeued: Bool
 }

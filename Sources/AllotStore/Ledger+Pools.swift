@@ -3,10 +3,15 @@ import AllotCore
 extension Ledger {
     /// Applies what Apple says a token holds: every asset with its total and Apple's count of
     /// licences in use. New assets join the tenant; `assigned_elsewhere` becomes Apple's count
-    /// less the assignments of ours that Apple has confirmed; assets missing from the snapshot
-    /// drop to a total of zero. Over-allocation (Apple's total below what is in use) is reported,
-    /// not hidden.
-    public func applySnapshot(tenant: TenantID, token: TokenID, assets: [SnapshotAsset]) throws -> SnapshotReport {
+    /// less what Apple may count of ours (`countsAtApple`: confirmed, and on its way); assets
+    /// missing from the snapshot drop to a total of zero. Over-allocation (Apple's total below
+    /// what is in use) is reported, not hidden.
+    ///
+    /// `oursBefore` is `countsAtApple` read before Apple was asked: an operation that finished
+    /// while Apple answered was in Apple's count but is in neither the confirmed rows nor the
+    /// outbox any more (a disassociate applied meanwhile); the larger of the two readings is
+    /// what Apple may have counted of ours.
+    public func applySnapshot(tenant: TenantID, token: TokenID, assets: [SnapshotAsset], oursBefore: [AssetKey: Int] = [:]) throws -> SnapshotReport {
         try database.transaction {
             // Totals move under the tenant's writers: a batch deciding from the old total must not commit beside it.
             try database.lockTenant(tenant)
@@ -16,6 +21,7 @@ extension Ledger {
             }
             var report = SnapshotReport()
             var seen = Set<AssetID>()
+            let oursNow = try countsAtApple(tenant: tenant, token: token)
             try database.run("UPDATE pool SET total = 0, assigned_elsewhere = 0 WHERE token_id = ?", [.integer(token.rawValue)])
             for asset in assets {
                 precondition(asset.total >= 0 && asset.appleAssigned >= 0, "Apple's counts are never negative")
@@ -29,16 +35,14 @@ extension Ledger {
                 guard let (assetId, isNew) = upserted else { preconditionFailure("an upsert with RETURNING returns its row") }
                 if isNew && !seen.contains(assetId) { report.assetsAdded += 1 }
                 seen.insert(assetId)
-                let confirmedHere = try database.queryFirst(
-                    "SELECT count(*) FROM assignments WHERE token_id = ? AND asset_id = ? AND status = 1",
-                    [.integer(token.rawValue), .integer(assetId.rawValue)]) { $0.int(0) } ?? 0
+                let ours = max(oursNow[asset.asset] ?? 0, oursBefore[asset.asset] ?? 0)
                 try database.run("""
                     INSERT INTO pool (token_id, asset_id, total, assigned_elsewhere, revocable) VALUES (?1, ?2, ?3, ?4, ?5)
                     ON CONFLICT (token_id, asset_id) DO UPDATE SET total = ?3, assigned_elsewhere = ?4, revocable = ?5
                     """, [.integer(token.rawValue), .integer(assetId.rawValue), .integer(Int64(asset.total)),
-                          .integer(Int64(max(0, asset.appleAssigned - confirmedHere))), .integer(asset.revocable ? 1 : 0)])
+                          .integer(Int64(max(0, asset.appleAssigned - ours))), .integer(asset.revocable ? 1 : 0)])
                 if let appleAvailable = asset.appleAvailable,
-                   let difference = CountDifference.check(asset: asset.asset, total: asset.total, inUseAtApple: max(asset.appleAssigned, confirmedHere),
+                   let difference = CountDifference.check(asset: asset.asset, total: asset.total, inUseAtApple: max(asset.appleAssigned, ours),
                                                           appleAvailable: appleAvailable, retired: asset.appleRetired) {
                     report.countDifferences.append(difference)
                 }

@@ -144,7 +144,7 @@ extension Ledger {
                         continue
                     }
                     // Invariant 2: a device holds an asset once per tenant; one held through
-                    // another token stays as it is.
+                    // another token stays as it is. Confirmed at once: Apple listed it.
                     let inserted = try database.run("""
                         INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id) VALUES (?, ?, ?, ?, 1, ?)
                         ON CONFLICT DO NOTHING

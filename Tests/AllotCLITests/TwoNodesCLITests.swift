@@ -1,4 +1,5 @@
 import Foundation
+import PostgresTestCluster
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -52,7 +53,7 @@ import Glibc
         }
         let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        throw CLIPostgresError("allot serve (\(name)) never said it was serving: \(text)")
+        throw PostgresTestServerError("allot serve (\(name)) never said it was serving: \(text)")
     }
 
     /// One batch's answer, or nil when neither node answered.
@@ -80,7 +81,7 @@ import Glibc
     }
 
     @Test func twoNodesOnOneDatabaseNeverOverAllocateAndLoseOrDoubleSendNothingWhenOneIsKilled() async throws {
-        guard let server = CLIPostgres.server else { return }
+        guard let server = PostgresTestServer.server else { return }
         let database = try server.createDatabase("twonodes")
         defer { server.dropDatabase(database) }
         let workspace = try Workspace()

@@ -68,8 +68,15 @@ import Testing
 
     @Test func aSynchronous9709OnAssociateAsksAppleBeforeReleasing() {
         // Issue 17 point 4: giving up would leave licences counted with nothing at Apple.
-        #expect(next(step(), .refused(.notEnoughLicences, message: "9709", retryAfterSeconds: nil)) == .verify(reason: "Apple refused: 9709"))
+        #expect(next(step(), .refused(.notEnoughLicences, message: "9709", retryAfterSeconds: nil))
+                == .verify(reason: "Apple refused: 9709", shortOfLicences: true))
+        // Apple was short of licences: the device answered `assigned` goes back to the queue.
+        #expect(next(step(), .holds(["A"], reason: "9709", shortOfLicences: true))
+                == .complete(released: ["B"], reason: "9709", resync: true, requeue: true))
         #expect(next(step(), .holds(["A"], reason: "9709")) == .complete(released: ["B"], reason: "9709", resync: true))
+        // Nothing released, nothing to queue.
+        #expect(next(step(), .holds(["A", "B"], reason: "9709", shortOfLicences: true))
+                == .complete(released: [], reason: "9709", resync: true, requeue: false))
     }
 
     @Test func alreadyDoneRefusalsCountAsDone() {
@@ -108,19 +115,19 @@ import Testing
     @Test func refusedSerialsNamedByAppleAreReleasedAndTheCountsResynced() {
         let refused = EventItemFailure(verdict: .notEnoughLicences, message: "9709", serials: ["B"])
         #expect(next(step(.associate, .sent), event(.failed, completed: 1, [refused]))
-                == .complete(released: ["B"], reason: "Apple refused: 9709", resync: true))
+                == .complete(released: ["B"], reason: "Apple refused: 9709", resync: true, requeue: true))
     }
 
     @Test func aPartialFailureNamingNoSerialsAsksAppleInsteadOfReleasingAll() {
         // Issue 17 point 3: 9709 with numCompleted 1 of 2 and no errorInfo.
         let unnamed = EventItemFailure(verdict: .notEnoughLicences, message: "9709", serials: nil)
-        #expect(next(step(.associate, .sent), event(.failed, completed: 1, [unnamed])) == .verify(reason: "Apple refused: 9709"))
+        #expect(next(step(.associate, .sent), event(.failed, completed: 1, [unnamed])) == .verify(reason: "Apple refused: 9709", shortOfLicences: true))
     }
 
     @Test func aFailureNamingNoSerialsWithNothingCompletedReleasesAll() {
         let unnamed = EventItemFailure(verdict: .notEnoughLicences, message: "9709", serials: nil)
         #expect(next(step(.associate, .sent), event(.failed, completed: 0, [unnamed]))
-                == .complete(released: ["A", "B"], reason: "Apple refused: 9709", resync: true))
+                == .complete(released: ["A", "B"], reason: "Apple refused: 9709", resync: true, requeue: true))
     }
 
     @Test func aFailureAboutUsersOnlyReleasesNoSerial() {
@@ -160,7 +167,7 @@ import Testing
                         for named in [nil, ["B", "Z"]] as [[String]?] {
                             let failure = EventItemFailure(verdict: verdict, message: "n", serials: named)
                             let action = next(step(kind, .sent, sentAt: now), event(phase, completed: completed, [failure]))
-                            if case .complete(let released, _, _) = action {
+                            if case .complete(let released, _, _, _) = action {
                                 #expect(released.isSubset(of: ["A", "B"]))
                                 #expect(kind == .associate || released.isEmpty)
                             }

@@ -209,6 +209,37 @@ import Testing
         }
     }
 
+    /// An idempotency key is bound to the request it answered: the same key with another body,
+    /// or on the other route, is refused with 422 and changes nothing; the first request sent
+    /// again still reads its answer.
+    @Test func anIdempotencyKeyReusedForAnotherRequestIsRefusedNotReplayed() async throws {
+        let world = try ServerWorld()
+        defer { world.cleanUp() }
+        try await withLiveServer(world) { live in
+            let key = try await prepared(live, world, devices: 4)
+            let header = [("Idempotency-Key", "order-7")]
+            let first = try await live.json(.POST, Self.base + "/assignments", key: key,
+                                            ["app": ServerWorld.sharedApp, "serialNumbers": [ServerWorld.serial(1)]], headers: header)
+            #expect(first.status == 200)
+            let otherBody = try await live.json(.POST, Self.base + "/assignments", key: key,
+                                                ["app": ServerWorld.sharedApp, "serialNumbers": [ServerWorld.serial(2)]], headers: header)
+            #expect(otherBody.status == 422)
+            #expect(otherBody.code == "idempotency_key_reused")
+            #expect((otherBody.json["message"] as? String)?.contains("order-7") == true)
+            let otherRoute = try await live.json(.POST, Self.base + "/revocations", key: key,
+                                                 ["app": ServerWorld.sharedApp, "serialNumbers": [ServerWorld.serial(1)]], headers: header)
+            #expect(otherRoute.status == 422)
+            #expect(otherRoute.code == "idempotency_key_reused")
+            // Nothing changed: device 2 holds nothing, device 1 still holds its licence.
+            let apps = try await live.get(Self.base + "/apps", key: key)
+            #expect(apps.array("apps").first { $0["adamId"] as? String == "361309726" }?["assigned"] as? Int == 1)
+            let again = try await live.json(.POST, Self.base + "/assignments", key: key,
+                                            ["app": ServerWorld.sharedApp, "serialNumbers": [ServerWorld.serial(1)]], headers: header)
+            #expect(again.status == 200)
+            #expect(again.json["batchId"] as? Int == first.json["batchId"] as? Int)
+        }
+    }
+
     /// Many clients, each with its own devices, race for the same 15 licences.
     @Test func concurrentBatchesFromManyClientsNeverOverAllocate() async throws {
         let world = try ServerWorld()

@@ -164,7 +164,8 @@ import Testing
         }
         // SQL in a key is only text.
         let outcome = try f.assign(tenant, app, [serials[1]], key: Self.injection)
-        #expect(try f.assign(tenant, app, [serials[2]], key: Self.injection) == outcome)
+        #expect(try f.assign(tenant, app, [serials[1]], key: Self.injection) == outcome)
+        try expectRefused(f, .idempotencyKeyReused) { _ = try f.assign(tenant, app, [serials[2]], key: Self.injection) }
         #expect(try f.count("devices") == 3)
     }
 

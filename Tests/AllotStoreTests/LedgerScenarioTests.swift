@@ -288,11 +288,17 @@ import Testing
         #expect(try f.contents() == after)
         #expect(try f.pool(token, app)?.here == 4)
 
-        // Even a different body under the same key gets the first answer and changes nothing.
+        // A different body under the same key is refused, not answered with the first answer
+        // (the client's second intent would be lost without a word), and changes nothing.
         let more = try f.devices(tenant, prefix: "IDN", count: 2)
-        let otherBody = try f.assign(tenant, app, more, key: "req-42")
-        #expect(otherBody == first)
+        let beforeOther = try f.contents()
+        let refused = #expect(throws: AllotError.self) { try f.assign(tenant, app, more, key: "req-42") }
+        #expect(refused?.code == .idempotencyKeyReused)
+        #expect(refused?.message.contains("req-42") == true)
+        #expect(try f.contents() == beforeOther)
         #expect(try f.pool(token, app)?.here == 4)
+        // So is the same body in another mode.
+        #expect(throws: AllotError.self) { try f.assign(tenant, app, serials, mode: .allOrNothing, key: "req-42") }
 
         // A key belongs to its tenant: another tenant may use the same words.
         let other = try f.tenant("shelbyville")
@@ -311,7 +317,7 @@ import Testing
         _ = try f.assign(tenant, app, serials, key: "k-1")
         let before = try f.contents()
         let error = #expect(throws: AllotError.self) { try f.revoke(tenant, app, serials, key: "k-1") }
-        #expect(error?.code == .conflict)
+        #expect(error?.code == .idempotencyKeyReused)
         #expect(try f.contents() == before)
     }
 

@@ -27,10 +27,12 @@ struct PostgresConcurrencyTests {
         try runConcurrently(Self.writers) { writer in
             let ledger = try Ledger(database: try PostgresLedgerDatabase(location), clock: clock)
             for batch in 0..<Self.batchesPerWriter {
-                let start = (writer * Self.batchesPerWriter + batch) * Self.serialsPerBatch
+                // Every odd writer also sends its neighbour's first batch again, with its key (a
+                // retry reaching another node): one of the two answers wins, both see it.
+                let retry = batch == 0 && writer % 2 == 1
+                let start = ((retry ? writer - 1 : writer) * Self.batchesPerWriter + batch) * Self.serialsPerBatch
                 let items = serials[start..<start + Self.serialsPerBatch].map { BatchItem(asset: app, serial: $0) }
-                // Every writer also repeats its neighbour's first key: one of the two answers wins, both see it.
-                let key = batch == 0 && writer % 2 == 1 ? "batch-\(writer - 1)-0" : "batch-\(writer)-\(batch)"
+                let key = retry ? "batch-\(writer - 1)-0" : "batch-\(writer)-\(batch)"
                 do {
                     let outcome = try ledger.runBatch(tenant: tenant, direction: .assign, items: items, idempotencyKey: key)
                     answers.mutate { $0.append(outcome) }

@@ -21,7 +21,7 @@ import Testing
         #expect(assigned >= 3)
 
         let apple = CountingApple(world.simulator, delay: .milliseconds(50))
-        let engine = try World.openEngine(folder: world.folder, apple: apple, clock: world.clock, key: world.key)
+        let engine = try World.openEngine(database: world.database, apple: apple, clock: world.clock, key: world.key)
         let report = try await engine.push()
         #expect(report.sent == assigned)
         #expect(report.unfinished == 0)

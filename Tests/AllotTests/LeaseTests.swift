@@ -21,8 +21,8 @@ import Testing
         _ = try await world.engine.assign(tenant: "springfield", world.items(World.sharedApp, 1...15))
 
         let apple = CountingApple(world.simulator)
-        let first = try World.openEngine(folder: world.folder, apple: apple, clock: world.clock, key: world.key)
-        let second = try World.openEngine(folder: world.folder, apple: apple, clock: world.clock, key: world.key)
+        let first = try World.openEngine(database: world.database, apple: apple, clock: world.clock, key: world.key)
+        let second = try World.openEngine(database: world.database, apple: apple, clock: world.clock, key: world.key)
         async let one = first.push()
         async let two = second.push()
         let (a, b) = try await (one, two)

@@ -40,6 +40,8 @@ struct World {
     let served: ServedSimulator?
     let clock: TestClock
     let engine: Allot
+    /// The ledger: a SQLite file in `folder`, or a PostgreSQL database's URL.
+    let database: String
     let key = SymmetricKey(size: .bits256)
 
     static let sharedApp = AssetKey(adamId: "361309726")
@@ -61,7 +63,7 @@ struct World {
         ]}
         """
 
-    init(seed: String = World.twoLocationSeed, transport: AppleTransport = .inProcess) async throws {
+    init(seed: String = World.twoLocationSeed, transport: AppleTransport = .inProcess, database: String? = nil) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-world-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: folder.appendingPathComponent("sim.json"),
@@ -78,20 +80,22 @@ struct World {
             apple = AppleHTTPClient(baseURL: served.baseURL, timeout: .seconds(20), serviceConfigRefreshSeconds: 0)
         }
         clock = TestClock()
-        engine = try World.openEngine(folder: folder, apple: apple, clock: clock, key: key)
+        self.database = database ?? folder.appendingPathComponent("allot.sqlite").path
+        engine = try World.openEngine(database: self.database, apple: apple, clock: clock, key: key)
     }
 
-    static func openEngine(folder: URL, apple: any AppsAndBooksService, clock: TestClock, key: SymmetricKey) throws -> Allot {
+    static func openEngine(database: String, apple: any AppsAndBooksService, clock: TestClock, key: SymmetricKey) throws -> Allot {
         var settings = EngineSettings()
         settings.pollIntervalSeconds = 0
         settings.paceRequests = false
         let clock = clock
-        return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, apple: apple,
+        return try Allot(databasePath: database, apple: apple,
                          secrets: SecretBox(key: key), settings: settings, clock: { clock.now })
     }
 
-    /// A second engine on the same database: what a restart after a crash sees.
-    func reopened() throws -> Allot { try World.openEngine(folder: folder, apple: apple, clock: clock, key: key) }
+    /// A second engine on the same database: what a restart after a crash sees, or a second
+    /// node (its own worker name on the leases).
+    func reopened() throws -> Allot { try World.openEngine(database: database, apple: apple, clock: clock, key: key) }
 
     func tokenFile(_ uId: String) throws -> String {
         try String(contentsOf: AppleSimulator.tokenFileURL(location: uId, tokensDirectory: folder.appendingPathComponent("tokens")), encoding: .utf8)
