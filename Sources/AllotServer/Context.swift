@@ -3,6 +3,7 @@ import AllotCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Bounds on what one request may ask of the server (STYLE: a limit on everything).
 public enum ServerLimits {
@@ -97,6 +98,11 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch is DecodingError {
             return Self.response(.badRequest, code: "invalid_input",
                                  message: "the request body is not the JSON this endpoint expects; see openapi.yaml")
+        } catch is HTTPParserError {
+            // The client's fault, not the server's: a malformed request, or a body cut short
+            // (a request deadline closed its connection, which the answer will not reach).
+            context.logger.notice("request body cut short or malformed", metadata: ["path": "\(request.uri.path)"])
+            return Self.response(.badRequest, code: "invalid_input", message: "the request is not valid HTTP, or its body ended early")
         } catch let error where LedgerFailure.isRetryable(error) {
             context.logger.warning("ledger unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(String(describing: type(of: error)))"])
             return Self.unavailable()

@@ -27,7 +27,8 @@ import Testing
     @Test func aBodyBelowTheMinimumRateLosesItsConnection() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
-        try await withLiveServer(world, configure: {
+        let logs = LogCapture()
+        try await withLiveServer(world, logger: logs.logger(), configure: {
             $0.deadlines.bodyRateWindowSeconds = 0.3
             $0.deadlines.bodyBytesPerSecondMin = 100
         }) { live in
@@ -40,6 +41,13 @@ import Testing
             sender.cancel()
             let elapsed = Date().timeIntervalSince(started)
             #expect(elapsed >= 0.25, "closed by the rate window, not at once: \(elapsed)")
+            // The operator reads which deadline closed it; the cut-short request is the
+            // client's fault, never an error of the server.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !logs.text.contains("request body cut short"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(logs.text.contains("closing a connection past its body rate deadline"), "\(logs.text)")
+            #expect(logs.text.contains("request body cut short"), "\(logs.text)")
+            #expect(!logs.text.contains("error request failed"), "\(logs.text)")
             // The server is well, and a body sent at once passes the same bounds.
             #expect(try await live.get("/healthz", key: nil).status == 200)
             #expect(try await live.createTenant("springfield", adminKey: world.adminKey).hasPrefix("allot_"))
