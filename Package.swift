@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The server's request deadlines see a request as head, body and end (NIOHTTPTypes).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Tests only: reads openapi.yaml to check the server's real answers against its schemas.
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -118,6 +120,7 @@ let package = Package(
                 // The webhook sender posts events to the tenants' receivers.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
             // Served at GET /openapi.yaml; a link to the repository's document, so there is one copy.
             resources: [.embedInCode("openapi.yaml")]
@@ -193,6 +196,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                // RequestDeadlineHandlerTests: the request deadlines on a channel with a clock of its own.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         .testTarget(name: "AppleSimulatorTests", dependencies: [

@@ -12,6 +12,63 @@ public enum NotificationReceipt: Sendable, Hashable {
     case unauthorized
     /// Not a notification of this token (malformed, another location): 400 with the sentence.
     case invalid(String)
+    /// An `ASSET_COUNT` whose change no pool can hold: 400 `count_out_of_range` with the
+    /// sentence; not applied, recorded (`apple_count_refused`), and the token is synced instead.
+    case countOutOfRange(String)
+}
+
+/// What a notification's body must be, by its type (issue 28, point 4): Apple's types and
+/// ranges, checked before anything is queued, so a body the engine could not use is refused
+/// with 400 (Apple retries, and the sender sees it) rather than answered 200 and dropped.
+enum NotificationBodyCheck: Equatable {
+    case valid
+    case invalid(String)
+    case countOutOfRange(AssetCountBody)
+
+    /// Characters of an `eventId` (Apple's are UUIDs).
+    static let eventIdLengthMax = 200
+
+    static func check(_ type: AppleNotificationType, body: [UInt8]) -> NotificationBodyCheck {
+        switch type {
+        case .test:
+            return .valid
+        case .assetCount:
+            // JSONDecoder refuses a string, a fraction, a boolean and a number beyond Int64 for `Int`.
+            guard let count = try? JSONDecoder().decode(AppleNotification<AssetCountBody>.self, from: Data(body)).notification else {
+                return .invalid("an ASSET_COUNT needs notification{adamId, pricingParam, countDelta}, with countDelta a whole number")
+            }
+            guard AssetKey.isValidAdamId(count.adamId) else {
+                return .invalid("the ASSET_COUNT's adamId '\(count.adamId.printableExcerpt)' is not an Apple product id")
+            }
+            guard PricingParam(rawValue: count.pricingParam) != nil else {
+                return .invalid("the ASSET_COUNT's pricingParam '\(count.pricingParam.printableExcerpt)' is not one Apple uses (STDQ, PLUS)")
+            }
+            guard PoolLimits.isPossible(countDelta: count.countDelta) else { return .countOutOfRange(count) }
+            return .valid
+        case .assetManagement:
+            guard let event = try? JSONDecoder().decode(AppleNotification<AssetManagementBody>.self, from: Data(body)).notification else {
+                return .invalid("an ASSET_MANAGEMENT needs notification{eventId, type, result}")
+            }
+            guard !event.eventId.isEmpty, event.eventId.utf8.count <= eventIdLengthMax else {
+                return .invalid("the ASSET_MANAGEMENT's eventId must be 1 to \(eventIdLengthMax) characters")
+            }
+            guard ["ASSOCIATE", "DISASSOCIATE", "REVOKE"].contains(event.type.uppercased()) else {
+                return .invalid("the ASSET_MANAGEMENT's type must be ASSOCIATE, DISASSOCIATE or REVOKE")
+            }
+            guard ["SUCCESS", "FAILURE"].contains(event.result.uppercased()) else {
+                return .invalid("the ASSET_MANAGEMENT's result must be SUCCESS or FAILURE")
+            }
+            return .valid
+        }
+    }
+}
+
+/// The detail of an `apple_count_refused` event.
+struct AppleCountRefusedDetail: Codable {
+    let adamId: String
+    let pricingParam: String
+    let countDelta: Int
+    let notificationId: String
 }
 
 extension Allot {
@@ -79,18 +136,24 @@ extension Allot {
         return nil
     }
 
+    /// Whether `authorization` is `Bearer <the token's receiver bearer>`, compared in constant
+    /// time. The receiver asks this before it reads a body (issue 28: refuse before reading).
+    public func isNotificationBearer(token tokenId: Int64, authorization: String?) throws -> Bool {
+        guard let receiver = try ledger.notificationReceiver(token: TokenID(tokenId)) else { return false }
+        let expected = try secrets().open(receiver.sealedAuthToken)
+        let prefix = "Bearer "
+        guard let authorization, authorization.hasPrefix(prefix), authorization.utf8.count <= APIKey.lengthMax + prefix.utf8.count else {
+            return false
+        }
+        return APIKey.constantTimeEqual(APIKey.hash(expected), APIKey.hash(String(authorization.dropFirst(prefix.count))))
+    }
+
     /// Checks one POST from Apple and queues it. The bearer is compared in constant time with
     /// the token's stored one; a wrong or missing one, or a token without a receiver, changes
     /// nothing. A duplicate `notificationId` changes nothing either. Fast: the work is done by
     /// `processNotifications()`, after the answer.
     public func acceptNotification(token tokenId: Int64, authorization: String?, body: [UInt8]) throws -> NotificationReceipt {
-        guard let receiver = try ledger.notificationReceiver(token: TokenID(tokenId)) else { return .unauthorized }
-        let expected = try secrets().open(receiver.sealedAuthToken)
-        let prefix = "Bearer "
-        guard let authorization, authorization.hasPrefix(prefix), authorization.utf8.count <= APIKey.lengthMax + prefix.utf8.count,
-              APIKey.constantTimeEqual(APIKey.hash(expected), APIKey.hash(String(authorization.dropFirst(prefix.count)))) else {
-            return .unauthorized
-        }
+        guard try isNotificationBearer(token: tokenId, authorization: authorization) else { return .unauthorized }
         guard body.count <= Ledger.notificationBodyBytesMax else {
             return .invalid("the notification is larger than \(Ledger.notificationBodyBytesMax) bytes")
         }
@@ -106,10 +169,31 @@ extension Allot {
         guard let token = try ledger.token(id: TokenID(tokenId)), token.locationUid == envelope.uId else {
             return .invalid("the notification's uId is not this token's location")
         }
+        switch NotificationBodyCheck.check(type, body: body) {
+        case .valid:
+            break
+        case .invalid(let sentence):
+            return .invalid(sentence)
+        case .countOutOfRange(let count):
+            // Not applied: the token's counts are read from Apple instead, after the answer. The
+            // sync is queued like a notification (durable, and once per notificationId however
+            // often Apple retries); the event tells an admin a forged or broken count came in.
+            let sentence = "the ASSET_COUNT's countDelta \(count.countDelta) is beyond what a pool can hold (±\(PoolLimits.totalMax)); it is not applied, and the token is synced with Apple instead"
+            if try ledger.queueNotification(id: envelope.notificationId, token: token.id, kind: Self.resyncNotificationKind, body: "{}") {
+                try ledger.recordEvent(tenant: token.tenantId, kind: .appleCountRefused, token: token.id,
+                                       detail: AppleCountRefusedDetail(adamId: count.adamId, pricingParam: count.pricingParam,
+                                                                       countDelta: count.countDelta, notificationId: envelope.notificationId))
+            }
+            return .countOutOfRange(sentence)
+        }
         let queued = try ledger.queueNotification(id: envelope.notificationId, token: token.id, kind: type.rawValue,
                                                   body: String(decoding: body, as: UTF8.self))
         return queued ? .accepted : .duplicate
     }
+
+    /// The queue's kind for "sync this token" (not one of Apple's types): what a refused
+    /// `ASSET_COUNT` leaves behind.
+    static let resyncNotificationKind = "ALLOT_RESYNC"
 
     /// Works on the queued notifications: ASSET_MANAGEMENT completes (or, on FAILURE, polls at
     /// once) the operation that waits on its event; ASSET_COUNT moves the pool's total and
@@ -125,6 +209,11 @@ extension Allot {
             guard let token = try ledger.token(id: queued.token) else { continue }
             guard let tenant = tenants[token.tenantId] else {
                 preconditionFailure("token \(token.id) names a tenant that does not exist")
+            }
+            if queued.kind == Self.resyncNotificationKind {
+                _ = try await syncToken(tenant: tenant, token: token)
+                done += 1
+                continue
             }
             switch AppleNotificationType(rawValue: queued.kind) {
             case .assetManagement:

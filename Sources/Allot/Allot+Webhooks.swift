@@ -57,6 +57,10 @@ public enum WebhookLimits {
     public static let postsInFlightMax = 64
     /// Characters of a failure kept as the webhook's last error.
     public static let errorLengthMax = 200
+    /// Seconds the sender waits for the resolver before it counts the try as failed.
+    public static let resolveTimeoutSeconds: Double = 5
+    /// Addresses of one host checked before a post, a bound on a runaway DNS answer.
+    public static let resolvedAddressesMax = 64
 }
 
 extension Allot {
@@ -64,6 +68,11 @@ extension Allot {
     /// only time it is shown; the ledger keeps it sealed with the engine's SecretBox.
     public func addWebhook(tenant slug: String, url text: String) throws -> (webhook: WebhookRecord, secret: String) {
         let url = try WebhookURL(parsing: text)
+        // What is wrong without asking DNS is refused now; the rest at each post (the sender).
+        let target = WebhookTarget(url)
+        if case .refused(let rule, _) = target.decideWithoutDNS(policy: settings.webhookTargets) {
+            throw AllotError.invalidInput(target.sentence(rule))
+        }
         let tenant = try tenant(slug)
         let secret = Self.newWebhookSecret()
         let webhook = try ledger.addWebhook(tenant: tenant.id, url: url, sealedSecret: try secrets().seal(secret))

@@ -32,6 +32,9 @@ public struct EngineSettings: Sendable {
     public var deliveryWindowOperationsMax = 1_000
     /// How a webhook's failed tries are retried, and when an event is given up.
     public var webhookRetry = WebhookRetryPolicy()
+    /// Where webhooks may post (`WebhookTarget`): https only, nothing inside, unless the
+    /// operator allows it (`allot serve --webhook-allow-http`, `--webhook-allow`).
+    public var webhookTargets = WebhookTargetPolicy()
     /// Where the engine's counters go (GET /metrics); by default the process's metrics system.
     public var metrics = EngineMetrics()
     /// A lane claims at most this many operations a round and calls Apple for them side by side

@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var publicUrl: String?
     @Option(help: ArgumentHelp("How long this node holds an Apple operation it claimed: if the node dies, another node sends it again after this (at least \(ServeLimits.leaseSecondsMin), above an Apple call's deadline).", valueName: "seconds"))
     var leaseSeconds = Int(EngineSettings().leaseSeconds)
+    @OptionGroup var webhookTargets: WebhookTargetOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -33,12 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--lease-seconds must be \(ServeLimits.leaseSecondsMin) to \(ServeLimits.leaseSecondsMax): shorter than an Apple call's deadline, a node could lose its claim mid-call")
         }
         _ = try reconcile()
+        _ = try webhookTargets.policy()
     }
 
     func run() async throws {
         let logger = log.bootstrap()
         var settings = EngineSettings()
         settings.leaseSeconds = Int64(leaseSeconds)
+        settings.webhookTargets = try webhookTargets.policy()
         let engine = try await global.openEngine(creatingDatabase: true, settings: settings)
         let host = host
         let reconcile = try reconcile()
@@ -62,6 +65,25 @@ extension ServeCommand {
             throw ValidationError("--public-url: \(error.message)")
         }
     }
+}
+
+/// Where webhooks may post beyond the strict defaults (`WebhookTarget`): `serve` checks every
+/// post with them, `webhooks add` a registration. One group, so both read the same flags.
+struct WebhookTargetOptions: ParsableArguments {
+    @Flag(help: "Let webhooks post to http:// receivers (development only: events and signatures travel in clear text).")
+    var webhookAllowHttp = false
+    @Option(help: ArgumentHelp("Let webhooks post to this address block or host name although it is private, loopback or link-local (an on-premises receiver); repeat for more.", valueName: "cidr-or-host"))
+    var webhookAllow: [String] = []
+
+    func policy() throws -> WebhookTargetPolicy {
+        var policy = WebhookTargetPolicy(allowHTTP: webhookAllowHttp)
+        for entry in webhookAllow {
+            do { try policy.allow(entry) } catch { throw ValidationError("--webhook-allow: \(error.message)") }
+        }
+        return policy
+    }
+
+    func validate() throws { _ = try policy() }
 }
 
 enum ServeLimits {

@@ -16,11 +16,14 @@ struct WebhooksCommand: AsyncParsableCommand {
         )
         @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
-        @Argument(help: ArgumentHelp("An http:// or https:// URL, e.g. https://mdm.example.com/allot-events.", valueName: "url"))
+        @Argument(help: ArgumentHelp("An https:// URL, e.g. https://mdm.example.com/allot-events (http:// and inside addresses only as the flags below allow, like `allot serve`).", valueName: "url"))
         var url: String
+        @OptionGroup var targets: WebhookTargetOptions
 
         func run() async throws {
-            let (webhook, secret) = try await global.openEngine().addWebhook(tenant: tenant.tenant, url: url)
+            var settings = EngineSettings()
+            settings.webhookTargets = try targets.policy()
+            let (webhook, secret) = try await global.openEngine(settings: settings).addWebhook(tenant: tenant.tenant, url: url)
             if global.json {
                 try JSONOutput.emit(CreatedWebhookView(webhook, secret: secret))
             } else {

@@ -51,6 +51,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case notificationsConfigured = "notifications_configured"
     /// Apple's `ASSET_COUNT`: a purchase, a transfer or a refund moved a pool's total.
     case appleCountChanged = "apple_count_changed"
+    /// An `ASSET_COUNT` whose change no pool can hold (`PoolLimits`): not applied, refused
+    /// with 400; the token is synced instead (issue 28, point 4).
+    case appleCountRefused = "apple_count_refused"
 
     // Webhooks (issue 12, point 4)
     /// A URL registered for the tenant's events.

@@ -22,6 +22,9 @@ public struct ServerConfiguration: Sendable {
     public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
     /// Connections open at once; past it the server stops accepting until one closes.
     public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
+    /// The deadlines of a request's body, handler and answer (headers: `idleConnectionSeconds`).
+    /// Tests shorten them.
+    public var deadlines = RequestDeadlines()
     /// Where GET /metrics reads the counters from; `allot serve` uses the process's registry.
     public var metricsRegistry = PrometheusCollectorRegistry()
 
@@ -73,12 +76,23 @@ public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
         router: buildRouter(configuration: configuration, engine: engine),
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(deadlines: configuration.deadlines, logger: configuration.logger)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot",
                              availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: configuration.logger)),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger
     )
+}
+
+/// The port the server bound, once it has (0 before): the webhook sender refuses to post to it.
+final class BoundPort: Sendable {
+    let value = Atomic<Int>(0)
+    @Sendable func port() -> Int? {
+        let port = value.load(ordering: .acquiring)
+        return port == 0 ? nil : port
+    }
 }
 
 /// How `allot serve` stops.
@@ -117,7 +131,9 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     if let publicURL = reconcile.publicURL { try await engine.receiveNotifications(publicURL: publicURL) }
     // Set once the server listens: the schedule's first receivers need it (Apple's test notification).
     let listening = OutboxWorker.Finished()
+    let boundPort = BoundPort()
     let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
+        boundPort.value.store(port, ordering: .releasing)
         listening.flag.store(true, ordering: .releasing)
         await onReady(port)
     })
@@ -129,7 +145,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
     // then the worker waits for its calls in flight.
     // The webhook sender stops last: it is cancelled mid-post, and its leases are given back.
-    let webhooks = WebhookSender(engine: engine, logger: logger)
+    let webhooks = WebhookSender(engine: engine, logger: logger, listeningPort: boundPort.port)
     var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app, StopDeliveryOnShutdown(engine: engine)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request that hangs cannot hold the process.

@@ -3,6 +3,7 @@ import AllotCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// Bounds on what one request may ask of the server (STYLE: a limit on everything).
 public enum ServerLimits {
@@ -20,6 +21,18 @@ public enum ServerLimits {
     /// Connections open at once, well under a default limit of open files (20,000 here) so the
     /// server keeps the files it needs for the database, logs and Apple.
     public static let openConnectionsMax = 4_096
+    /// Seconds to receive one request's whole body (`RequestDeadlines`): 16 MiB at 256 KiB/s.
+    public static let bodySecondsMax: Double = 64
+    /// Bytes per second a body must keep up over each window (issue 28: a byte every 10 s
+    /// held a connection for ever). A phone on a bad link sends a thousand times this.
+    public static let bodyBytesPerSecondMin = 1_024
+    /// Seconds the body rate is measured over: shorter pauses are not punished.
+    public static let bodyRateWindowSeconds: Double = 5
+    /// Seconds from a request's end to its answer's head. Generous: uploading a token reads
+    /// every page of its assets from Apple (30 s a call) before it answers.
+    public static let handlerSecondsMax: Double = 300
+    /// Seconds to hand a whole answer to the socket: a client that stops reading is let go.
+    public static let responseWriteSecondsMax: Double = 30
 }
 
 /// The context of one request: Hummingbird's core, plus the tenant whose key was presented.
@@ -85,6 +98,11 @@ struct JSONErrorMiddleware: RouterMiddleware {
         } catch is DecodingError {
             return Self.response(.badRequest, code: "invalid_input",
                                  message: "the request body is not the JSON this endpoint expects; see openapi.yaml")
+        } catch is HTTPParserError {
+            // The client's fault, not the server's: a malformed request, or a body cut short
+            // (a request deadline closed its connection, which the answer will not reach).
+            context.logger.notice("request body cut short or malformed", metadata: ["path": "\(request.uri.path)"])
+            return Self.response(.badRequest, code: "invalid_input", message: "the request is not valid HTTP, or its body ended early")
         } catch let error where LedgerFailure.isRetryable(error) {
             context.logger.warning("ledger unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(String(describing: type(of: error)))"])
             return Self.unavailable()

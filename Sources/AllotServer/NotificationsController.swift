@@ -19,6 +19,10 @@ struct NotificationsController {
         // An unknown or malformed token id gets the same 401 as a wrong bearer: a caller without
         // the bearer learns nothing about which tokens exist.
         guard let token = context.parameters.get("token").flatMap(Int64.init) else { throw Self.unauthorized }
+        // The bearer first: a caller without it gets 401 before a byte of its body is read.
+        guard try await engine.isNotificationBearer(token: token, authorization: request.headers[.authorization]) else {
+            throw Self.unauthorized
+        }
         let body = try await request.bodyBytes(limit: Ledger.notificationBodyBytesMax)
         switch try await engine.acceptNotification(token: token, authorization: request.headers[.authorization], body: body) {
         case .accepted:
@@ -31,6 +35,11 @@ struct NotificationsController {
             throw Self.unauthorized
         case .invalid(let sentence):
             throw APIError.invalidInput(sentence)
+        case .countOutOfRange(let sentence):
+            // The token's sync was queued in its place: work on it now, after the answer.
+            let engine = engine
+            Task { try? await engine.processNotifications() }
+            throw APIError(status: .badRequest, code: "count_out_of_range", message: sentence)
         }
     }
 

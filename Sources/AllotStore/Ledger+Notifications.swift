@@ -97,12 +97,17 @@ extension Ledger {
     /// Apple's ASSET_COUNT: moves a pool's total by `delta` (never below zero) at once, with an
     /// event. False when the token has no pool of that asset yet (a new purchase: a sync adds it).
     public func movePoolTotal(tenant: TenantID, token: TokenID, asset: AssetKey, delta: Int) throws -> Bool {
-        try database.transaction {
+        // A change no pool can hold is the caller's to refuse; here it would overflow the sum.
+        guard PoolLimits.isPossible(countDelta: delta) else { return false }
+        return try database.transaction {
+            // A total that would leave 0...PoolLimits.totalMax is not clamped: the ledger and
+            // Apple disagree, and only a sync tells which is right (false: the caller syncs).
             let moved = try database.run("""
-                UPDATE pool SET total = CASE WHEN total + ?1 < 0 THEN 0 ELSE total + ?1 END
+                UPDATE pool SET total = total + ?1
                 WHERE token_id = ?2 AND asset_id = (SELECT id FROM assets WHERE tenant_id = ?3 AND adam_id = ?4 AND pricing_param = ?5)
+                  AND total + ?1 >= 0 AND total + ?1 <= ?6
                 """, [.integer(Int64(delta)), .integer(token.rawValue), .integer(tenant.rawValue), .text(asset.adamId),
-                      .text(asset.pricingParam.rawValue)])
+                      .text(asset.pricingParam.rawValue), .integer(Int64(PoolLimits.totalMax))])
             guard moved == 1 else { return false }
             try recordEvent(tenant: tenant, kind: .appleCountChanged, token: token,
                             detail: AppleCountDetail(adamId: asset.adamId, pricingParam: asset.pricingParam.rawValue, countDelta: delta))

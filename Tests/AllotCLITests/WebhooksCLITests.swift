@@ -40,6 +40,19 @@ import Testing
             result.expectOneSentence(containing: "webhook URL")
         }
         #expect(try workspace.json("webhooks", "list", "--tenant", "springfield")[array: "webhooks"].isEmpty)
+        // Issue 28.3: inside addresses and http are the operator's to allow, with serve's flags.
+        for inside in ["http://mdm.example.com/x", "https://127.1/x", "https://[::ffff:169.254.169.254]/x", "https://metadata.google.internal/"] {
+            let result = try workspace.run("webhooks", "add", "--tenant", "springfield", inside)
+            #expect(result.status == 1, "\(result)")
+            result.expectOneSentence(containing: "(rule ")
+        }
+        #expect(try workspace.json("webhooks", "list", "--tenant", "springfield")[array: "webhooks"].isEmpty)
+        let allowed = try workspace.run("webhooks", "add", "--tenant", "springfield", "--webhook-allow-http", "--webhook-allow", "127.0.0.0/8",
+                                        "http://127.1:9000/x")
+        #expect(allowed.status == 0, "\(allowed)")
+        let wrongFlag = try workspace.run("webhooks", "add", "--tenant", "springfield", "--webhook-allow", "10.0.0.0/33", "https://10.0.0.1/x")
+        #expect(wrongFlag.status != 0)
+        #expect(wrongFlag.stderr.contains("--webhook-allow"), "\(wrongFlag)")
         let missing = try workspace.run("webhooks", "remove", "--tenant", "springfield", "42")
         #expect(missing.status == 1)
         missing.expectOneSentence(containing: "no webhook 42")

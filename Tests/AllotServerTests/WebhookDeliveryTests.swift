@@ -28,19 +28,20 @@ final class TestReceiver: Sendable {
 
     var received: [Post] { posts.withLock { $0 } }
 
-    func serve<T: Sendable>(_ body: @Sendable (_ url: String) async throws -> T) async throws -> T {
+    /// Serves on `host` (any loopback address: Linux routes all of 127/8 to this machine).
+    func serve<T: Sendable>(host: String = "127.0.0.1", _ body: @Sendable (_ url: String) async throws -> T) async throws -> T {
         let router = Router()
         router.post("hooks/allot") { request, _ in try await self.receive(request) }
         let (ready, readyContinuation) = AsyncStream.makeStream(of: Int.self)
         let logger = Logger(label: "test-receiver") { _ in SwiftLogNoOpLogHandler() }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: 0)),
                               onServerRunning: { channel in readyContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let server = Task { try await group.run() }
         var iterator = ready.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("the receiver did not start") }
         defer { server.cancel() }
-        let result = try await body("http://127.0.0.1:\(port)/hooks/allot")
+        let result = try await body("http://\(host):\(port)/hooks/allot")
         await group.triggerGracefulShutdown()
         _ = await server.result
         return result
@@ -65,24 +66,34 @@ final class TestReceiver: Sendable {
     }
 }
 
-@Suite struct WebhookDeliveryTests {
+@Suite(.timeLimit(.minutes(2))) struct WebhookDeliveryTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-webhook-http-\(UUID().uuidString)")
     let box = SecretBox(key: SymmetricKey(size: .bits256))
     /// Both engines count into it, as one process's would across a restart.
     let registry = PrometheusCollectorRegistry()
 
+    /// The test receivers are on loopback, over http: allowed here as an operator would for
+    /// development (`--webhook-allow-http --webhook-allow 127.0.0.1`).
+    static let loopbackReceivers = WebhookTargetPolicy(allowHTTP: true, allowedBlocks: [AddressBlock(parsing: "127.0.0.1")!])
+
     /// An engine on the test's ledger; a new one is a restarted server. Retries wait no time.
-    func engine() throws -> Allot {
+    func engine(targets: WebhookTargetPolicy = WebhookDeliveryTests.loopbackReceivers) throws -> Allot {
         var settings = EngineSettings()
+        settings.webhookTargets = targets
         settings.webhookRetry = WebhookRetryPolicy(backoff: Backoff(baseSeconds: 0, delaySecondsMax: 0))
         settings.metrics = EngineMetrics(factory: PrometheusMetricsFactory(registry: registry))
         return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, secrets: box, settings: settings)
     }
 
     /// Runs a sender until `until` holds (at most 20 s), then stops it as `allot serve` does.
-    func runSender(_ engine: Allot, until: @escaping @Sendable () -> Bool) async throws {
+    /// `resolve` stands for DNS: by default the system's (the tests name only loopback hosts).
+    func runSender(_ engine: Allot, listeningPort: Int? = nil,
+                   resolve: @escaping @Sendable (String) async -> [IPAddress] = HostResolver.addresses(of:),
+                   until: @escaping @Sendable () -> Bool) async throws {
         let logger = Logger(label: "webhook-sender-test") { _ in SwiftLogNoOpLogHandler() }
-        let group = ServiceGroup(configuration: .init(services: [WebhookSender(engine: engine, logger: logger, idleSeconds: 0.02)], logger: logger))
+        let sender = WebhookSender(engine: engine, logger: logger, idleSeconds: 0.02, listeningPort: { listeningPort }, resolve: resolve,
+                                   requestTimeoutSeconds: 1)
+        let group = ServiceGroup(configuration: .init(services: [sender], logger: logger))
         let running = Task { try await group.run() }
         let deadline = ContinuousClock.now + .seconds(20)
         while !until(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
@@ -136,6 +147,92 @@ final class TestReceiver: Sendable {
                 #expect(json["detail"] is [String: Any])
             }
         }
+    }
+
+    /// The last error of the tenant's webhook, read through a ledger of its own (beside the sender).
+    func lastError() -> String? {
+        let ledger = try? Ledger(path: folder.appendingPathComponent("allot.sqlite").path)
+        guard let tenant = try? ledger?.tenant(slug: "springfield") else { return nil }
+        return (try? ledger?.webhooks(tenant: tenant.id))??.first?.lastError
+    }
+
+    /// Issue 28.3, DNS rebinding: `localhost` was allowed at registration (it is 127.0.0.1 and
+    /// the operator allowed 127.0.0.1), then resolves to 127.0.0.2, where a receiver listens.
+    /// The sender checks the new answer and refuses before connecting: nothing arrives.
+    @Test func aNameThatResolvesOutsideTheAllowListIsRefusedBeforeAnyConnection() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let receiver = TestReceiver(failingFirst: 0)
+        let lookups = Mutex<[String]>([])
+        try await receiver.serve(host: "127.0.0.2") { url in
+            let engine = try engine()
+            _ = try await engine.createTenant(slug: "springfield")
+            _ = try await engine.addWebhook(tenant: "springfield", url: url.replacingOccurrences(of: "127.0.0.2", with: "localhost"))
+            try await roster(engine, "DMPX1000001A")
+            try await runSender(engine, resolve: { host in
+                lookups.withLock { $0.append(host) }
+                return [IPAddress(parsing: "127.0.0.2")!]
+            }, until: { self.lastError() != nil })
+            #expect(receiver.received.isEmpty, "the refused address was never posted to")
+            #expect(lookups.withLock { $0.first } == "localhost", "the name was resolved at send time")
+            let error = try #require(lastError())
+            #expect(error == "refused before connecting: the host is a loopback address, which reaches this machine (rule loopback)")
+            #expect(!error.contains("127.0.0.2"), "the resolved address is not told to the tenant")
+            #expect(try await engine.webhookBacklog() > 0, "the events wait for a receiver that may be allowed")
+        }
+    }
+
+    /// The post goes to the address that was checked, not to a second lookup of the name:
+    /// `localhost` resolves (here) to 127.0.0.2, where the receiver listens, while the system
+    /// resolver would say 127.0.0.1, where nothing does. Every socket is on loopback.
+    @Test func thePostGoesToTheAddressThatWasChecked() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let receiver = TestReceiver(failingFirst: 0)
+        try await receiver.serve(host: "127.0.0.2") { url in
+            let engine = try engine(targets: WebhookTargetPolicy(allowHTTP: true, allowedBlocks: [AddressBlock(parsing: "127.0.0.0/8")!]))
+            _ = try await engine.createTenant(slug: "springfield")
+            _ = try await engine.addWebhook(tenant: "springfield", url: url.replacingOccurrences(of: "127.0.0.2", with: "localhost"))
+            try await roster(engine, "DMPX1000001A")
+            try await runSender(engine, resolve: { _ in [IPAddress(parsing: "127.0.0.2")!] }, until: { !receiver.received.isEmpty })
+            #expect(receiver.received.first?.attempt == 1, "delivered at the first try")
+            #expect(lastError() == nil)
+        }
+    }
+
+    /// This server's own port is refused even with loopback allowed (the issue's
+    /// `http://127.0.0.1:PORT/v1/tenants`); the "server" here is a receiver that must hear nothing.
+    @Test func thisServersOwnPortIsRefusedEvenWithLoopbackAllowed() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let receiver = TestReceiver(failingFirst: 0)
+        try await receiver.serve { url in
+            let port = try #require(URLComponents(string: url)?.port)
+            let engine = try engine(targets: WebhookTargetPolicy(allowHTTP: true, allowedBlocks: [AddressBlock(parsing: "127.0.0.0/8")!]))
+            _ = try await engine.createTenant(slug: "springfield")
+            _ = try await engine.addWebhook(tenant: "springfield", url: url)
+            try await roster(engine, "DMPX1000001A")
+            try await runSender(engine, listeningPort: port, until: { self.lastError() != nil })
+            #expect(receiver.received.isEmpty)
+            #expect(lastError() == "refused before connecting: the host is this server itself (rule this_server)")
+        }
+    }
+
+    /// A receiver that does not answer is told as a category, not as the transport's error type.
+    @Test func aFailedConnectionIsToldAsACategory() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let engine = try engine()
+        _ = try await engine.createTenant(slug: "springfield")
+        // Port 1 on loopback: nothing listens there, the connection is refused at once.
+        _ = try await engine.addWebhook(tenant: "springfield", url: "http://127.0.0.1:1/hook")
+        try await roster(engine, "DMPX1000001A")
+        try await runSender(engine, until: { self.lastError() != nil })
+        // The pool retries a refused connect until the post's deadline: which of the two
+        // categories it ends as depends on the machine's speed; never the transport's words.
+        let error = lastError() ?? ""
+        #expect(["no answer: the connection failed", "no answer: timed out"].contains(error), "\(error)")
+        #expect(!error.contains("NIO") && !error.contains("Error"))
     }
 
     func backlog(_ engine: Allot) throws -> Int {
