@@ -30,7 +30,7 @@ public enum LaneRound {
 
         /// Apple's step for it is due: a send or a poll whose time has come, nobody holding it.
         func isReady(now: Int64) -> Bool {
-            (state == .pending || state == .sent) && nextAttemptAt <= now && (leaseExpiresAt ?? .min) <= now
+            state.meetsApple && nextAttemptAt <= now && (leaseExpiresAt ?? .min) <= now
         }
 
         /// Whether Apple may hold what it carries without another send (`DeliveryCapacity`):

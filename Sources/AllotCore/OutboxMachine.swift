@@ -136,7 +136,7 @@ public enum OutboxAction: Sendable, Hashable {
 
 public enum OutboxMachine {
     public static func next(_ operation: OutboxStep, answer: AppleAnswer, now: Int64, settings: OutboxSettings) -> OutboxAction {
-        precondition(operation.state == .pending || operation.state == .sent, "only pending or sent operations meet Apple")
+        precondition(operation.state.meetsApple, "only pending or sent operations meet Apple")
         let attempt = operation.attempts + 1
         switch answer {
         case .accepted(let eventId):

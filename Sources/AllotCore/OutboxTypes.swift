@@ -20,4 +20,8 @@ public enum OutboxState: String, Sendable, Hashable, CaseIterable {
 
     /// Still owed to Apple: it blocks later operations on the same serials.
     public var isUnfinished: Bool { self == .pending || self == .sent || self == .paused }
+
+    /// Takes a step with Apple when due: sent (again), or its event polled. The states a lane
+    /// claims and the outbox machine accepts.
+    public var meetsApple: Bool { self == .pending || self == .sent }
 }

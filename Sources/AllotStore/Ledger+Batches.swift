@@ -144,14 +144,14 @@ extension Ledger {
             // takes a pool above it, since the planner spends only free licences.
             precondition(direction == .revoke || assignedHere <= total, "an assign batch took pool \(pool) above its total")
         }
-        try enqueueForApple(tenant: tenant, batch: batch, kind: direction == .assign ? "associate" : "disassociate", appleSerials)
+        try enqueueForApple(tenant: tenant, batch: batch, kind: direction == .assign ? .associate : .disassociate, appleSerials)
         // A roll-out in one transaction applies several chunks to one batch row: add, not set.
         try database.run("UPDATE batches SET changed_count = changed_count + ? WHERE id = ?", [.integer(Int64(changed)), .integer(batch.rawValue)])
     }
 
     /// One outbox operation per pool: the asset and its serials. Chunked to Apple's live
     /// limits when pushed, not here, since the limits can change before then.
-    func enqueueForApple(tenant: TenantID, batch: BatchID?, kind: String, _ appleSerials: [PoolKey: [SerialNumber]]) throws {
+    func enqueueForApple(tenant: TenantID, batch: BatchID?, kind: OutboxKind, _ appleSerials: [PoolKey: [SerialNumber]]) throws {
         guard !appleSerials.isEmpty else { return }
         let assetKeys = try assetKeys(ids: Set(appleSerials.keys.map(\.assetId)))
         for (pool, serials) in appleSerials.sorted(by: { $0.key < $1.key }) where !serials.isEmpty {

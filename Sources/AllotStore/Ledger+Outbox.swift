@@ -73,7 +73,7 @@ extension Ledger {
     public func tokensWithDueOperations(tenant: TenantID?) throws -> [(token: TokenID, tenant: TenantID)] {
         try database.query("""
             SELECT DISTINCT token_id, tenant_id FROM outbox
-            WHERE state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (tenant_id = ?2 OR ?2 IS NULL)
+            WHERE state IN \(OutboxState.activeSQL) AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (tenant_id = ?2 OR ?2 IS NULL)
             ORDER BY token_id
             """, [.integer(now), SQLValue(tenant?.rawValue)]) { (token: TokenID($0.int64(0)), tenant: TenantID($0.int64(1))) }
     }
@@ -84,7 +84,7 @@ extension Ledger {
         precondition(limit > 0, "a delivery window holds at least one operation")
         return try database.query("""
             SELECT \(Self.outboxColumns) FROM outbox
-            WHERE token_id = ?1 AND state IN ('pending', 'sent', 'paused')
+            WHERE token_id = ?1 AND state IN \(OutboxState.unfinishedSQL)
             ORDER BY coalesce(queue_order, id), id LIMIT ?2
             """, [.integer(token.rawValue), .integer(Int64(limit))], row: Self.operation(from:))
     }
@@ -109,7 +109,7 @@ extension Ledger {
                 let rows = try database.query("""
                     UPDATE outbox SET lease_owner = ?2, lease_expires_at = ?1 + ?3
                     WHERE id IN (\(SQLInList.placeholders(count: chunk.count, first: 4)))
-                    AND state IN ('pending', 'sent') AND next_attempt_at <= ?1 AND \(Self.leaseFree)
+                    AND state IN \(OutboxState.activeSQL) AND next_attempt_at <= ?1 AND \(Self.leaseFree)
                     RETURNING id, state, attempts
                     """, [.integer(now), .text(owner), .integer(leaseSeconds)] + SQLInList.padded(chunk.map { .integer($0.id) }),
                     row: { (id: $0.int64(0), state: $0.string(1), attempts: $0.int(2)) })
@@ -129,14 +129,14 @@ extension Ledger {
 
     /// Operations not yet finished (pending, sent or paused), for reports.
     public func unfinishedOperationCount(tenant: TenantID?) throws -> Int {
-        try database.queryFirst("SELECT count(*) FROM outbox WHERE state IN ('pending', 'sent', 'paused') AND (tenant_id = ?1 OR ?1 IS NULL)",
+        try database.queryFirst("SELECT count(*) FROM outbox WHERE state IN \(OutboxState.unfinishedSQL) AND (tenant_id = ?1 OR ?1 IS NULL)",
                                 [SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
     }
 
     /// Operations due to be sent now, for progress reports.
     public func dueSendCount(tenant: TenantID?) throws -> Int {
         try database.queryFirst("""
-            SELECT count(*) FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 AND (tenant_id = ?2 OR ?2 IS NULL)
+            SELECT count(*) FROM outbox WHERE state = \(OutboxState.pending.sql) AND next_attempt_at <= ?1 AND (tenant_id = ?2 OR ?2 IS NULL)
             """, [.integer(now), SQLValue(tenant?.rawValue)]) { $0.int(0) } ?? 0
     }
 
@@ -152,12 +152,12 @@ extension Ledger {
         try database.transaction {
             // Read inside the transaction: another worker may split (or claim) the same rows.
             let oversized = try database.query("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE state = 'pending' AND serial_count > ?2 AND \(Self.leaseFree)
+                SELECT \(Self.outboxColumns) FROM outbox WHERE state = \(OutboxState.pending.sql) AND serial_count > ?2 AND \(Self.leaseFree)
                 """, [.integer(now), .integer(Int64(serialsMax))], row: Self.operation(from:))
             for operation in oversized {
                 for start in stride(from: 0, to: operation.serials.count, by: serialsMax) {
                     let chunk = operation.serials[start..<min(start + serialsMax, operation.serials.count)]
-                    try insertOperation(tenant: operation.tenantId, token: operation.tokenId, kind: operation.kind.rawValue,
+                    try insertOperation(tenant: operation.tenantId, token: operation.tokenId, kind: operation.kind,
                                         asset: operation.asset, serials: chunk, batch: operation.batchId,
                                         queueOrder: operation.order, attempts: operation.attempts, nextAttemptAt: operation.nextAttemptAt)
                 }
@@ -176,11 +176,11 @@ extension Ledger {
         return try database.transaction {
             let claimed = try database.run("""
                 UPDATE outbox SET lease_owner = ?2, lease_expires_at = ?1 + ?3, next_attempt_at = ?1
-                WHERE token_id = ?4 AND event_id = ?5 AND state = 'sent' AND \(Self.leaseFree)
+                WHERE token_id = ?4 AND event_id = ?5 AND state = \(OutboxState.sent.sql) AND \(Self.leaseFree)
                 """, [.integer(now), .text(owner), .integer(leaseSeconds), .integer(token.rawValue), .text(eventId)])
             guard claimed > 0 else { return nil }
             return try database.queryFirst("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE token_id = ? AND event_id = ? AND state = 'sent' AND lease_owner = ? ORDER BY id
+                SELECT \(Self.outboxColumns) FROM outbox WHERE token_id = ? AND event_id = ? AND state = \(OutboxState.sent.sql) AND lease_owner = ? ORDER BY id
                 """, [.integer(token.rawValue), .text(eventId), .text(owner)], row: Self.operation(from:))
         }
     }
@@ -199,7 +199,7 @@ extension Ledger {
     public func markSent(_ operation: Int64, owner: String, eventId: String, pollAt: Int64, keepingLeaseFor leaseSeconds: Int64? = nil) throws -> Bool {
         precondition(leaseSeconds.map { $0 > 0 } ?? true, "a lease lasts some time")
         return try database.run("""
-            UPDATE outbox SET state = 'sent', event_id = ?1, sent_at = ?2, next_attempt_at = ?3, attempts = attempts + 1,
+            UPDATE outbox SET state = \(OutboxState.sent.sql), event_id = ?1, sent_at = ?2, next_attempt_at = ?3, attempts = attempts + 1,
                 lease_owner = CASE WHEN ?6 > 0 THEN lease_owner END, lease_expires_at = CASE WHEN ?6 > 0 THEN ?2 + ?6 END
             WHERE id = ?4 AND lease_owner = ?5
             """, [.text(eventId), .integer(now), .integer(pollAt), .integer(operation), .text(owner), .integer(leaseSeconds ?? 0)]) == 1
@@ -210,7 +210,7 @@ extension Ledger {
     public func reschedule(_ operation: Int64, owner: String, at: Int64, resend: Bool, error: String?, countsAsAttempt: Bool) throws -> Bool {
         try database.run("""
             UPDATE outbox SET next_attempt_at = ?, last_error = COALESCE(?, last_error),
-                state = CASE WHEN ? = 1 THEN 'pending' ELSE state END,
+                state = CASE WHEN ? = 1 THEN \(OutboxState.pending.sql) ELSE state END,
                 attempts = attempts + ?, lease_owner = NULL, lease_expires_at = NULL
             WHERE id = ? AND \(Self.heldBy)
             """, [.integer(at), SQLValue(error), .integer(resend ? 1 : 0), .integer(countsAsAttempt ? 1 : 0), .integer(operation),
@@ -234,7 +234,7 @@ extension Ledger {
     public func failOperation(_ operation: OutboxOperation, owner: String, error: String) throws {
         try database.transaction {
             guard try database.run("""
-                UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
+                UPDATE outbox SET state = \(OutboxState.failed.sql), last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
                 """, [.text(error), .integer(operation.id), .text(owner)]) == 1 else { return }
             try recordEvent(tenant: operation.tenantId, kind: .appleOperationFailed, token: operation.tokenId,
                             detail: ["operation": String(operation.id), "kind": operation.kind.rawValue, "error": error])
@@ -254,7 +254,7 @@ extension Ledger {
         // Releasing moves a pool counter: in turn with the tenant's batches.
         try write(tenant: operation.tenantId) {
             guard try database.run("""
-                UPDATE outbox SET state = 'done', last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
+                UPDATE outbox SET state = \(OutboxState.done.sql), last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
                 """, [SQLValue(refusal), .integer(operation.id), .text(owner)]) == 1 else { return [] }
             guard operation.kind == .associate else { return [] }
             guard let asset = try resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else {
@@ -319,19 +319,24 @@ extension Ledger {
     /// Ends every unfinished operation of a token that can never deliver them.
     public func failOperations(token: TokenID, error: String) throws {
         try database.run("""
-            UPDATE outbox SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
-            WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')
+            UPDATE outbox SET state = \(OutboxState.failed.sql), last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+            WHERE token_id = ? AND state IN \(OutboxState.unfinishedSQL)
             """, [.text(error), .integer(token.rawValue)])
     }
 
     /// Stops delivering a token's operations (dead or claimed elsewhere) until it is renewed or taken over.
     public func pauseOperations(token: TokenID) throws {
-        try database.run("UPDATE outbox SET state = 'paused', lease_owner = NULL, lease_expires_at = NULL WHERE token_id = ? AND state IN ('pending', 'sent')", [.integer(token.rawValue)])
+        try database.run("""
+            UPDATE outbox SET state = \(OutboxState.paused.sql), lease_owner = NULL, lease_expires_at = NULL
+            WHERE token_id = ? AND state IN \(OutboxState.activeSQL)
+            """, [.integer(token.rawValue)])
     }
 
     /// Resumes a token's paused operations: they are sent again (re-sending is harmless).
     public func resumeOperations(token: TokenID) throws {
-        try database.run("UPDATE outbox SET state = 'pending', next_attempt_at = 0 WHERE token_id = ? AND state = 'paused'", [.integer(token.rawValue)])
+        try database.run("""
+            UPDATE outbox SET state = \(OutboxState.pending.sql), next_attempt_at = 0 WHERE token_id = ? AND state = \(OutboxState.paused.sql)
+            """, [.integer(token.rawValue)])
     }
 
     /// Queues operations for Apple that no batch decided (take-over clean-up): per asset, the
@@ -344,7 +349,7 @@ extension Ledger {
                 guard let asset = assets[key] else { continue }
                 bySerials[PoolKey(tokenId: token, assetId: asset.id)] = serials
             }
-            try enqueueForApple(tenant: tenant, batch: nil, kind: "disassociate", bySerials)
+            try enqueueForApple(tenant: tenant, batch: nil, kind: .disassociate, bySerials)
             return bySerials.values.reduce(0) { $0 + $1.count }
         }
     }
@@ -397,12 +402,12 @@ extension Ledger {
     /// Writes one operation and its serials (`outbox_serials`, one a line), together so that no
     /// caller can leave an operation without them. A batch's new operation takes the defaults; a
     /// split chunk keeps its original's place in the commit order, attempts and schedule.
-    func insertOperation(tenant: TenantID, token: TokenID, kind: String, asset: AssetKey, serials: some Collection<String>,
+    func insertOperation(tenant: TenantID, token: TokenID, kind: OutboxKind, asset: AssetKey, serials: some Collection<String>,
                          batch: Int64?, queueOrder: Int64? = nil, attempts: Int = 0, nextAttemptAt: Int64 = 0) throws {
         let inserted = try database.queryFirst("""
             INSERT INTO outbox (tenant_id, token_id, kind, assets, serial_count, batch_id, created_at, queue_order, attempts, next_attempt_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """, [.integer(tenant.rawValue), .integer(token.rawValue), .text(kind), .text(asset.description), .integer(Int64(serials.count)),
+            """, [.integer(tenant.rawValue), .integer(token.rawValue), .text(kind.rawValue), .text(asset.description), .integer(Int64(serials.count)),
                   SQLValue(batch), .integer(now), SQLValue(queueOrder), .integer(Int64(attempts)), .integer(nextAttemptAt)]) { $0.int64(0) }
         guard let id = inserted else { preconditionFailure("an INSERT INTO outbox … RETURNING id returned no id") }
         try database.run("INSERT INTO outbox_serials (operation_id, serials) VALUES (?, ?)",

@@ -82,7 +82,7 @@ extension Ledger {
     public func licencesInFlight(token: TokenID) throws -> Set<HeldLicence> {
         var licences = Set<HeldLicence>()
         for (assets, serials) in try database.query(
-            "SELECT assets, \(Self.serialsColumn) FROM outbox WHERE token_id = ? AND state IN ('pending', 'sent', 'paused')",
+            "SELECT assets, \(Self.serialsColumn) FROM outbox WHERE token_id = ? AND state IN \(OutboxState.unfinishedSQL)",
             [.integer(token.rawValue)], row: { ($0.string(0), $0.string(1)) }) {
             let serialList = Self.lines(of: serials)
             for text in assets.split(separator: "\n") {
@@ -170,12 +170,12 @@ extension Ledger {
             // through the outbox too. Apple already holds it, and associating again is harmless.
             if let batch {
                 try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(repair.recorded)), .integer(batch.rawValue)])
-                try enqueueForApple(tenant: tenant, batch: batch, kind: "associate", recorded)
+                try enqueueForApple(tenant: tenant, batch: batch, kind: .associate, recorded)
             }
             // What Apple lacks, or should give back, changes no row here: no batch, like a
             // take-over's clean-up.
-            try enqueueForApple(tenant: tenant, batch: nil, kind: "associate", resend)
-            try enqueueForApple(tenant: tenant, batch: nil, kind: "disassociate", giveBack)
+            try enqueueForApple(tenant: tenant, batch: nil, kind: .associate, resend)
+            try enqueueForApple(tenant: tenant, batch: nil, kind: .disassociate, giveBack)
             try recordEvent(tenant: tenant, kind: .driftRepaired, token: token, detail: repair)
             return repair
         }

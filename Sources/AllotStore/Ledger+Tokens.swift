@@ -163,7 +163,7 @@ extension Ledger {
     public func eraseDrainedSecrets() throws -> Int {
         try database.run("""
             UPDATE tokens SET secret = NULL WHERE state = 'removed' AND secret IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.token_id = tokens.id AND outbox.state IN ('pending', 'sent', 'paused'))
+            AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.token_id = tokens.id AND outbox.state IN \(OutboxState.unfinishedSQL))
             """)
     }
 

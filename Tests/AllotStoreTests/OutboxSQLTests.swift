@@ -1,0 +1,24 @@
+import AllotCore
+import AllotStore
+import Testing
+
+/// The outbox's rules written for SQL are spelled from their Swift twins; on every value, the
+/// database answers what Swift answers (issue: a rule in Swift and again in SQL drifts).
+@Suite(.timeLimit(.minutes(1))) struct OutboxSQLTests {
+    @Test(arguments: TestBackend.all) func theSQLListsOfStatesAgreeWithTheSwiftRulesOnEveryState(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        for state in OutboxState.allCases {
+            let unfinished = try f.ledger.database.queryFirst("SELECT CASE WHEN ? IN \(OutboxState.unfinishedSQL) THEN 1 ELSE 0 END",
+                                                              [.text(state.rawValue)]) { $0.int(0) }
+            #expect(unfinished == (state.isUnfinished ? 1 : 0), "unfinished: \(state)")
+            let active = try f.ledger.database.queryFirst("SELECT CASE WHEN ? IN \(OutboxState.activeSQL) THEN 1 ELSE 0 END",
+                                                          [.text(state.rawValue)]) { $0.int(0) }
+            #expect(active == (state.meetsApple ? 1 : 0), "meets Apple: \(state)")
+            let literal = try f.ledger.database.queryFirst("SELECT \(state.sql)") { $0.string(0) }
+            #expect(literal == state.rawValue)
+        }
+        for kind in OutboxKind.allCases {
+            #expect(try f.ledger.database.queryFirst("SELECT \(kind.sql)") { $0.string(0) } == kind.rawValue)
+        }
+    }
+}
