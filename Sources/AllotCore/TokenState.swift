@@ -18,9 +18,13 @@ public enum TokenState: String, Sendable, Codable, CaseIterable, Hashable {
     public var suppliesNewAssignments: Bool { self == .active }
 }
 
-/// The rule of invariant 6: only active tokens not past their expiry supply new assignments.
-public func isUsable(state: TokenState, expiresAt: Date, now: Date) -> Bool {
-    state.suppliesNewAssignments && expiresAt > now
+extension TokenState {
+    /// The rule of invariant 6, the one place it is written in Swift: only active tokens not
+    /// past their expiry (seconds since 1970) supply new assignments. Its SQL twin is
+    /// `TokenState.usableSQL` in the ledger, tested to agree.
+    public func isUsable(expiresAt: Int64, now: Int64) -> Bool {
+        suppliesNewAssignments && expiresAt > now
+    }
 }
 
 /// A token expiring within this many days is shown with a warning (not a state).

@@ -233,7 +233,7 @@ extension Ledger {
             candidates[asset] = try database.query("""
                 SELECT p.token_id, p.total - p.assigned_here - p.assigned_elsewhere, t.expires_at, t.priority
                 FROM pool p JOIN tokens t ON t.id = p.token_id
-                WHERE t.tenant_id = ? AND p.asset_id = ? AND t.state = 'active' AND t.expires_at > ?
+                WHERE t.tenant_id = ? AND p.asset_id = ? AND \(TokenState.usableSQL(state: "t.state", expiresAt: "t.expires_at", now: "?"))
                 ORDER BY p.token_id
                 """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(now)]) { row in
                 PoolCandidate(tokenId: TokenID(row.int64(0)), available: max(0, row.int(1)),

@@ -97,7 +97,7 @@ extension Ledger {
             WHERE a.tenant_id = ?1 \(only) ORDER BY length(a.adam_id), a.adam_id, a.pricing_param, t.id
             """, values) { row -> Row in
             let total = row.int(6), here = row.int(7), elsewhere = row.int(8)
-            let usable = try Self.storedTokenState(row.string(9)) == .active && row.int64(10) > now
+            let usable = try Self.storedTokenState(row.string(9)).isUsable(expiresAt: row.int64(10), now: now)
             return Row(adamId: row.string(0), pricingParam: row.string(1), productType: row.string(2), deviceAssignable: row.bool(3),
                        share: .init(id: TokenID(row.int64(4)), locationUid: row.string(5), total: total, assigned: here + elsewhere,
                                     assignedHere: here, available: max(0, total - here - elsewhere), usable: usable,

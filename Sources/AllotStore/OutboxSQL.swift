@@ -1,8 +1,9 @@
 import AllotCore
 
-// The outbox's states and kinds in SQL, spelled from their Swift types: a rule written in Swift
-// (`OutboxState.isUnfinished`, a lane's "due") is never written again by hand in a query, and
-// `OutboxSQLTests` checks on every value that the SQL and the Swift agree.
+// The outbox's states and kinds, and the token states, in SQL, spelled from their Swift types: a
+// rule written in Swift (`OutboxState.isUnfinished`, `TokenState.isUsable`) is never written
+// again by hand in a query, and `OutboxSQLTests` checks on every value that the SQL and the
+// Swift agree.
 
 extension OutboxState {
     /// The state as a SQL literal (`'pending'`); the raw values are plain words, never quoted.
@@ -22,4 +23,15 @@ extension OutboxState {
 
 extension OutboxKind {
     public var sql: String { "'\(rawValue)'" }
+}
+
+extension TokenState {
+    public var sql: String { "'\(rawValue)'" }
+
+    /// `TokenState.isUsable` as a SQL condition on the columns (or placeholders) named.
+    public static func usableSQL(state: String, expiresAt: String, now: String) -> String {
+        let supplying = allCases.filter(\.suppliesNewAssignments).map(\.sql).joined(separator: ", ")
+        precondition(!supplying.isEmpty, "some token state supplies new assignments")
+        return "(\(state) IN (\(supplying)) AND \(expiresAt) > \(now))"
+    }
 }

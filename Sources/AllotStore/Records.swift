@@ -23,7 +23,7 @@ public struct TokenRecord: Sendable, Hashable {
     public let lastSyncAt: Int64?
     public let hasSecret: Bool
 
-    public func isUsable(now: Int64) -> Bool { state.suppliesNewAssignments && expiresAt > now }
+    public func isUsable(now: Int64) -> Bool { state.isUsable(expiresAt: expiresAt, now: now) }
 }
 
 public struct Device: Sendable, Hashable, Codable {

@@ -21,4 +21,17 @@ import Testing
             #expect(try f.ledger.database.queryFirst("SELECT \(kind.sql)") { $0.string(0) } == kind.rawValue)
         }
     }
+
+    @Test(arguments: TestBackend.all) func theSQLOfAUsableTokenAgreesWithTheSwiftRuleOnEveryStateAndExpiry(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        let now: Int64 = 1_000_000
+        for state in TokenState.allCases {
+            for expiresAt in [now - 1, now, now + 1] {
+                let sql = TokenState.usableSQL(state: "?", expiresAt: "?", now: "?")
+                let usable = try f.ledger.database.queryFirst("SELECT CASE WHEN \(sql) THEN 1 ELSE 0 END",
+                                                              [.text(state.rawValue), .integer(expiresAt), .integer(now)]) { $0.int(0) }
+                #expect(usable == (state.isUsable(expiresAt: expiresAt, now: now) ? 1 : 0), "\(state), expiring at now \(expiresAt - now)")
+            }
+        }
+    }
 }
