@@ -45,17 +45,6 @@ public struct OutboxOperation: Sendable, Hashable {
     }
 }
 
-/// A stored outbox value this version cannot read: the database is damaged, or was written by
-/// a newer allot. Never replaced by a default, which would send Apple the wrong request.
-public struct CorruptOutboxRow: Error, CustomStringConvertible {
-    public let operation: Int64
-    public let column: String
-    public let value: String
-    public var description: String {
-        "outbox operation \(operation) has \(column) '\(value.prefix(40))', which this allot cannot read: the database is damaged or from a newer version; restore it or upgrade allot"
-    }
-}
-
 extension Ledger {
     /// An operation's columns, its serials from their own table (`outbox_serials`).
     private static let outboxColumns = """
@@ -362,10 +351,7 @@ extension Ledger {
             JOIN assets a ON a.id = s.asset_id JOIN devices d ON d.id = s.device_id
             WHERE s.tenant_id = ? AND s.token_id = ?
             """, [.integer(tenant.rawValue), .integer(token.rawValue)], row: { row in
-                guard let pricing = PricingParam(rawValue: row.string(1)) else {
-                    throw AllotError.conflict("the ledger holds an asset with pricing '\(row.string(1).printableExcerpt)', which this allot cannot read: the database is damaged or from a newer version")
-                }
-                return (AssetKey(adamId: row.string(0), pricingParam: pricing), row.string(2))
+                (try Self.storedAssetKey(adamId: row.string(0), pricingParam: row.string(1)), row.string(2))
             }) {
             result[key, default: []].insert(serial)
         }
@@ -434,7 +420,7 @@ extension Ledger {
 
     static func operation(from row: any SQLRow) throws -> OutboxOperation {
         let id = row.int64(0)
-        func corrupt(_ column: String, _ value: String) -> CorruptOutboxRow { CorruptOutboxRow(operation: id, column: column, value: value) }
+        func corrupt(_ column: String, _ value: String) -> StoredValueError { StoredValueError(column: "outbox.\(column) of operation \(id)", value: value) }
         guard let kind = OutboxOperation.Kind(rawValue: row.string(3)) else { throw corrupt("kind", row.string(3)) }
         guard let asset = AssetKey(parsing: row.string(4)) else { throw corrupt("assets", row.string(4)) }
         guard let state = OutboxOperation.State(rawValue: row.string(6)) else { throw corrupt("state", row.string(6)) }
