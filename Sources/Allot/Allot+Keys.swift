@@ -57,9 +57,7 @@ extension Allot {
     public func createTenantWithKey(slug: String, name: String? = nil, policy: AllocationPolicy = .mostAvailable) throws -> (tenant: Tenant, apiKey: String) {
         let tenant = try createTenant(slug: slug, name: name, policy: policy)
         let key = APIKey.generate()
-        // The first key is part of the tenant's creation (its `tenant_created` event), not a
-        // rotation: written without an `api_key_rotated` event.
-        try ledger.database.run("UPDATE tenants SET api_key_hash = ? WHERE id = ?", [.text(APIKey.hash(key)), .integer(tenant.id.rawValue)])
+        try ledger.setAPIKeyHash(tenant: tenant.id, APIKey.hash(key), rotation: false)
         return (tenant, key)
     }
 
@@ -75,7 +73,7 @@ extension Allot {
     /// can use: they cannot choose the preimage of a hash that matches.
     public func tenantSlug(forKey key: String) throws -> String? {
         guard APIKey.isPlausible(key) else { return nil }
-        return try ledger.database.queryFirst("SELECT slug FROM tenants WHERE api_key_hash = ?", [.text(APIKey.hash(key))]) { $0.string(0) }
+        return try ledger.tenantSlug(apiKeyHash: APIKey.hash(key))
     }
 }
 

@@ -105,11 +105,28 @@ public final class Ledger {
     }
 
     /// Stores the hash of the tenant's API key (the key itself is never stored).
-    public func setAPIKeyHash(tenant: TenantID, _ hash: String) throws {
+    /// Stores the hash of a tenant's API key. A rotation is recorded (`api_key_rotated`); the
+    /// first key is part of the tenant's creation (its `tenant_created` event) and is not.
+    public func setAPIKeyHash(tenant: TenantID, _ hash: String, rotation: Bool = true) throws {
         try database.transaction {
             try database.run("UPDATE tenants SET api_key_hash = ? WHERE id = ?", [.text(hash), .integer(tenant.rawValue)])
-            try recordEvent(tenant: tenant, kind: .apiKeyRotated, detail: [String: String]())
+            if rotation { try recordEvent(tenant: tenant, kind: .apiKeyRotated, detail: [String: String]()) }
         }
+    }
+
+    /// Every assignment of a tenant as "adamId:pricing SERIAL locationUid" (what tests and
+    /// `allot sim assignments` compare against Apple's side).
+    public func assignmentLines(tenant: TenantID) throws -> Set<String> {
+        Set(try database.query("""
+            SELECT a.adam_id || ':' || a.pricing_param || ' ' || d.serial || ' ' || t.location_uid
+            FROM assignments s JOIN assets a ON a.id = s.asset_id JOIN devices d ON d.id = s.device_id JOIN tokens t ON t.id = s.token_id
+            WHERE s.tenant_id = ?
+            """, [.integer(tenant.rawValue)]) { $0.string(0) })
+    }
+
+    /// The slug of the tenant whose API key hashes to `hash`, if any.
+    public func tenantSlug(apiKeyHash hash: String) throws -> String? {
+        try database.queryFirst("SELECT slug FROM tenants WHERE api_key_hash = ?", [.text(hash)]) { $0.string(0) }
     }
 
     public func apiKeyHash(tenant: TenantID) throws -> String? {
