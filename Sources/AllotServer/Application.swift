@@ -47,7 +47,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     let router = Router(context: AllotRequestContext.self)
     let routeTable = RouteTable()
     // Outermost: one log line per request, with the status the client gets.
-    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestLogMiddleware(trustedProxies: configuration.connections.trustedProxies))
     // Every error below, an unknown route included, becomes a JSON answer.
     router.add(middleware: JSONErrorMiddleware(routes: routeTable))
 

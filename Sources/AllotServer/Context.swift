@@ -3,6 +3,7 @@ import AllotCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import NIOHTTP1
 
 /// Bounds on what one request may ask of the server (STYLE: a limit on everything).
@@ -53,9 +54,12 @@ public struct AllotRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `TenantMiddleware` once the tenant's API key matched; nil on other routes.
     public var tenant: String?
+    /// The address of the connection's other end (a proxy's, behind one); nil on a Unix socket.
+    public let peer: IPAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        peer = source.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init(parsing:))
     }
 
     public var maxUploadSize: Int { ServerLimits.requestBodyBytesMax }

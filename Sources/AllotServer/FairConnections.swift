@@ -86,7 +86,7 @@ final class ConnectionRegistry: Sendable {
 /// Performs `ConnectionAdmission` on one connection: at its start it is counted, refused
 /// (closed at once) or admitted provisionally; a provisional one must send a request head that
 /// may use the reserve within `provisionalSeconds`, gets one answer, and is closed after it.
-/// A request that may not use the reserve gets 503 `server_busy` and the connection is closed.
+/// A request that may not use the reserve gets 503 `unavailable` and the connection is closed.
 /// Runs on the channel's event loop, so its own state needs no lock.
 final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -185,9 +185,11 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHa
         }
     }
 
-    /// 503 in the API's error shape, then the connection is closed.
+    /// 503 `unavailable` with `Retry-After`, the API's existing answer for "nothing was done,
+    /// send it again shortly" (not a new code: one word for one thing), then the connection is
+    /// closed.
     private func refuseBusy(_ context: ChannelHandlerContext) {
-        let body = #"{"code":"server_busy","message":"the server is at its connection limit; only /healthz and requests with a key are served now, retry shortly"}"#
+        let body = #"{"code":"unavailable","message":"the server is at its connection limit; only /healthz and requests with a key are served now; retry after Retry-After seconds"}"#
         var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
         buffer.writeString(body)
         let head = HTTPResponse(status: .serviceUnavailable, headerFields: [

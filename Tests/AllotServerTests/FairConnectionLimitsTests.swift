@@ -88,7 +88,8 @@ import Testing
             anonymous.send("GET /openapi.yaml HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             let busy = await anonymous.answer(within: 5)
             #expect(busy?.hasPrefix("HTTP/1.1 503") == true, "\(busy ?? "no answer")")
-            #expect(busy?.contains(#""code":"server_busy""#) == true, "\(busy ?? "no answer")")
+            #expect(busy?.lowercased().contains("retry-after: 1") == true, "\(busy ?? "no answer")")
+            #expect(busy?.contains(#""code":"unavailable""#) == true, "\(busy ?? "no answer")")
             #expect(await anonymous.closedByServer(within: 5))
             // A reserve connection that sends nothing is closed after the provisional bound.
             let silent = try RawConnection(port: live.port, from: "127.0.0.6")
@@ -123,6 +124,29 @@ import Testing
             #expect(neighbours.count == 2)
             let third = try RawConnection(port: live.port, from: "127.0.0.8")
             #expect(await third.closedByServer(within: 5))
+        }
+    }
+
+    @Test func behindATrustedProxyTheLogNamesTheForwardedClient() async throws {
+        let world = try ServerWorld()
+        defer { world.cleanUp() }
+        let logs = LogCapture()
+        let proxy = try #require(AddressBlock(parsing: "127.0.0.9"))
+        try await withLiveServer(world, logger: logs.logger(), configure: { $0.connections.trustedProxies = [proxy] }) { live in
+            // The client wrote 198.51.100.1 itself; the proxy appended what it saw.
+            let forwarded = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n\r\n"
+            for source in ["127.0.0.9", "127.0.0.10"] {
+                let connection = try RawConnection(port: live.port, from: source)
+                connection.send(forwarded)
+                let answer = await connection.answer(within: 5)
+                #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !logs.text.contains("\"client\": 127.0.0.10"), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(logs.text.contains("\"client\": 203.0.113.7"), "\(logs.text)")
+            // An untrusted peer's header is not believed.
+            #expect(logs.text.contains("\"client\": 127.0.0.10"), "\(logs.text)")
+            #expect(!logs.text.contains("198.51.100.1"), "\(logs.text)")
         }
     }
 
