@@ -79,7 +79,7 @@ struct HealthAnswer: ResponseEncodable {
 /// actually bound (useful with port 0).
 public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    let registry = ConnectionRegistry(settings: configuration.connections)
+    let registry = ConnectionRegistry(settings: configuration.connections, metrics: configuration.metricsRegistry)
     return Application(
         router: buildRouter(configuration: configuration, engine: engine),
         server: .http1(configuration: .init(

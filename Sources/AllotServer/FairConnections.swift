@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import Prometheus
 import Synchronization
 
 /// The connection settings of `allot serve` (issue 28, point 2; the rules are
@@ -41,12 +42,34 @@ final class ConnectionRegistry: Sendable {
         var refusalLogged: Set<String> = []
     }
 
+    /// Why a connection was closed unserved, as the `rule` label of the refusals counter.
+    enum Refusal: String, CaseIterable {
+        case addressAtBound = "address_at_bound"
+        /// A reserve connection's request had neither a key nor the `/healthz` path (503).
+        case reserveWithoutKey = "reserve_without_key"
+        /// A reserve connection sent no request head within `provisionalSeconds`.
+        case reserveSilent = "reserve_silent"
+    }
+
     let settings: ConnectionSettings
     private let state = Mutex(State())
+    private let openGauge: Gauge
+    private let refusals: [Refusal: Counter]
 
-    init(settings: ConnectionSettings) {
+    init(settings: ConnectionSettings, metrics: PrometheusCollectorRegistry) {
         self.settings = settings
         _ = settings.limits // checks the bounds once, at start
+        openGauge = metrics.makeGauge(name: ServerMetrics.Name.connectionsOpen, help: "HTTP connections open, counted at accept")
+        var refusals: [Refusal: Counter] = [:]
+        for refusal in Refusal.allCases {
+            refusals[refusal] = metrics.makeCounter(name: ServerMetrics.Name.connectionsRefused, labels: [("rule", refusal.rawValue)],
+                                                    help: "HTTP connections closed unserved by the fair connection limits")
+        }
+        self.refusals = refusals
+    }
+
+    func count(_ refusal: Refusal) {
+        refusals[refusal]?.increment()
     }
 
     /// Decides on a new connection and counts it unless refused. `logRefusal` is true for the
@@ -60,6 +83,7 @@ final class ConnectionRegistry: Sendable {
             }
             state.byClient[client, default: 0] += 1
             state.total += 1
+            openGauge.set(Double(state.total))
             return (admission, false)
         }
     }
@@ -70,6 +94,7 @@ final class ConnectionRegistry: Sendable {
             precondition(count > 0, "a connection is closed once, after it was counted")
             precondition(state.total > 0, "the total counts every connection")
             state.total -= 1
+            openGauge.set(Double(state.total))
             if count == 1 {
                 state.byClient[client] = nil
                 state.refusalLogged.remove(client)
@@ -117,7 +142,9 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHa
 
     func channelActive(context: ChannelHandlerContext) {
         admit(context)
-        context.fireChannelActive()
+        // A refused connection is closed already: the handlers after this one hear of its end,
+        // not of a start after it.
+        if !discarding { context.fireChannelActive() }
     }
 
     private func admit(_ context: ChannelHandlerContext) {
@@ -137,9 +164,13 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHa
             let seconds = registry.settings.provisionalSeconds
             headDeadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
                 self.logger.debug("closing a reserve connection that sent no request in time", metadata: ["remote": "\(client)"])
+                self.registry.count(.reserveSilent)
                 context.close(promise: nil)
             }
         case .refused(let rule):
+            switch rule {
+            case .addressAtBound: registry.count(.addressAtBound)
+            }
             if logRefusal {
                 logger.notice("refusing connections from a client at its bound; further refusals are not logged until it has none open",
                               metadata: ["remote": "\(client)", "rule": "\(rule.rawValue)",
@@ -157,6 +188,7 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHa
             headDeadline = nil
             guard ConnectionAdmission.requestMayUseReserve(path: head.path ?? "", hasAuthorization: head.headerFields[.authorization] != nil) else {
                 discarding = true
+                registry.count(.reserveWithoutKey)
                 refuseBusy(context)
                 return
             }

@@ -1,6 +1,7 @@
 import AllotCore
 @testable import AllotServer
 import Foundation
+import Prometheus
 import Testing
 
 /// Issue 28.2 over real loopback sockets: one client address cannot take the server, and at
@@ -23,9 +24,13 @@ import Testing
         let world = try ServerWorld()
         defer { world.cleanUp() }
         let logs = LogCapture()
+        let metrics = PrometheusCollectorRegistry()
         try await withLiveServer(world, logger: logs.logger(), configure: {
             $0.connections.perAddressMax = 4
             $0.connections.reserved = 0
+            // Below the 44 this test opens: a refused connection must give its place back.
+            $0.connections.openMax = 8
+            $0.metricsRegistry = metrics
         }) { live in
             let held = try await Self.hold(4, from: "127.0.0.2", port: live.port)
             // The issue's flood, smaller: 40 more from the same address, each closed at once (the
@@ -50,13 +55,19 @@ import Testing
             let lines = logs.text.components(separatedBy: "refusing connections from a client at its bound").count - 1
             #expect(lines == 1, "\(logs.text)")
             #expect(logs.text.contains("address_at_bound"))
+            // The operator counts them.
+            let scrape = Self.scrape(metrics)
+            #expect(scrape.value("allot_connections_refused_total", ["rule": "address_at_bound"]) == 40)
+            #expect(scrape.value("allot_connections_open").map { $0 >= 5 } == true, "the 4 held and the other client's")
         }
     }
 
     @Test func atTheCapHealthzAndKeyedRequestsAreStillAnswered() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
+        let metrics = PrometheusCollectorRegistry()
         try await withLiveServer(world, configure: {
+            $0.metricsRegistry = metrics
             $0.connections.openMax = 6
             $0.connections.reserved = 2
             $0.connections.provisionalSeconds = 0.5
@@ -97,6 +108,9 @@ import Testing
             #expect(await silent.closedByServer(within: 5), "a silent reserve connection is kept")
             let silentFor = Date().timeIntervalSince(started)
             #expect(silentFor >= 0.4 && silentFor < 4, "closed at the provisional bound: \(silentFor) s")
+            let scrape = Self.scrape(metrics)
+            #expect(scrape.value("allot_connections_refused_total", ["rule": "reserve_without_key"]) == 1)
+            #expect(scrape.value("allot_connections_refused_total", ["rule": "reserve_silent"]) == 1)
             // The held connections are ordinary ones: they were not closed, and are served.
             held[0].send(Self.healthz)
             let heldAnswer = await held[0].answer(within: 5)
@@ -165,6 +179,12 @@ import Testing
             // State, Recv-Q, Send-Q, local address, peer address.
             #expect(fields.count >= 4 && fields[2] == "77", "ss -ltn: \(listing ?? "ss not available")")
         }
+    }
+
+    static func scrape(_ metrics: PrometheusCollectorRegistry) -> MetricsTests.Scrape {
+        var bytes: [UInt8] = []
+        metrics.emit(into: &bytes)
+        return MetricsTests.Scrape(String(decoding: bytes, as: UTF8.self))
     }
 
     /// The line `ss -ltn` prints for the listening socket on `port`, or nil.
