@@ -170,7 +170,9 @@ import Testing
         #expect(ServerLimits.listenBacklog > 256, "larger than Hummingbird's default")
         configuration.connections.listenBacklog = 77
         #expect(applicationConfiguration(configuration).backlog == 77)
-        // And on the socket: `ss` shows a listening socket's backlog as its Send-Q.
+        // And on the socket: `ss` shows a listening socket's backlog as its Send-Q. Where there
+        // is no `ss` (not Linux, no iproute2) the configuration above is what can be checked.
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ss") else { return }
         let world = try ServerWorld()
         defer { world.cleanUp() }
         try await withLiveServer(world, configure: { $0.connections.listenBacklog = 77 }) { live in
