@@ -2,6 +2,7 @@ import Allot
 import AllotCore
 import AllotServer
 import ArgumentParser
+import Foundation
 
 /// `allot serve`: the HTTP API and the outbox worker.
 struct ServeCommand: AsyncParsableCommand {
@@ -22,6 +23,16 @@ struct ServeCommand: AsyncParsableCommand {
     var publicUrl: String?
     @Option(help: ArgumentHelp("How long this node holds an Apple operation it claimed: if the node dies, another node sends it again after this (at least \(ServeLimits.leaseSecondsMin), above an Apple call's deadline).", valueName: "seconds"))
     var leaseSeconds = Int(EngineSettings().leaseSeconds)
+    @Option(help: ArgumentHelp("Connections open at once; past it new ones wait in the listen backlog.", valueName: "n"))
+    var connectionsMax = ServerLimits.openConnectionsMax
+    @Option(help: ArgumentHelp("Connections open at once from one client address (an IPv6 /64); past it a new one is closed at once.", valueName: "n"))
+    var connectionsPerAddress = ServerLimits.openConnectionsPerAddressMax
+    @Option(help: ArgumentHelp("Connections under --connections-max kept for /healthz and requests with a key, one request each (0: none).", valueName: "n"))
+    var connectionsReserved = ServerLimits.reservedConnections
+    @Option(help: ArgumentHelp("Connections the kernel queues before they are accepted (capped by net.core.somaxconn).", valueName: "n"))
+    var listenBacklog = ServerLimits.listenBacklog
+    @Option(help: ArgumentHelp("A reverse proxy's address or block: its connections are exempt from --connections-per-address (bound each client at the proxy) and X-Forwarded-For names the client in the log; repeat for more.", valueName: "cidr"))
+    var trustedProxy: [String] = []
     @OptionGroup var webhookTargets: WebhookTargetOptions
     @OptionGroup var log: LogOptions
 
@@ -35,6 +46,35 @@ struct ServeCommand: AsyncParsableCommand {
         }
         _ = try reconcile()
         _ = try webhookTargets.policy()
+        _ = try connections()
+    }
+
+    /// The connection bounds, from `--connections-*`, `--listen-backlog` and `--trusted-proxy`.
+    func connections() throws -> ConnectionSettings {
+        guard (1...ServeLimits.connectionsMaxMax).contains(connectionsMax) else {
+            throw ValidationError("--connections-max must be 1 to \(ServeLimits.connectionsMaxMax)")
+        }
+        guard (1...connectionsMax).contains(connectionsPerAddress) else {
+            throw ValidationError("--connections-per-address must be 1 to --connections-max (\(connectionsMax))")
+        }
+        guard (0..<connectionsMax).contains(connectionsReserved) else {
+            throw ValidationError("--connections-reserved must be 0 to --connections-max minus one (\(connectionsMax - 1))")
+        }
+        guard (1...ServeLimits.listenBacklogMax).contains(listenBacklog) else {
+            throw ValidationError("--listen-backlog must be 1 to \(ServeLimits.listenBacklogMax)")
+        }
+        var settings = ConnectionSettings()
+        settings.openMax = connectionsMax
+        settings.perAddressMax = connectionsPerAddress
+        settings.reserved = connectionsReserved
+        settings.listenBacklog = listenBacklog
+        for entry in trustedProxy {
+            guard let block = AddressBlock(parsing: entry.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--trusted-proxy: '\(entry)' is not an address or block like 10.0.0.0/8")
+            }
+            settings.trustedProxies.append(block)
+        }
+        return settings
     }
 
     func run() async throws {
@@ -48,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
             + (reconcile.publicURL.map { "; Apple's notifications to \($0)/\(Allot.notificationPathPrefix)/" } ?? "")
         try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
-                            reconcile: reconcile, logger: logger) { bound in
+                            reconcile: reconcile, connections: try connections(), logger: logger) { bound in
             Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }
@@ -90,6 +130,10 @@ enum ServeLimits {
     /// Above the Apple client's 30 s deadline, so a live node never loses a claim mid-call.
     static let leaseSecondsMin = 35
     static let leaseSecondsMax = 3_600
+    /// Open files a server process can be given without tuning; more is a typo.
+    static let connectionsMaxMax = 1_000_000
+    /// Linux's largest `net.core.somaxconn`.
+    static let listenBacklogMax = 65_535
 }
 
 enum ShutdownLimits {

@@ -20,8 +20,13 @@ public struct ServerConfiguration: Sendable {
     /// A connection with no request in progress (idle between requests, or with its request's
     /// headers not finished) is closed after this long. Tests shorten it.
     public var idleConnectionSeconds: Double = ServerLimits.idleConnectionSeconds
+    /// The bounds on connections: in all, per client address, the reserve, the listen backlog.
+    public var connections = ConnectionSettings()
     /// Connections open at once; past it the server stops accepting until one closes.
-    public var openConnectionsMax: Int = ServerLimits.openConnectionsMax
+    public var openConnectionsMax: Int {
+        get { connections.openMax }
+        set { connections.openMax = newValue }
+    }
     /// The deadlines of a request's body, handler and answer (headers: `idleConnectionSeconds`).
     /// Tests shorten them.
     public var deadlines = RequestDeadlines()
@@ -42,7 +47,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     let router = Router(context: AllotRequestContext.self)
     let routeTable = RouteTable()
     // Outermost: one log line per request, with the status the client gets.
-    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: RequestLogMiddleware(trustedProxies: configuration.connections.trustedProxies))
     // Every error below, an unknown route included, becomes a JSON answer.
     router.add(middleware: JSONErrorMiddleware(routes: routeTable))
 
@@ -74,16 +79,26 @@ struct HealthAnswer: ResponseEncodable {
 /// actually bound (useful with port 0).
 public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-    Application(
+    let registry = ConnectionRegistry(settings: configuration.connections, metrics: configuration.metricsRegistry)
+    return Application(
         router: buildRouter(configuration: configuration, engine: engine),
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(deadlines: configuration.deadlines, logger: configuration.logger)],
+            // Admission first: a refused connection or request goes no further.
+            additionalChannelHandlers: [ConnectionAdmissionHandler(registry: registry, logger: configuration.logger),
+                                        RequestDeadlineHandler(deadlines: configuration.deadlines, logger: configuration.logger)],
             idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "allot",
-                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: configuration.logger)),
+        configuration: applicationConfiguration(configuration),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger
     )
+}
+
+/// Hummingbird's settings of the listening socket: address, global cap, listen backlog.
+/// Public so a test can check that the settings reach it.
+public func applicationConfiguration(_ configuration: ServerConfiguration) -> ApplicationConfiguration {
+    ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "allot",
+                             backlog: configuration.connections.listenBacklog,
+                             availableConnectionsDelegate: MaximumAvailableConnections(configuration.connections.openMax, logger: configuration.logger))
 }
 
 /// The port the server bound, once it has (0 before): the webhook sender refuses to post to it.
@@ -121,9 +136,11 @@ public struct ShutdownSettings: Sendable {
 public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
                       shutdown: ShutdownSettings = ShutdownSettings(),
                       reconcile: ReconcileSettings = ReconcileSettings(),
+                      connections: ConnectionSettings = ConnectionSettings(),
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
+    configuration.connections = connections
     configuration.metricsRegistry = ServerMetrics.processRegistry
     if adminKey == nil {
         configuration.adminKeyHash = try AdminKey.resolve(databasePath: engine.databaseFile)

@@ -3,6 +3,7 @@ import AllotCore
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import NIOHTTP1
 
 /// Bounds on what one request may ask of the server (STYLE: a limit on everything).
@@ -21,6 +22,19 @@ public enum ServerLimits {
     /// Connections open at once, well under a default limit of open files (20,000 here) so the
     /// server keeps the files it needs for the database, logs and Apple.
     public static let openConnectionsMax = 4_096
+    /// Connections open at once from one client address (an IPv6 /64): 1/32 of the global cap,
+    /// so one client cannot hold the server (issue 28: 4,200 from one address), and a client
+    /// behind a NAT or an MDM's connection pool has ample room.
+    public static let openConnectionsPerAddressMax = 128
+    /// Connections under the global cap kept for `/healthz` and requests with a key, one
+    /// request each, while anonymous connections fill the rest.
+    public static let reservedConnections = 256
+    /// Seconds a connection in the reserve has to send its request's head.
+    public static let provisionalRequestSeconds: Double = 3
+    /// Connections the kernel queues before they are accepted (Hummingbird's default is 256;
+    /// Linux caps it at `net.core.somaxconn`, 4,096 on current kernels). A flood that reaches the
+    /// cap leaves the next clients waiting here rather than refused by the kernel.
+    public static let listenBacklog = 1_024
     /// Seconds to receive one request's whole body (`RequestDeadlines`): 16 MiB at 256 KiB/s.
     public static let bodySecondsMax: Double = 64
     /// Bytes per second a body must keep up over each window (issue 28: a byte every 10 s
@@ -40,9 +54,12 @@ public struct AllotRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `TenantMiddleware` once the tenant's API key matched; nil on other routes.
     public var tenant: String?
+    /// The address of the connection's other end (a proxy's, behind one); nil on a Unix socket.
+    public let peer: IPAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        peer = source.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init(parsing:))
     }
 
     public var maxUploadSize: Int { ServerLimits.requestBodyBytesMax }

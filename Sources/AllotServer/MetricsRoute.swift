@@ -20,6 +20,8 @@ public enum ServerMetrics {
         public static let tokens = "allot_tokens"
         public static let syncLag = "allot_sync_lag_seconds"
         public static let webhookBacklog = "allot_webhook_backlog_events"
+        public static let connectionsOpen = "allot_connections_open"
+        public static let connectionsRefused = "allot_connections_refused_total"
     }
 }
 

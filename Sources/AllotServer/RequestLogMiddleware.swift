@@ -1,3 +1,5 @@
+import AllotCore
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -6,6 +8,10 @@ import Logging
 /// and no header: what a request carries (keys, token files) stays out of the log.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = AllotRequestContext
+
+    /// Proxies whose `X-Forwarded-For` names the client (`ForwardedClient`); the peer otherwise.
+    var trustedProxies: [AddressBlock] = []
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
     /// Routes polled by machines (load balancers, Prometheus every few seconds) log at debug,
     /// so they do not bury the requests people make.
@@ -29,11 +35,17 @@ struct RequestLogMiddleware: RouterMiddleware {
         let milliseconds = Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15
         let route = context.endpointPath ?? "unmatched"
         let level: Logger.Level = Self.quietRoutes.contains(route) && status < 400 ? .debug : .info
-        context.logger.log(level: level, "request", metadata: [
+        var metadata: Logger.Metadata = [
             "method": "\(request.method.rawValue)",
             "route": "\(route)",
             "status": "\(status)",
             "duration_ms": "\((milliseconds * 100).rounded() / 100)",
-        ])
+        ]
+        if let peer = context.peer {
+            let client = ForwardedClient.resolve(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor],
+                                                 trustedProxies: trustedProxies)
+            metadata["client"] = "\(client)"
+        }
+        context.logger.log(level: level, "request", metadata: metadata)
     }
 }

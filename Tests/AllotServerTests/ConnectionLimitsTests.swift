@@ -14,9 +14,21 @@ import Glibc
     final class RawConnection: @unchecked Sendable {
         let descriptor: Int32
 
-        init(port: Int) throws {
+        /// `source` is the client's own address, any of 127.0.0.0/8 (all loopback on Linux):
+        /// another address is another client to the server.
+        init(port: Int, from source: String? = nil) throws {
             descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard descriptor >= 0 else { throw TestFailure("socket() failed: \(errno)") }
+            if let source {
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                local.sin_addr.s_addr = inet_addr(source)
+                let bound = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                // No close here: `self` is whole, so its deinit closes the socket.
+                guard bound == 0 else { throw TestFailure("bind(\(source)) failed: \(errno)") }
+            }
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -98,7 +110,7 @@ import Glibc
     @Test func connectionsPastTheBoundWaitUntilOthersClose() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
-        try await withLiveServer(world, configure: { $0.idleConnectionSeconds = 1.5; $0.openConnectionsMax = 3 }) { live in
+        try await withLiveServer(world, configure: { $0.idleConnectionSeconds = 1.5; $0.openConnectionsMax = 3; $0.connections.reserved = 0 }) { live in
             let held = try (0..<3).map { _ in try RawConnection(port: live.port) }
             // Give the server the moment it takes to accept them.
             try await Task.sleep(for: .milliseconds(200))
