@@ -48,6 +48,36 @@ struct AllotCommand: AsyncParsableCommand {
     }
 }
 
+/// The order of a command's help: the parser prints titled option groups before the untitled
+/// OPTIONS section, but a reader of `allot assign --help` looks for assign's own options first,
+/// so the "Global options" group (the same four on every command) moves after them.
+enum HelpLayout {
+    static let globalHeader = "GLOBAL OPTIONS:"
+
+    static func globalOptionsLast(_ help: String) -> String {
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // A section runs from its header (a capitalised line ending in ':', at the margin) to
+        // the next header; its blank lines at the end are dropped and put back between sections.
+        func isHeader(_ line: String) -> Bool {
+            line.hasSuffix(":") && line.first?.isLetter == true && line == line.uppercased()
+        }
+        func section(from start: Int) -> Range<Int> {
+            var end = lines[(start + 1)...].firstIndex(where: isHeader) ?? lines.endIndex
+            while end > start + 1, lines[end - 1].isEmpty { end -= 1 }
+            return start..<end
+        }
+        guard let global = lines.firstIndex(of: globalHeader) else { return help }
+        let globalLines = section(from: global)
+        guard let following = lines[globalLines.upperBound...].firstIndex(where: isHeader) else { return help }
+        let followingLines = section(from: following)
+        let after = lines[followingLines.upperBound...].drop { $0.isEmpty }
+        var result = Array(lines[..<global])
+        result += lines[followingLines] + [""] + lines[globalLines]
+        if !after.isEmpty { result += [""] + after } else if lines.last?.isEmpty == true { result.append("") }
+        return result.joined(separator: "\n")
+    }
+}
+
 /// The command line before the argument parser sees it.
 enum CommandLineWords {
     /// `allot --json apps --tenant T`, as `git` and `kubectl` users type it: the global options
@@ -105,6 +135,13 @@ extension CommandLineWords {
         for word in words[index...].prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
             let name = String(word.prefix { $0 != "=" })
             guard !known.contains(name) else { continue }
+            // `revoke --queue`: an option of a sibling command is named with its command.
+            if path.count == 2, let sibling = AllotCommand.configuration.subcommands.first(where: { other in
+                other._commandName != path.last && optionNames(in: AllotCommand.helpMessage(for: other)).contains(name)
+            }) {
+                return "\(Text.printable(name)) is an option of `allot \(sibling._commandName)`, not of `\(path.joined(separator: " "))`."
+                    + " See `\(path.joined(separator: " ")) --help`."
+            }
             let near = nearest(name, among: Array(known))
             return "Unknown option '\(Text.printable(name))' for `\(path.joined(separator: " "))`" + (near.map { "; did you mean \($0)?" } ?? ".")
                 + " See `\(path.joined(separator: " ")) --help`."

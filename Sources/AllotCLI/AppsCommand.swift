@@ -9,7 +9,7 @@ struct AppsCommand: AsyncParsableCommand {
         commandName: "apps",
         abstract: "The tenant's merged pools: each app once, its licences summed over the usable tokens."
     )
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
     @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
     var app: String?

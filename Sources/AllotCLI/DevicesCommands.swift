@@ -17,7 +17,7 @@ struct DevicesCommand: AsyncParsableCommand {
             abstract: "Import a roster CSV: a header row with serial_number (required), name, model, group (optional).",
             discussion: "Good lines are imported in one transaction; bad lines are reported with their line number (the header is line 1). Exit code 3 when some lines were rejected."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The roster CSV file; - reads standard input.", valueName: "file.csv"))
         var file: String
@@ -112,7 +112,7 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenant's devices.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: "Only the devices of this group.")
         var group: String?
@@ -137,7 +137,7 @@ struct DevicesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire devices: every licence they hold is given back. Lists the devices that need an uninstall."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("Serial numbers.", valueName: "serial"))
         var serials: [String] = []
@@ -164,7 +164,7 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a device and the licences it holds.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The device's serial number.", valueName: "serial"))
         var serial: String

@@ -10,7 +10,7 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events",
         abstract: "The tenant's event log, newest first: batches, token changes, syncs, imports."
     )
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
     @Option(help: "At most this many events (1 to \(Self.limitMax)).")
     var limit = 50

@@ -18,7 +18,7 @@ struct QueueCommand: AsyncParsableCommand {
             abstract: "List the waiting devices, app by app, in the order they will be served.",
             discussion: "A queue is served, in order, the moment licences appear: a revocation, a retired device, a sync that raised a total, a new, renewed or taken-over token."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String?
@@ -52,7 +52,7 @@ struct QueueCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take devices out of an app's queue; they keep nothing and get nothing.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: ArgumentHelp("The app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String

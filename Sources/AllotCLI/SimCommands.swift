@@ -20,7 +20,7 @@ struct SimCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a simulated Apple from a seed, and write DIR/<uId>.vpptoken for every location."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @Option(help: ArgumentHelp("The seed: locations with their assets and counts.", valueName: "seed.json"))
         var seed: String
         @OptionGroup var state: SimStateOption
@@ -46,7 +46,7 @@ struct SimCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Another server (or Apple Configurator) takes a location by writing its mdmInfo."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: "The other server's name, e.g. \"Apple Configurator 2\".")
@@ -72,7 +72,7 @@ struct SimCommand: AsyncParsableCommand {
 
     struct RevokeToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Apple revokes a location's token (9625 from now on).")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
 
@@ -85,7 +85,7 @@ struct SimCommand: AsyncParsableCommand {
 
     struct ExpireToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "expire-token", abstract: "A location's token expires now (9621 from now on).")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
 
@@ -98,7 +98,7 @@ struct SimCommand: AsyncParsableCommand {
 
     struct SetTotal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-total", abstract: "Change how many licences of an app a location owns (a purchase, a refund, a transfer).")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: ArgumentHelp("The app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
@@ -130,7 +130,7 @@ struct SimCommand: AsyncParsableCommand {
             commandName: "renew-token",
             abstract: "A fresh token file for the same location, as the portal hands out; the old file stops working."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: ArgumentHelp("Where to write the new token file.", valueName: "dir"))
@@ -145,7 +145,7 @@ struct SimCommand: AsyncParsableCommand {
 
     struct Assignments: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apple's truth: every device assignment, of one location or all.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @Option(help: ArgumentHelp("Only this location.", valueName: "uid"))
         var location: String?
@@ -171,7 +171,7 @@ struct SimCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve the simulator over loopback HTTP.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @Option(help: "The address to listen on.")
         var host = "127.0.0.1"

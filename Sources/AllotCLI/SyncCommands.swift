@@ -10,7 +10,7 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Read the tenant's tokens from Apple: totals, who manages each location, over-allocation, and assignments that differ from the ledger's."
     )
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
     var tenant: String?
     @Flag(help: "Every tenant's tokens (for cron; `allot serve` syncs on its own schedule).")
@@ -113,7 +113,7 @@ struct PushCommand: AsyncParsableCommand {
         commandName: "push",
         abstract: "Deliver pending Apple operations now: one tenant's, or every tenant's without --tenant."
     )
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's slug (default: every tenant).", valueName: "slug"))
     var tenant: String?
 

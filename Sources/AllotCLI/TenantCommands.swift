@@ -13,7 +13,7 @@ struct TenantCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @Argument(help: ArgumentHelp("Lowercase letters, digits and dashes, e.g. springfield-schools.", valueName: "slug"))
         var slug: String
         @Option(help: "A name for people (default: the slug).")
@@ -41,7 +41,7 @@ struct TenantCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenants.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let tenants = try await global.openEngine().tenants()
@@ -65,7 +65,7 @@ struct TenantCommand: AsyncParsableCommand {
             commandName: "rotate-key",
             abstract: "Make a new HTTP API key for a tenant; it is shown once, and the old one stops working."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
         var slug: String
 
@@ -87,7 +87,7 @@ extension TenantCommand {
             commandName: "licences-low",
             abstract: "Show or set when the tenant's licences_low event fires: percents of an app's total (default 20,10; none for never)."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
         var slug: String
         @Argument(help: ArgumentHelp("Distinct whole percents from 1 to 99, e.g. 20,10; or none. Without it, the current ones are shown.", valueName: "percents"))

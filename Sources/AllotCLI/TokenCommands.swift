@@ -15,7 +15,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a .vpptoken file: claim its location for this tenant and sync its licences.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
         var file: String
@@ -43,7 +43,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Renew: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Renew a token with a fresh file for the same location; assignments are kept.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
@@ -68,7 +68,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a token: its licences are revoked; lists the devices that need an uninstall.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
@@ -86,7 +86,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Takeover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take a location back from another server or Apple Configurator.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
@@ -121,7 +121,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenant's tokens with their state and expiry.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
 
         func run() async throws {

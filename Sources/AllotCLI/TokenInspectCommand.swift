@@ -11,7 +11,7 @@ extension TokenCommand {
             abstract: "Show what a .vpptoken file is and what adding (or renewing) it would do, changing nothing.",
             discussion: "Exit code 0 whatever adding would do; `token add --dry-run` and `token renew --dry-run` exit 1 when the real command would be refused."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
         var file: String

@@ -14,7 +14,7 @@ struct WebhooksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a URL for the tenant's events from now on; its signing secret is shown once."
         )
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("An https:// URL, e.g. https://mdm.example.com/allot-events (http:// and inside addresses only as the flags below allow, like `allot serve`).", valueName: "url"))
         var url: String
@@ -36,7 +36,7 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The tenant's webhooks and how far each has delivered.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
 
         func run() async throws {
@@ -61,7 +61,7 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop posting to a webhook.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The webhook's id (see `webhooks list`).", valueName: "id"))
         var id: Int64
