@@ -42,6 +42,7 @@ struct AllotCommand: AsyncParsableCommand {
             }
             code = ExitStatus.done
         } catch {
+            await CLIAdvice.learn(about: error)
             code = ExitStatus.report(error)
         }
         Foundation.exit(code)
@@ -110,6 +111,18 @@ enum CommandLineWords {
 }
 
 extension CommandLineWords {
+    /// The value of `--tenant` (or `--tenant=`) before any `--`, as typed.
+    static func tenant(in words: some Collection<String>) -> String? {
+        var found: String?
+        var previous: String?
+        for word in words.prefix(while: { $0 != "--" }) {
+            if previous == "--tenant" { found = word }
+            if word.hasPrefix("--tenant=") { found = String(word.dropFirst("--tenant=".count)) }
+            previous = word
+        }
+        return found
+    }
+
     /// A sharper sentence for a command line the parser refused: an unknown command with the
     /// nearest known one (`allot asign`), or the unknown option named (`--tennant`), which the
     /// parser would otherwise hide behind "Missing --tenant".
