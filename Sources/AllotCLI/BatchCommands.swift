@@ -149,7 +149,7 @@ enum RosterSelection {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let firstLine = text.prefix { $0 != "\n" && $0 != "\r" }
-        if firstLine.split(separator: ",").contains(where: { Roster.serialColumnNames.contains(Roster.columnName(String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))) }) {
+        if firstLine.split(separator: Roster.delimiter(ofHeader: firstLine)).contains(where: { Roster.serialColumnNames.contains(Roster.columnName(String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))) }) {
             let roster: Roster
             do { roster = try Roster(csv: bytes) } catch { throw CLIError("the roster \(shown) cannot be read: \(error.message); \(nothing)") }
             if let first = roster.rejected.first {
