@@ -12,11 +12,11 @@ struct AssignCommand: AsyncParsableCommand {
         abstract: "Give an app's licences to devices, from the tenant's merged pool.",
         discussion: BatchOptions.discussion(.assign)
     )
-    @OptionGroup(title: "Global options") var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
 
     @Flag(help: "Devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
     var queue = false
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func run() async throws { try await batch.run(.assign, queue: queue, global: global) }
 }
@@ -27,8 +27,8 @@ struct RevokeCommand: AsyncParsableCommand {
         abstract: "Take an app's licences back from devices.",
         discussion: BatchOptions.discussion(.revoke)
     )
-    @OptionGroup(title: "Global options") var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     // No --queue: a revoke never waits for a licence, so the option is assign's alone (a
     // `revoke --queue` is refused by the parser, and the hint names `allot assign`).

@@ -10,7 +10,6 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events",
         abstract: "The tenant's event log, newest first: batches, token changes, syncs, imports."
     )
-    @OptionGroup(title: "Global options") var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
     @Option(help: "At most this many events (1 to \(Self.limitMax)).")
     var limit = 50
@@ -19,6 +18,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Only events at or after this moment: a date (2026-05-01), a time (2026-05-01T16:00:00Z), or an age (30m, 24h, 7d).", valueName: "when"))
     var since: String?
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     static let limitMax = 10_000
 

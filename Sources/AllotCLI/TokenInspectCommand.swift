@@ -11,7 +11,6 @@ extension TokenCommand {
             abstract: "Show what a .vpptoken file is and what adding (or renewing) it would do, changing nothing.",
             discussion: "Exit code 0 whatever adding would do; `token add --dry-run` and `token renew --dry-run` exit 1 when the real command would be refused."
         )
-        @OptionGroup(title: "Global options") var global: GlobalOptions
         @Option(help: ArgumentHelp("The tenant to add the file to (or whose token --renewing names); without one, the file is judged against every tenant of the ledger.", valueName: "slug"))
         var tenant: String?
         @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
@@ -20,6 +19,7 @@ extension TokenCommand {
         var renewing: String?
         @Flag(help: "Say what adding with --takeover would do.")
         var takeover = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if let tenant { try TenantOption.validate(tenant) }
