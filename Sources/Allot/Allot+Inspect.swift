@@ -49,23 +49,40 @@ public struct TokenInspection: Sendable, Hashable {
 extension Allot {
     /// Reads a token file and asks Apple about its location, changing nothing anywhere, and says
     /// what `addToken` (with `takeover`) or, with `renewing`, `renewToken` of that token would do.
-    public func inspectTokenFile(tenant slug: String, fileContents: String, renewing reference: String? = nil,
+    ///
+    /// Without a tenant the file is judged against the whole ledger: the tenant whose `mdmInfo`
+    /// Apple shows (if any) is "this tenant", and a location any tenant holds is refused.
+    public func inspectTokenFile(tenant slug: String?, fileContents: String, renewing reference: String? = nil,
                                  takeover: Bool = false) async throws -> TokenInspection {
-        let tenant = try tenant(slug)
-        let renewed = try reference.map { try ledger.requireToken(tenant: tenant.id, $0) }
+        let tenant = try slug.map { try self.tenant($0) }
+        if reference != nil && tenant == nil { throw AllotError.invalidInput("renewing a token needs the tenant that holds it") }
+        let renewed = try reference.map { try ledger.requireToken(tenant: tenant!.id, $0) }
         let file = try parseTokenFile(fileContents)
         let apple = try requireApple()
         let config = try await callApple { try await apple.clientConfig(token: file.bearer) }
         let assets = try await readAssetsForInspection(bearer: file.bearer, locationUid: config.uId, apple: apple)
 
-        let owner = ownership(config.mdmInfo, tenant: tenant)
+        let owner: Ownership
+        let mdmId = config.mdmInfo?.id ?? ""
+        if let judge = try tenant ?? (mdmId.isEmpty ? nil : ledger.tenants().first { $0.mdmId == mdmId }) {
+            owner = ownership(config.mdmInfo, tenant: judge)
+        } else if let info = config.mdmInfo, !info.id.isEmpty {
+            owner = .claimed(by: info.name.isEmpty ? "another server (id \(info.id))" : info.name)
+        } else {
+            owner = .unclaimed
+        }
         let verdict: TokenInspection.Verdict
         do {
             if let renewed {
                 try checkRenewal(of: renewed, locationName: config.locationName, locationUid: config.uId)
                 verdict = .wouldRenew(renewed.id)
             } else {
-                try ledger.refuseIfLocationHeld(tenant: tenant.id, locationUid: config.uId, locationName: config.locationName)
+                if let tenant {
+                    try ledger.refuseIfLocationHeld(tenant: tenant.id, locationUid: config.uId, locationName: config.locationName)
+                } else if let held = try ledger.allTokens().first(where: { $0.locationUid == config.uId }) {
+                    let holder = try ledger.tenants().first { $0.id == held.tenantId }?.slug ?? "\(held.tenantId)"
+                    throw AllotError.conflict("location \(config.locationName) (\(config.uId)) is already token \(held.id) of tenant \(holder) on this server; a location belongs to one tenant only")
+                }
                 let previousOwner = try TokenFileChecks.add(locationName: config.locationName, locationUid: config.uId,
                                                             managedBy: owner.otherServer, takeover: takeover)
                 verdict = previousOwner.map { .wouldTakeOver(from: $0) } ?? .wouldAdd

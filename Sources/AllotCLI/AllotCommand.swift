@@ -42,9 +42,40 @@ struct AllotCommand: AsyncParsableCommand {
             }
             code = ExitStatus.done
         } catch {
+            await CLIAdvice.learn(about: error)
             code = ExitStatus.report(error)
         }
         Foundation.exit(code)
+    }
+}
+
+/// The order of a command's help: the parser prints titled option groups before the untitled
+/// OPTIONS section, but a reader of `allot assign --help` looks for assign's own options first,
+/// so the "Global options" group (the same four on every command) moves after them.
+enum HelpLayout {
+    static let globalHeader = "GLOBAL OPTIONS:"
+
+    static func globalOptionsLast(_ help: String) -> String {
+        let lines = help.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // A section runs from its header (a capitalised line ending in ':', at the margin) to
+        // the next header; its blank lines at the end are dropped and put back between sections.
+        func isHeader(_ line: String) -> Bool {
+            line.hasSuffix(":") && line.first?.isLetter == true && line == line.uppercased()
+        }
+        func section(from start: Int) -> Range<Int> {
+            var end = lines[(start + 1)...].firstIndex(where: isHeader) ?? lines.endIndex
+            while end > start + 1, lines[end - 1].isEmpty { end -= 1 }
+            return start..<end
+        }
+        guard let global = lines.firstIndex(of: globalHeader) else { return help }
+        let globalLines = section(from: global)
+        guard let following = lines[globalLines.upperBound...].firstIndex(where: isHeader) else { return help }
+        let followingLines = section(from: following)
+        let after = lines[followingLines.upperBound...].drop { $0.isEmpty }
+        var result = Array(lines[..<global])
+        result += lines[followingLines] + [""] + lines[globalLines]
+        if !after.isEmpty { result += [""] + after } else if lines.last?.isEmpty == true { result.append("") }
+        return result.joined(separator: "\n")
     }
 }
 
@@ -80,6 +111,18 @@ enum CommandLineWords {
 }
 
 extension CommandLineWords {
+    /// The value of `--tenant` (or `--tenant=`) before any `--`, as typed.
+    static func tenant(in words: some Collection<String>) -> String? {
+        var found: String?
+        var previous: String?
+        for word in words.prefix(while: { $0 != "--" }) {
+            if previous == "--tenant" { found = word }
+            if word.hasPrefix("--tenant=") { found = String(word.dropFirst("--tenant=".count)) }
+            previous = word
+        }
+        return found
+    }
+
     /// A sharper sentence for a command line the parser refused: an unknown command with the
     /// nearest known one (`allot asign`), or the unknown option named (`--tennant`), which the
     /// parser would otherwise hide behind "Missing --tenant".
@@ -105,6 +148,13 @@ extension CommandLineWords {
         for word in words[index...].prefix(while: { $0 != "--" }) where word.hasPrefix("--") {
             let name = String(word.prefix { $0 != "=" })
             guard !known.contains(name) else { continue }
+            // `revoke --queue`: an option of a sibling command is named with its command.
+            if path.count == 2, let sibling = AllotCommand.configuration.subcommands.first(where: { other in
+                other._commandName != path.last && optionNames(in: AllotCommand.helpMessage(for: other)).contains(name)
+            }) {
+                return "\(Text.printable(name)) is an option of `allot \(sibling._commandName)`, not of `\(path.joined(separator: " "))`."
+                    + " See `\(path.joined(separator: " ")) --help`."
+            }
             let near = nearest(name, among: Array(known))
             return "Unknown option '\(Text.printable(name))' for `\(path.joined(separator: " "))`" + (near.map { "; did you mean \($0)?" } ?? ".")
                 + " See `\(path.joined(separator: " ")) --help`."

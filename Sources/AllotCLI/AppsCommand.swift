@@ -9,7 +9,6 @@ struct AppsCommand: AsyncParsableCommand {
         commandName: "apps",
         abstract: "The tenant's merged pools: each app once, its licences summed over the usable tokens."
     )
-    @OptionGroup var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
     @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
     var app: String?
@@ -17,6 +16,7 @@ struct AppsCommand: AsyncParsableCommand {
     var devices = false
     @Option(help: ArgumentHelp("With --devices: at most this many devices (1 to \(Self.devicesListedMax)).", valueName: "n"))
     var limit = 1_000
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     /// Devices one listing shows; a larger pool is read in several (or with `allot events`).
     static let devicesListedMax = 100_000

@@ -12,10 +12,13 @@ struct AssignCommand: AsyncParsableCommand {
         abstract: "Give an app's licences to devices, from the tenant's merged pool.",
         discussion: BatchOptions.discussion(.assign)
     )
-    @OptionGroup var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
 
-    func run() async throws { try await batch.run(.assign, global: global) }
+    @Flag(help: "Devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
+    var queue = false
+    @OptionGroup(title: "Global options") var global: GlobalOptions
+
+    func run() async throws { try await batch.run(.assign, queue: queue, global: global) }
 }
 
 struct RevokeCommand: AsyncParsableCommand {
@@ -24,14 +27,12 @@ struct RevokeCommand: AsyncParsableCommand {
         abstract: "Take an app's licences back from devices.",
         discussion: BatchOptions.discussion(.revoke)
     )
-    @OptionGroup var global: GlobalOptions
     @OptionGroup var batch: BatchOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
-    func validate() throws {
-        if batch.queue { throw ValidationError("--queue is for assign: a revoke never waits for a licence") }
-    }
-
-    func run() async throws { try await batch.run(.revoke, global: global) }
+    // No --queue: a revoke never waits for a licence, so the option is assign's alone (a
+    // `revoke --queue` is refused by the parser, and the hint names `allot assign`).
+    func run() async throws { try await batch.run(.revoke, queue: false, global: global) }
 }
 
 struct BatchOptions: ParsableArguments {
@@ -74,9 +75,6 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "Commit only; leave the Apple operations for `allot push`.")
     var noPush = false
 
-    @Flag(help: "Assign only: devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
-    var queue = false
-
     @Option(help: ArgumentHelp("Repeating a batch with the same key returns the first answer and changes nothing; the key is bound to that batch (another batch with it is refused).", valueName: "key"))
     var idempotencyKey: String?
 
@@ -102,7 +100,7 @@ struct BatchOptions: ParsableArguments {
 
     var mode: BatchMode { dryRun ? .dryRun : allOrNothing ? .allOrNothing : .partial }
 
-    func run(_ direction: BatchDirection, global: GlobalOptions) async throws {
+    func run(_ direction: BatchDirection, queue: Bool, global: GlobalOptions) async throws {
         let asset = AssetKey(parsing: app)!
         let allot = try await global.openEngine()
         let selection = try selectedDevices(direction: direction)
@@ -151,7 +149,7 @@ enum RosterSelection {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let firstLine = text.prefix { $0 != "\n" && $0 != "\r" }
-        if firstLine.split(separator: ",").contains(where: { Roster.serialColumnNames.contains(Roster.columnName(String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))) }) {
+        if firstLine.split(separator: Roster.delimiter(ofHeader: firstLine)).contains(where: { Roster.serialColumnNames.contains(Roster.columnName(String($0).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))) }) {
             let roster: Roster
             do { roster = try Roster(csv: bytes) } catch { throw CLIError("the roster \(shown) cannot be read: \(error.message); \(nothing)") }
             if let first = roster.rejected.first {

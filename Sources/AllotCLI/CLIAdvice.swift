@@ -1,23 +1,42 @@
+import Allot
 import AllotCore
 import AllotStore
 
 /// The engine's refusals name no command (they are read over HTTP too); on the command line
 /// the advice adds the command that fixes the problem.
 enum CLIAdvice {
+    /// The tenants of the ledger, read by `learn(about:)` when a refusal names a tenant that
+    /// does not exist, so that the advice can offer the nearest one.
+    nonisolated(unsafe) static var existingTenants: [String] = []
+
+    /// Reads what the advice for this error needs from the ledger the command opened (at most
+    /// one query, and only for an unknown tenant); a failure leaves the advice as it was.
+    static func learn(about error: any Error) async {
+        guard let refusal = error as? AllotError, case .unknownTenant? = refusal.subject,
+              let allot = GlobalOptions.openedEngine else { return }
+        existingTenants = (try? await allot.tenants().map(\.slug)) ?? []
+    }
+
     static func message(for refusal: AllotError) -> String {
+        // The tenant the command line names, for hints that repeat it; SLUG when there is none.
+        let tenant = CommandLineWords.tenant(in: CommandLine.arguments.dropFirst()).flatMap { Ledger.isValidSlug($0) ? $0 : nil } ?? "SLUG"
         switch refusal.subject {
         case .unknownTenant(let slug)?:
-            "\(refusal.message) with `allot tenant create \(Ledger.isValidSlug(slug) ? slug : "SLUG")`"
+            let create = "`allot tenant create \(Ledger.isValidSlug(slug) ? slug : "SLUG")`"
+            if let near = CommandLineWords.nearest(slug, among: existingTenants.filter { $0 != slug }) {
+                return "there is no tenant '\(Text.printable(slug))' (did you mean \(near)?); create it first with \(create)"
+            }
+            return "\(refusal.message) with \(create)"
         case .unknownToken?:
-            "\(refusal.message) (`allot token list --tenant SLUG`)"
+            return "\(refusal.message) (`allot token list --tenant \(tenant)`)"
         case .locationHeldByThisTenant(let token)?:
-            "\(refusal.message) (`allot token renew --tenant SLUG \(token) FILE`)"
+            return "\(refusal.message) (`allot token renew --tenant \(tenant) \(token) FILE`)"
         case .locationManagedElsewhere?:
-            "\(refusal.message) (`allot token add --takeover`)"
+            return "\(refusal.message) (`allot token add --takeover`)"
         case .noAppleService?:
-            "this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)"
+            return "this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)"
         case nil:
-            refusal.message
+            return refusal.message
         }
     }
 }

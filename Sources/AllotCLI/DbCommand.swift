@@ -20,13 +20,13 @@ struct DbCopyCommand: AsyncParsableCommand {
         abstract: "Copy a SQLite ledger into an empty PostgreSQL database, then verify the copy.",
         discussion: "The token key stays the same: run the PostgreSQL nodes with ALLOT_SECRET_KEY (or --key-file) set to the key that encrypted the SQLite ledger's tokens (the bytes of its .key file, in Base64)."
     )
-    @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("The SQLite ledger to copy (default: --db); it is brought to this allot's schema version first.", valueName: "path"))
     var from: String?
     @Option(help: ArgumentHelp("The empty PostgreSQL database: postgres://user@host:port/database.", valueName: "url"))
     var to: String
 
     var source: String { from ?? global.databasePath }
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func validate() throws {
         let from = source

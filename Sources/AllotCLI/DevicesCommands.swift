@@ -17,7 +17,6 @@ struct DevicesCommand: AsyncParsableCommand {
             abstract: "Import a roster CSV: a header row with serial_number (required), name, model, group (optional).",
             discussion: "Good lines are imported in one transaction; bad lines are reported with their line number (the header is line 1). Exit code 3 when some lines were rejected."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The roster CSV file; - reads standard input.", valueName: "file.csv"))
         var file: String
@@ -27,6 +26,7 @@ struct DevicesCommand: AsyncParsableCommand {
         var dryRun = false
         @Option(help: ArgumentHelp("With --retire-missing: the most devices it may retire, N or P% of the managed devices (default 10%).", valueName: "n|p%"))
         var maxRetire: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if !retireMissing && (dryRun || maxRetire != nil) {
@@ -112,10 +112,10 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenant's devices.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: "Only the devices of this group.")
         var group: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let devices = try await global.openEngine().devices(tenant: tenant.tenant, group: group)
@@ -137,12 +137,12 @@ struct DevicesCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire devices: every licence they hold is given back. Lists the devices that need an uninstall."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("Serial numbers.", valueName: "serial"))
         var serials: [String] = []
         @Option(help: ArgumentHelp("A roster CSV (its serial number column) or a file of one serial per line; - reads standard input.", valueName: "file"))
         var roster: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             guard serials.isEmpty != (roster == nil) else {
@@ -164,10 +164,10 @@ struct DevicesCommand: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a device and the licences it holds.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The device's serial number.", valueName: "serial"))
         var serial: String
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         struct ShowJSON: Encodable {
             struct Licence: Encodable {

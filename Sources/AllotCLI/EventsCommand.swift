@@ -10,7 +10,6 @@ struct EventsCommand: AsyncParsableCommand {
         commandName: "events",
         abstract: "The tenant's event log, newest first: batches, token changes, syncs, imports."
     )
-    @OptionGroup var global: GlobalOptions
     @OptionGroup var tenant: TenantOption
     @Option(help: "At most this many events (1 to \(Self.limitMax)).")
     var limit = 50
@@ -19,14 +18,27 @@ struct EventsCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Only events at or after this moment: a date (2026-05-01), a time (2026-05-01T16:00:00Z), or an age (30m, 24h, 7d).", valueName: "when"))
     var since: String?
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     static let limitMax = 10_000
 
     func validate() throws {
         guard (1...Self.limitMax).contains(limit) else { throw ValidationError("--limit must be 1 to \(Text.count(Self.limitMax))") }
+        if let kind, EventKind(rawValue: kind) == nil { throw ValidationError(Self.unknownKind(kind)) }
         if let since, Self.moment(since, now: Date()) == nil {
             throw ValidationError("--since '\(Text.printable(since))' is not a moment; give a date (2026-05-01), a time (2026-05-01T16:00:00Z) or an age (30m, 24h, 7d)")
         }
+    }
+
+    /// The refusal of a `--kind` that is no event kind: a filter that can match nothing would
+    /// answer "0 events" and hide the typo. It names the nearest kind (by spelling, else the
+    /// kinds that contain the word: `assign` → assign_batch) and every kind.
+    static func unknownKind(_ kind: String) -> String {
+        let kinds = EventKind.allCases.map(\.rawValue)
+        let word = kind.lowercased().replacingOccurrences(of: "-", with: "_")
+        let near = CommandLineWords.nearest(word, among: kinds).map { [$0] } ?? kinds.filter { !word.isEmpty && $0.contains(word) }
+        let suggestion = near.isEmpty ? "" : "did you mean \(near.prefix(3).joined(separator: " or "))? "
+        return "--kind '\(Text.printable(kind))' is not an event kind; \(suggestion)The kinds: \(kinds.joined(separator: ", "))"
     }
 
     /// Seconds since 1970 of a `--since` value, or nil when it is not one.

@@ -33,7 +33,7 @@ enum ExitStatus {
         if let exit = error as? ExitCode { return exit.rawValue }
         let parsed = AllotCommand.exitCode(for: error)
         if parsed == .success && !(error is AllotError || error is CLIError) {
-            Standard.output(AllotCommand.fullMessage(for: error))
+            Standard.output(HelpLayout.globalOptionsLast(AllotCommand.fullMessage(for: error)))
             return done
         }
         let (code, message, status) = describe(error, parsed: parsed)

@@ -20,6 +20,10 @@ struct GlobalOptions: ParsableArguments {
 
     static let defaultDatabasePath = "./allot.sqlite"
 
+    /// The engine this command opened, for advice after a refusal (`CLIAdvice.learn`). One
+    /// command opens one engine; set before any work, read after the command returned.
+    nonisolated(unsafe) static var openedEngine: Allot?
+
     var databasePath: String {
         db ?? ProcessInfo.processInfo.environment["ALLOT_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDatabasePath
     }
@@ -54,7 +58,9 @@ struct GlobalOptions: ParsableArguments {
             // The key is resolved now, not at the first token: a node without it stops at
             // start with one sentence instead of failing later, or storing a token it cannot read.
             let secrets = try SecretBox.load(databasePath: path, keyFile: keyFile)
-            return try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
+            let allot = try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
+            Self.openedEngine = allot
+            return allot
         }
         guard creatingDatabase || FileManager.default.fileExists(atPath: path) else {
             throw CLIError("there is no database at '\(Text.printable(path))'; check --db (or $ALLOT_DB), or start one with `allot tenant create`")
@@ -64,7 +70,9 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError("--db '\(Text.printable(path))' is a folder; name the database file inside it, e.g. \(Text.printable(path))/allot.sqlite")
         }
         let secrets = try keyFile.map { try SecretBox.load(databasePath: path, keyFile: $0) }
-        return try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
+        let allot = try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
+        Self.openedEngine = allot
+        return allot
     }
 }
 

@@ -18,10 +18,10 @@ struct QueueCommand: AsyncParsableCommand {
             abstract: "List the waiting devices, app by app, in the order they will be served.",
             discussion: "A queue is served, in order, the moment licences appear: a revocation, a retired device, a sync that raised a total, a new, renewed or taken-over token."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if let app, AssetKey(parsing: app) == nil { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
@@ -52,12 +52,12 @@ struct QueueCommand: AsyncParsableCommand {
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take devices out of an app's queue; they keep nothing and get nothing.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Option(help: ArgumentHelp("The app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String
         @Argument(help: ArgumentHelp("Serial numbers.", valueName: "serial"))
         var serials: [String] = []
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             guard AssetKey(parsing: app) != nil else { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }

@@ -10,7 +10,6 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the HTTP API and run the outbox worker."
     )
-    @OptionGroup var global: GlobalOptions
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
     @Option(help: "The port to listen on (0: any free port, printed once bound).")
@@ -35,6 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxy: [String] = []
     @OptionGroup var webhookTargets: WebhookTargetOptions
     @OptionGroup var log: LogOptions
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }

@@ -20,12 +20,12 @@ struct SimCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a simulated Apple from a seed, and write DIR/<uId>.vpptoken for every location."
         )
-        @OptionGroup var global: GlobalOptions
         @Option(help: ArgumentHelp("The seed: locations with their assets and counts.", valueName: "seed.json"))
         var seed: String
         @OptionGroup var state: SimStateOption
         @Option(help: ArgumentHelp("Where to write the token files.", valueName: "dir"))
         var tokensDir: String
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let bytes = try InputFile.read(seed, what: "seed")
@@ -46,7 +46,6 @@ struct SimCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Another server (or Apple Configurator) takes a location by writing its mdmInfo."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: "The other server's name, e.g. \"Apple Configurator 2\".")
@@ -55,6 +54,7 @@ struct SimCommand: AsyncParsableCommand {
         var id: String?
         @Option(help: "The other server's mdmInfo metadata, e.g. its version.")
         var metadata = "2.17"
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             guard !name.isEmpty, name.count <= 100 else { throw ValidationError("--name needs 1 to 100 characters (Apple's limit)") }
@@ -72,9 +72,9 @@ struct SimCommand: AsyncParsableCommand {
 
     struct RevokeToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "revoke-token", abstract: "Apple revokes a location's token (9625 from now on).")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             try await SimulatorFile.open(state.state).revokeToken(location: location.location)
@@ -85,9 +85,9 @@ struct SimCommand: AsyncParsableCommand {
 
     struct ExpireToken: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "expire-token", abstract: "A location's token expires now (9621 from now on).")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             try await SimulatorFile.open(state.state).expireToken(location: location.location)
@@ -98,13 +98,13 @@ struct SimCommand: AsyncParsableCommand {
 
     struct SetTotal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set-total", abstract: "Change how many licences of an app a location owns (a purchase, a refund, a transfer).")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: ArgumentHelp("The app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String
         @Option(help: "The new total.")
         var total: Int
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             guard AssetKey(parsing: app) != nil else { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
@@ -130,11 +130,11 @@ struct SimCommand: AsyncParsableCommand {
             commandName: "renew-token",
             abstract: "A fresh token file for the same location, as the portal hands out; the old file stops working."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @OptionGroup var location: SimLocationOption
         @Option(help: ArgumentHelp("Where to write the new token file.", valueName: "dir"))
         var tokensDir: String
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let file = try await SimulatorFile.open(state.state).renewToken(location: location.location, tokensDirectory: URL(fileURLWithPath: tokensDir))
@@ -145,10 +145,10 @@ struct SimCommand: AsyncParsableCommand {
 
     struct Assignments: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apple's truth: every device assignment, of one location or all.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @Option(help: ArgumentHelp("Only this location.", valueName: "uid"))
         var location: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let assignments = try await SimulatorFile.open(state.state).allAssignments(location: location)
@@ -171,7 +171,6 @@ struct SimCommand: AsyncParsableCommand {
 
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve the simulator over loopback HTTP.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var state: SimStateOption
         @Option(help: "The address to listen on.")
         var host = "127.0.0.1"
@@ -181,6 +180,7 @@ struct SimCommand: AsyncParsableCommand {
         var latencyMs: Int?
         @Option(help: ArgumentHelp("Vary the delay by up to this much either way (with --latency-ms).", valueName: "ms"))
         var jitterMs: Int?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         /// The simulator's bound on its delay (`SimulatorDefaults.latencyMillisecondsMax`).
         static let latencyMillisecondsMax = 60_000

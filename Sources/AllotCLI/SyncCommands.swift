@@ -10,7 +10,6 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Read the tenant's tokens from Apple: totals, who manages each location, over-allocation, and assignments that differ from the ledger's."
     )
-    @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
     var tenant: String?
     @Flag(help: "Every tenant's tokens (for cron; `allot serve` syncs on its own schedule).")
@@ -19,6 +18,7 @@ struct SyncCommand: AsyncParsableCommand {
     var token: String?
     @Flag(help: "Repair the differences found: send Apple again what it lacks (through the outbox; `allot push` delivers it) and record what Apple holds that the ledger does not.")
     var repair = false
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func validate() throws {
         switch (tenant, all) {
@@ -113,9 +113,9 @@ struct PushCommand: AsyncParsableCommand {
         commandName: "push",
         abstract: "Deliver pending Apple operations now: one tenant's, or every tenant's without --tenant."
     )
-    @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: ArgumentHelp("The tenant's slug (default: every tenant).", valueName: "slug"))
     var tenant: String?
+    @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func validate() throws {
         if let tenant, !Ledger.isValidSlug(tenant) {

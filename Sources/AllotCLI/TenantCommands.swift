@@ -13,13 +13,13 @@ struct TenantCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant.")
-        @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("Lowercase letters, digits and dashes, e.g. springfield-schools.", valueName: "slug"))
         var slug: String
         @Option(help: "A name for people (default: the slug).")
         var name: String?
         @Option(help: ArgumentHelp("How a new assignment picks its token: \(AllocationPolicy.helpText).", valueName: "policy"))
         var policy: AllocationPolicy = .mostAvailable
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             guard Ledger.isValidSlug(slug) else {
@@ -41,7 +41,7 @@ struct TenantCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenants.")
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let tenants = try await global.openEngine().tenants()
@@ -65,9 +65,9 @@ struct TenantCommand: AsyncParsableCommand {
             commandName: "rotate-key",
             abstract: "Make a new HTTP API key for a tenant; it is shown once, and the old one stops working."
         )
-        @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
         var slug: String
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let key = try await global.openEngine().rotateAPIKey(tenant: slug)
@@ -87,11 +87,11 @@ extension TenantCommand {
             commandName: "licences-low",
             abstract: "Show or set when the tenant's licences_low event fires: percents of an app's total (default 20,10; none for never)."
         )
-        @OptionGroup var global: GlobalOptions
         @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
         var slug: String
         @Argument(help: ArgumentHelp("Distinct whole percents from 1 to 99, e.g. 20,10; or none. Without it, the current ones are shown.", valueName: "percents"))
         var percents: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if let percents {

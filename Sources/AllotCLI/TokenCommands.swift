@@ -15,7 +15,6 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a .vpptoken file: claim its location for this tenant and sync its licences.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
         var file: String
@@ -25,6 +24,7 @@ struct TokenCommand: AsyncParsableCommand {
         var priority = 0
         @Flag(help: "Say what adding would do (as `token inspect`) and change nothing; exit 1 if it would be refused.")
         var dryRun = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             if dryRun {
@@ -43,7 +43,6 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Renew: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Renew a token with a fresh file for the same location; assignments are kept.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
@@ -51,6 +50,7 @@ struct TokenCommand: AsyncParsableCommand {
         var file: String
         @Flag(help: "Say what renewing would do (as `token inspect --renewing`) and change nothing; exit 1 if it would be refused.")
         var dryRun = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             if dryRun {
@@ -68,10 +68,10 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a token: its licences are revoked; lists the devices that need an uninstall.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let allot = try await global.openEngine()
@@ -86,12 +86,12 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Takeover: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Take a location back from another server or Apple Configurator.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
         @Flag(help: "Also revoke the licences at that location that this server did not assign.")
         var cleanUp = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let allot = try await global.openEngine()
@@ -121,8 +121,8 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tenant's tokens with their state and expiry.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let tokens = try await global.openEngine().tokenList(tenant: tenant.tenant)

@@ -11,24 +11,30 @@ extension TokenCommand {
             abstract: "Show what a .vpptoken file is and what adding (or renewing) it would do, changing nothing.",
             discussion: "Exit code 0 whatever adding would do; `token add --dry-run` and `token renew --dry-run` exit 1 when the real command would be refused."
         )
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var tenant: TenantOption
+        @Option(help: ArgumentHelp("The tenant to add the file to (or whose token --renewing names); without one, the file is judged against every tenant of the ledger.", valueName: "slug"))
+        var tenant: String?
         @Argument(help: ArgumentHelp("The .vpptoken file.", valueName: "file"))
         var file: String
         @Option(help: ArgumentHelp("Say what renewing this token (id or location uId) with the file would do, instead of adding it.", valueName: "token"))
         var renewing: String?
         @Flag(help: "Say what adding with --takeover would do.")
         var takeover = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
+
+        func validate() throws {
+            if let tenant { try TenantOption.validate(tenant) }
+            if renewing != nil && tenant == nil { throw ValidationError("--renewing needs --tenant: a token is renewed within the tenant that holds it") }
+        }
 
         func run() async throws {
-            _ = try await TokenInspection.report(file: file, tenant: tenant.tenant, renewing: renewing, takeover: takeover, global: global)
+            _ = try await TokenInspection.report(file: file, tenant: tenant, renewing: renewing, takeover: takeover, global: global)
         }
     }
 }
 
 extension TokenInspection {
     /// Inspects the file, prints the report, and returns it (the dry runs exit 1 on a refusal).
-    static func report(file: String, tenant: String, renewing: String?, takeover: Bool, global: GlobalOptions) async throws -> TokenInspection {
+    static func report(file: String, tenant: String?, renewing: String?, takeover: Bool, global: GlobalOptions) async throws -> TokenInspection {
         let contents = try TokenFileInput.read(file)
         let allot = try await global.openEngine()
         let inspection = try await allot.inspectTokenFile(tenant: tenant, fileContents: contents, renewing: renewing, takeover: takeover)
@@ -44,7 +50,8 @@ extension TokenInspection {
 }
 
 enum InspectionText {
-    static func lines(_ inspection: TokenInspection, tenant: String) -> [String] {
+    /// `tenant`: nil when the file is judged against the whole ledger.
+    static func lines(_ inspection: TokenInspection, tenant: String?) -> [String] {
         let now = Moments.now
         let days = TokenExpiry.daysLeft(expiresAt: inspection.expiresAt, now: now)
         let expiry = TokenExpiry.isExpiringSoon(expiresAt: inspection.expiresAt, now: now)
@@ -52,12 +59,12 @@ enum InspectionText {
             : "expires \(Text.date(inspection.expiresAt)) (\(Text.count(days, "day")) left)"
         let manager = switch inspection.manager {
         case .nobody: "nobody (unclaimed)"
-        case .thisTenant: "this tenant (\(tenant))"
+        case .thisTenant: tenant.map { "this tenant (\($0))" } ?? "a tenant of this server"
         case .anotherServer(let name): "\(name), another server"
         }
         let action = switch inspection.verdict {
-        case .wouldAdd: "Adding it would claim the location for \(tenant) and sync its licences."
-        case .wouldTakeOver(let from): "Adding it would take the location over from \(from), then claim it for \(tenant) and sync its licences."
+        case .wouldAdd: "Adding it would claim the location for \(tenant ?? "the tenant") and sync its licences."
+        case .wouldTakeOver(let from): "Adding it would take the location over from \(from), then claim it for \(tenant ?? "the tenant") and sync its licences."
         case .wouldRenew(let token): "Renewing token \(token) with it would keep every assignment and return the token to active."
         case .refused(let refusal): "\(inspection.operation == .add ? "Adding" : "Renewing") it would be refused: \(CLIAdvice.message(for: refusal))."
         }

@@ -11,7 +11,6 @@ extension TokenCommand {
             abstract: "Give back the licences a token holds beyond Apple's total (a refund, a transfer, the wrong location's token).",
             discussion: "The newest assignments go first (the devices of --keep-group last). Each device moves to another token of the same app with a free licence when one has it (no uninstall needed); otherwise its licence is revoked and it is listed for an uninstall. Apple is told straight after (the outbox)."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The token: its id or its location uId.", valueName: "token"))
         var token: String
@@ -21,6 +20,7 @@ extension TokenCommand {
         var keepGroup: String?
         @Flag(help: "Say what would be moved and revoked; change nothing.")
         var dryRun = false
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if let app, AssetKey(parsing: app) == nil { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }

@@ -14,11 +14,11 @@ struct WebhooksCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Register a URL for the tenant's events from now on; its signing secret is shown once."
         )
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("An https:// URL, e.g. https://mdm.example.com/allot-events (http:// and inside addresses only as the flags below allow, like `allot serve`).", valueName: "url"))
         var url: String
         @OptionGroup var targets: WebhookTargetOptions
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             var settings = EngineSettings()
@@ -36,8 +36,8 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The tenant's webhooks and how far each has delivered.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let webhooks = try await global.openEngine().webhooks(tenant: tenant.tenant)
@@ -61,10 +61,10 @@ struct WebhooksCommand: AsyncParsableCommand {
 
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop posting to a webhook.")
-        @OptionGroup var global: GlobalOptions
         @OptionGroup var tenant: TenantOption
         @Argument(help: ArgumentHelp("The webhook's id (see `webhooks list`).", valueName: "id"))
         var id: Int64
+        @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func run() async throws {
             let webhook = try await global.openEngine().removeWebhook(tenant: tenant.tenant, id: id)

@@ -1,6 +1,7 @@
 /// A device roster read from CSV (DESIGN.md, `devices import`): a header row naming the columns,
 /// `serial_number` required, `name`, `model`, `group` optional, in any order. Quoted fields,
-/// CRLF line ends and a UTF-8 byte-order mark are accepted. A bad line is rejected with its line
+/// CRLF line ends and a UTF-8 byte-order mark are accepted. The fields are separated by commas,
+/// or by semicolons or tabs when the header is (`delimiter(ofHeader:)`). A bad line is rejected with its line
 /// number (the header is line 1) while the good ones import. A serial repeated in the file is
 /// merged: the last line's values win, and it counts once.
 public struct Roster: Sendable {
@@ -36,10 +37,33 @@ public struct Roster: Sendable {
         String(header.trimmingWhitespace().lowercased().filter { $0 != " " && $0 != "_" && $0 != "-" && $0 != "\u{FEFF}" })
     }
 
+    /// The separators a roster may use: commas (RFC 4180), semicolons (spreadsheets in locales
+    /// whose decimal separator is a comma export CSV that way) and tabs (a copy from a table).
+    public static let delimiters: [Character] = [",", ";", "\t"]
+
+    /// The separator of a file whose first line is `header`: the one of `delimiters` that occurs
+    /// most often outside quotes, commas when none does (a header of one column) or on a tie.
+    public static func delimiter(ofHeader header: Substring) -> Character {
+        var counts: [Character: Int] = [:]
+        var quoted = false
+        for character in header {
+            if character == "\"" { quoted.toggle() } else if !quoted, delimiters.contains(character) { counts[character, default: 0] += 1 }
+        }
+        let comma = counts[",", default: 0]
+        let best = delimiters.max { counts[$0, default: 0] < counts[$1, default: 0] } ?? ","
+        return counts[best, default: 0] > comma ? best : ","
+    }
+
+    /// The separator this file was read with.
+    public let delimiter: Character
+
     /// Parses the bytes of a roster file. Throws `RosterError` when the file as a whole cannot be
     /// a roster (no header, no `serial_number` column, too many rows); bad lines are rejections.
     public init(csv bytes: some Collection<UInt8>) throws(RosterError) {
-        var reader = CSVReader(Array(bytes))
+        let all = Array(bytes)
+        let firstLine = all.prefix(Self.lineBytesMax).prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
+        delimiter = Self.delimiter(ofHeader: String(decoding: firstLine, as: UTF8.self)[...])
+        var reader = CSVReader(all, delimiter: delimiter.asciiValue!)
         guard let header = reader.nextRecord() else { throw RosterError("the roster file is empty; it needs a header row with a serial_number column") }
         if case .failure(let problem) = header.fields {
             throw RosterError("the roster's header row (line 1) \(problem)")
@@ -48,7 +72,7 @@ public struct Roster: Sendable {
         let columns = headerFields.map(Self.columnName)
         guard let serialColumn = columns.firstIndex(where: { Self.serialColumnNames.contains($0) }) else {
             // The header is not echoed: a file given here by mistake may be a secret (a token).
-            throw RosterError("the roster's header row (\(columns.count) column\(columns.count == 1 ? "" : "s")) has no serial number column; name one serial_number (or Serial Number, serial, SerialNumber)")
+            throw RosterError("the roster's header row (\(columns.count) column\(columns.count == 1 ? "" : "s"), separated by \(Self.delimiterName(delimiter))) has no serial number column; name one serial_number (or Serial Number, serial, SerialNumber)")
         }
         let nameColumn = columns.firstIndex { $0 == "name" || $0 == "devicename" }
         let modelColumn = columns.firstIndex(of: "model")
@@ -108,13 +132,23 @@ public struct Roster: Sendable {
     }
 }
 
+extension Roster {
+    static func delimiterName(_ delimiter: Character) -> String {
+        switch delimiter {
+        case ";": "semicolons"
+        case "\t": "tabs"
+        default: "commas"
+        }
+    }
+}
+
 public struct RosterError: Error, Sendable, CustomStringConvertible {
     public let message: String
     init(_ message: String) { self.message = message }
     public var description: String { message }
 }
 
-/// RFC 4180 records over bytes: fields separated by commas, optionally quoted with `"`, a
+/// RFC 4180 records over bytes: fields separated by commas (or the delimiter given), optionally quoted with `"`, a
 /// doubled `""` inside quotes standing for one quote, records ending at LF or CRLF (a quoted
 /// field may span lines).
 struct CSVReader {
@@ -127,13 +161,15 @@ struct CSVReader {
     }
 
     private let bytes: [UInt8]
+    private let delimiter: UInt8
     private var position: Int
     private var line = 1
     /// Fields of the last record: the next one most likely has as many.
     private var fieldsExpected = 4
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], delimiter: UInt8 = UInt8(ascii: ",")) {
         self.bytes = bytes
+        self.delimiter = delimiter
         // A UTF-8 byte-order mark, as spreadsheet programs write it.
         position = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
     }
@@ -168,7 +204,7 @@ struct CSVReader {
                 continue
             }
             switch byte {
-            case UInt8(ascii: ","):
+            case delimiter:
                 append(field, to: &fields, problem: &problem)
                 field.removeAll(keepingCapacity: true)
             case UInt8(ascii: "\""):

@@ -46,6 +46,21 @@ import Testing
         #expect(names == ["good", "fine"], "nothing stored as U+FFFD or with a NUL")
     }
 
+    @Test func aRosterSeparatedBySemicolonsOrTabsIsRead() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.run("tenant", "create", "springfield").status == 0)
+        let semicolons = try workspace.write("export.csv", "Serial Number;Device Name;Group\r\nSER00000001;Room 4, north;lab\r\nSER00000002;Library;lab\r\n")
+        let imported = try workspace.run("devices", "import", "--tenant", "springfield", semicolons, "--json")
+        #expect(imported.status == 0, "\(imported)")
+        #expect(try imported.json()[int: "imported"] == 2)
+        let names = try workspace.json("devices", "list", "--tenant", "springfield")[array: "devices"].compactMap { $0["name"] as? String }
+        #expect(Set(names) == ["Room 4, north", "Library"])
+
+        let tabs = try workspace.write("roster.tsv", "serial_number\tname\nSER00000001\tx\n")
+        let dryRun = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--roster", tabs, "--dry-run", "--json")
+        #expect(try dryRun.json()[int: "total"] == 1, "the tab roster names one device: \(dryRun)")
+    }
+
     @Test func controlCharactersFromInputAreEscapedForPeople() throws {
         let workspace = try Workspace()
         #expect(try workspace.run("tenant", "create", "springfield").status == 0)

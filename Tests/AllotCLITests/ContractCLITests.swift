@@ -45,7 +45,7 @@ import Testing
         noApple.expectOneSentence(containing: "--apple sim:PATH")
         let unknown = try workspace.run("token", "remove", "--tenant", "springfield", "42")
         #expect(unknown.status == 1)
-        unknown.expectOneSentence(containing: "`allot token list --tenant SLUG`")
+        unknown.expectOneSentence(containing: "`allot token list --tenant springfield`")
     }
 
     @Test func completionScriptsAreGeneratedForTheShells() throws {

@@ -55,6 +55,6 @@ import Testing
         try workspace.run("tenant", "create", "springfield")
         let result = try workspace.run("revoke", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue")
         #expect(result.status == 2, "\(result)")
-        #expect(result.stderr.contains("--queue is for assign"))
+        #expect(result.stderr.contains("--queue is an option of `allot assign`, not of `allot revoke`"), "\(result)")
     }
 }

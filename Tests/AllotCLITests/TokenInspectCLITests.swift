@@ -3,7 +3,7 @@ import Testing
 
 /// `allot token inspect` and the dry runs of `token add` / `token renew`: the built binary
 /// against the simulator; what they print, and that nothing anywhere changed.
-@Suite struct TokenInspectCLITests {
+@Suite(.timeLimit(.minutes(3))) struct TokenInspectCLITests {
     /// Everything a look could change: the ledger's tokens and events, Apple's state, the file.
     func snapshot(_ workspace: Workspace, file: String) throws -> [String] {
         [
@@ -48,6 +48,33 @@ import Testing
         let secret = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         for output in [answer.description, text.stdout, text.stderr, dryRun.stdout] { #expect(!output.contains(secret)) }
         #expect(try snapshot(workspace, file: file) == before, "inspecting changed the ledger, Apple or the file")
+    }
+
+    @Test func aFileIsInspectedWithoutATenantAndJudgedAgainstTheWholeLedger() throws {
+        let workspace = try Workspace()
+        try workspace.simulator()
+        try workspace.tenantWithDevices(count: 1)
+        let file = workspace.tokenFile("1001")
+
+        let fresh = try workspace.json("token", "inspect", file)
+        #expect(fresh["locationUid"] as? String == "1001")
+        #expect(fresh[object: "managedBy"]["state"] as? String == "unclaimed")
+        #expect(fresh["outcome"] as? String == "would_add")
+        let text = try workspace.run("token", "inspect", file)
+        #expect(text.status == 0, "\(text)")
+        #expect(text.stdout.contains("Main Campus (1001) of Springfield Schools"), "\(text)")
+
+        #expect(try workspace.run("token", "add", "--tenant", "springfield", file).status == 0)
+        let held = try workspace.run("token", "inspect", file, "--json")
+        #expect(held.status == 0, "\(held)")
+        let answer = try held.json()
+        #expect(answer[object: "managedBy"]["state"] as? String == "this_tenant", "the tenant whose mdmInfo Apple shows")
+        #expect(answer["outcome"] as? String == "refused")
+        #expect((answer[object: "refusal"]["message"] as? String)?.contains("of tenant springfield") == true, "\(answer)")
+
+        let renewing = try workspace.run("token", "inspect", file, "--renewing", "1")
+        #expect(renewing.status == 2, "--renewing needs a tenant: \(renewing)")
+        #expect(renewing.stderr.contains("--renewing needs --tenant"))
     }
 
     @Test func aLocationAnotherServerManagesNeedsATakeOverAndTheDryRunSaysSo() throws {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Exit code 2: the command line is wrong, and nothing was looked at or changed.
-@Suite struct UsageCLITests {
+@Suite(.timeLimit(.minutes(3))) struct UsageCLITests {
     @Test(arguments: [
         ["assign", "--tenant", "springfield", "--app", "361309726"],
         ["assign", "--tenant", "springfield", "--app", "361309726", "--group", "lab", "--all-devices"],
@@ -41,6 +41,29 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.contains("--all-or-nothing"))
         #expect(result.stderr.isEmpty)
+    }
+
+    @Test func helpListsTheCommandsOwnOptionsBeforeTheGlobalOnes() throws {
+        let workspace = try Workspace()
+        for command in [["assign"], ["revoke"], ["events"], ["token", "inspect"], ["tenant", "create"]] {
+            let result = try workspace.run(arguments: command + ["--help"])
+            #expect(result.status == 0, "\(command): \(result)")
+            let help = result.stdout
+            let own = try #require(help.range(of: "\nOPTIONS:\n"), "\(command): \(help)")
+            let global = try #require(help.range(of: "\nGLOBAL OPTIONS:\n"), "\(command): \(help)")
+            #expect(own.lowerBound < global.lowerBound, "\(command): the command's own options come first")
+            let globalSection = help[global.upperBound...]
+            for name in ["--db", "--key-file", "--apple", "--json"] {
+                #expect(globalSection.contains(name), "\(command): \(name) is a global option")
+                #expect(!help[own.upperBound..<global.lowerBound].contains(name + " "), "\(command): \(name) is not among the own options")
+            }
+        }
+    }
+
+    @Test func onlyAssignOffersTheQueue() throws {
+        let workspace = try Workspace()
+        #expect(try workspace.run("assign", "--help").stdout.contains("--queue"))
+        #expect(try !workspace.run("revoke", "--help").stdout.contains("--queue"))
     }
 
     @Test func theDatabaseComesFromDbThenTheEnvironment() throws {

@@ -15,6 +15,32 @@ import Testing
         #expect(parsed.rejected.isEmpty)
     }
 
+    @Test func aHeaderSeparatedBySemicolonsOrTabsSetsTheDelimiter() throws {
+        let semicolons = try roster("Serial Number;Name;Group\nC02ABC12DEF3;\"Room 4; north\";grade-5\nDMPX12345678;Lab, east;lab\n")
+        #expect(semicolons.delimiter == ";")
+        #expect(semicolons.rows.map(\.serial.value) == ["C02ABC12DEF3", "DMPX12345678"])
+        #expect(semicolons.rows.map(\.name) == ["Room 4; north", "Lab, east"], "a comma is text in a semicolon file")
+        #expect(semicolons.rejected.isEmpty)
+
+        let tabs = try roster("serial_number\tmodel\nC02ABC12DEF3\tiPad\n")
+        #expect(tabs.delimiter == "\t")
+        #expect(tabs.rows.first?.model == "iPad")
+
+        let commas = try roster("serial_number,name\nC02ABC12DEF3,Room 4; north\n")
+        #expect(commas.delimiter == ",")
+        #expect(commas.rows.first?.name == "Room 4; north", "a semicolon is text in a comma file")
+        #expect(Roster.delimiter(ofHeader: "serial_number") == ",", "one column: commas")
+        #expect(Roster.delimiter(ofHeader: "\"serial;number\",name") == ",", "quoted separators do not count")
+    }
+
+    @Test func aHeaderWithoutASerialColumnNamesItsSeparator() throws {
+        #expect {
+            try roster("device;name\nC02ABC12DEF3;x\n")
+        } throws: { error in
+            (error as? RosterError)?.message.contains("2 columns, separated by semicolons") == true
+        }
+    }
+
     @Test func badLinesAreRejectedWithTheirLineNumberWhileGoodOnesStay() throws {
         let parsed = try roster("""
             serial_number,model
