@@ -29,7 +29,7 @@ public enum LaneRound {
         }
 
         /// Apple's step for it is due: a send or a poll whose time has come, nobody holding it.
-        func isReady(now: Int64) -> Bool {
+        public func isReady(now: Int64) -> Bool {
             state.meetsApple && nextAttemptAt <= now && (leaseExpiresAt ?? .min) <= now
         }
 

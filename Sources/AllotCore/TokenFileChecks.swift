@@ -14,14 +14,17 @@ public enum TokenFileChecks {
     }
 
     /// Renewing: a removed token cannot be renewed, and the file must be for the token's own
-    /// location (the fix for another location is remove + add).
+    /// location. A file for another location is most likely the wrong file (a download of the
+    /// wrong location): the advice is to fetch the right one. Removing the token would revoke
+    /// every licence it holds, so it is named only as the way to move to another location, with
+    /// that cost said.
     public static func renew(token: TokenID, state: TokenState, tokenLocationName: String, tokenLocationUid: String,
                              fileLocationName: String, fileLocationUid: String) throws(AllotError) {
         guard state != .removed else {
             throw AllotError.conflict("token \(token) was removed; add the file as a new token instead")
         }
         guard fileLocationUid == tokenLocationUid else {
-            throw AllotError.conflict("the token file is for location \(fileLocationName) (\(fileLocationUid)) but token \(token) is for \(tokenLocationName) (\(tokenLocationUid)): remove token \(token) and add this file instead")
+            throw AllotError.conflict("this file is for location \(fileLocationName) (\(fileLocationUid)) but token \(token) is for location \(tokenLocationName) (\(tokenLocationUid)), so nothing was renewed; it is most likely the wrong file: download the token of \(tokenLocationName) from Apple Business Manager or Apple School Manager and renew with it (moving to another location means removing token \(token), which gives back every licence it holds, then adding the new file)")
         }
     }
 }

@@ -58,11 +58,15 @@ extension Ledger {
     /// The lease condition: nobody holds the operation, or its holder's lease ran out.
     private static let leaseFree = "(lease_expires_at IS NULL OR lease_expires_at <= ?1)"
 
+    /// Apple's next step is due at `?1` and nobody holds the operation: the SQL twin of
+    /// `LaneRound.Candidate.isReady(now:)`, tested to agree (`OutboxSQLTests`).
+    public static let dueSQL = "(state IN \(OutboxState.activeSQL) AND next_attempt_at <= ?1 AND \(leaseFree))"
+
     /// Tokens (with their tenant) that have an operation due now that no live lease holds.
     public func tokensWithDueOperations(tenant: TenantID?) throws -> [(token: TokenID, tenant: TenantID)] {
         try database.query("""
             SELECT DISTINCT token_id, tenant_id FROM outbox
-            WHERE state IN \(OutboxState.activeSQL) AND next_attempt_at <= ?1 AND \(Self.leaseFree) AND (tenant_id = ?2 OR ?2 IS NULL)
+            WHERE \(Self.dueSQL) AND (tenant_id = ?2 OR ?2 IS NULL)
             ORDER BY token_id
             """, [.integer(now), SQLValue(tenant?.rawValue)]) { (token: TokenID($0.int64(0)), tenant: TenantID($0.int64(1))) }
     }
@@ -98,7 +102,7 @@ extension Ledger {
                 let rows = try database.query("""
                     UPDATE outbox SET lease_owner = ?2, lease_expires_at = ?1 + ?3
                     WHERE id IN (\(SQLInList.placeholders(count: chunk.count, first: 4)))
-                    AND state IN \(OutboxState.activeSQL) AND next_attempt_at <= ?1 AND \(Self.leaseFree)
+                    AND \(Self.dueSQL)
                     RETURNING id, state, attempts
                     """, [.integer(now), .text(owner), .integer(leaseSeconds)] + SQLInList.padded(chunk.map { .integer($0.id) }),
                     row: { (id: $0.int64(0), state: $0.string(1), attempts: $0.int(2)) })

@@ -34,4 +34,23 @@ import Testing
             }
         }
     }
+
+    @Test(arguments: TestBackend.all) func theSQLOfADueOperationAgreesWithALanesRuleOnEveryStateTimeAndLease(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        let now: Int64 = 1_000_000
+        let footprint = DeliveryOrder.Footprint(id: 1, order: 1, kind: .associate, asset: AssetKey(adamId: "1"), serials: ["A"])
+        for state in OutboxState.allCases {
+            for nextAttemptAt in [now - 1, now, now + 1] {
+                for lease in [nil, now - 1, now, now + 1] as [Int64?] {
+                    let due = try f.ledger.database.queryFirst("""
+                        SELECT count(*) FROM (SELECT CAST(?2 AS TEXT) AS state, CAST(?3 AS BIGINT) AS next_attempt_at,
+                                                     CAST(?4 AS BIGINT) AS lease_expires_at) AS outbox
+                        WHERE \(Ledger.dueSQL)
+                        """, [.integer(now), .text(state.rawValue), .integer(nextAttemptAt), SQLValue(lease)]) { $0.int(0) }
+                    let candidate = LaneRound.Candidate(footprint: footprint, state: state, nextAttemptAt: nextAttemptAt, leaseExpiresAt: lease)
+                    #expect(due == (candidate.isReady(now: now) ? 1 : 0), "\(state), next at now \(nextAttemptAt - now), lease \(lease.map { $0 - now } as Any)")
+                }
+            }
+        }
+    }
 }

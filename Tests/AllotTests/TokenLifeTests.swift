@@ -67,7 +67,11 @@ import Testing
             _ = try await world.engine.renewToken(tenant: "springfield", token: "1001", fileContents: world.tokenFile("1002"))
         } throws: { error in
             let message = (error as? AllotError)?.message ?? ""
-            return message.contains("North Campus (1002)") && message.contains("Main Campus (1001)") && message.contains("remove token")
+            // The likely cause is the wrong file: that is the advice, not a removal (which
+            // would give back every licence); a removal is named only with its cost.
+            return message.contains("North Campus (1002)") && message.contains("Main Campus (1001)")
+                && message.contains("wrong file") && message.contains("download the token of Main Campus")
+                && message.contains("gives back every licence")
         }
         let tokens = try await world.engine.tokenList(tenant: "springfield")
         #expect(tokens.count == 1)
