@@ -27,8 +27,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
 
     // Sync
     case poolSynced = "pool_synced"
-    /// Every sync that finds Apple's total below what is in use (kept for its readers);
-    /// `overAllocated` is the alert, once per onset.
+    /// Written by older versions on every sync that found Apple's total below what is in use.
+    /// No longer written: the condition has one name, `overAllocated` (once per onset), and a
+    /// filter by either name finds both (`filterNames`).
     case overAllocation = "over_allocation"
     case appleCountsDiffer = "apple_counts_differ"
     case assignmentsDrift = "assignments_drift"
@@ -66,6 +67,15 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case queueServed = "queue_served"
     case queueCancelled = "queue_cancelled"
     case overAllocationResolved = "over_allocation_resolved"
+
+    /// The stored kinds a filter by `name` finds: the name itself and, for the one condition
+    /// that had two names, both (old events keep the name they were written with).
+    public static func filterNames(_ name: String) -> [String] {
+        switch name {
+        case overAllocation.rawValue, overAllocated.rawValue: [overAllocated.rawValue, overAllocation.rawValue]
+        default: [name]
+        }
+    }
 
     /// The event of a batch in one direction.
     public static func batch(_ direction: BatchDirection) -> EventKind {

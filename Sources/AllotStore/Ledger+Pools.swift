@@ -21,6 +21,7 @@ extension Ledger {
             var report = SnapshotReport()
             var seen = Set<AssetID>()
             let oursNow = try countsAtApple(tenant: tenant, token: token)
+            let poolsBefore = try poolRows(token: token)
             try database.run("UPDATE pool SET total = 0, assigned_elsewhere = 0 WHERE token_id = ?", [.integer(token.rawValue)])
             for asset in assets {
                 precondition(asset.total >= 0 && asset.appleAssigned >= 0, "Apple's counts are never negative")
@@ -48,16 +49,30 @@ extension Ledger {
             }
             report.overAllocated = try overAllocations(tenant: tenant, token: token)
             try database.run("UPDATE tokens SET last_sync_at = ? WHERE id = ?", [.integer(now), .integer(token.rawValue)])
-            try recordEvent(tenant: tenant, kind: .poolSynced, token: token,
-                            detail: ["assets": assets.count, "assetsAdded": report.assetsAdded, "overAllocated": report.overAllocated.count])
-            if !report.overAllocated.isEmpty {
-                try recordEvent(tenant: tenant, kind: .overAllocation, token: token, detail: report.overAllocated)
+            // Events on change only: a sync that finds Apple as it was records nothing (a schedule
+            // syncing every token hourly wrote one per token per hour, and posted each to the
+            // webhooks). Over-allocation is the engine's `over_allocated`, once per onset.
+            let poolsAfter = try poolRows(token: token)
+            if report.assetsAdded > 0 || poolsAfter != poolsBefore {
+                try recordEvent(tenant: tenant, kind: .poolSynced, token: token,
+                                detail: ["assets": assets.count, "assetsAdded": report.assetsAdded, "overAllocated": report.overAllocated.count])
             }
             if !report.countDifferences.isEmpty {
                 try recordEvent(tenant: tenant, kind: .appleCountsDiffer, token: token, detail: report.countDifferences)
             }
             return report
         }
+    }
+
+    /// A token's pools as a sync sets them (total, licences elsewhere, revocable), by asset.
+    private func poolRows(token: TokenID) throws -> [Int64: [Int64]] {
+        var rows: [Int64: [Int64]] = [:]
+        for (asset, values) in try database.query("""
+            SELECT asset_id, total, assigned_elsewhere, revocable FROM pool WHERE token_id = ?
+            """, [.integer(token.rawValue)], row: { ($0.int64(0), [$0.int64(1), $0.int64(2), $0.int64(3)]) }) {
+            rows[asset] = values
+        }
+        return rows
     }
 
     /// The pools of a token whose licences in use exceed Apple's total.
