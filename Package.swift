@@ -138,12 +138,13 @@ let package = Package(
         .plugin(name: "EmbedSchema", capability: .buildTool(), dependencies: ["EmbedSchemaTool"]),
 
         // The child process of the crash tests: writes batches until it is killed.
-        .executableTarget(name: "LedgerCrashWriter", dependencies: ["AllotStore", "AllotCore"], path: "Tests/LedgerCrashWriter"),
+        .executableTarget(name: "LedgerCrashWriter", dependencies: ["Allot", "AllotStore", "AllotCore"], path: "Tests/LedgerCrashWriter"),
         // Benchmarks (DESIGN.md, Performance). The workloads are shared; `allot-bench` prints the
         // side-by-side table without the Benchmark package, so it builds fast.
         .target(
             name: "BenchmarkSupport",
-            dependencies: ["AllotCore", "AllotStore", "CSQLite"],
+            // The engine's workflows (`Workflows`) over a bare ledger.
+            dependencies: ["Allot", "AllotCore", "AllotStore", "CSQLite"],
             path: "Benchmarks/BenchmarkSupport"
         ),
         .executableTarget(
@@ -165,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "AllotBenchmarks",
             dependencies: [
-                "BenchmarkSupport", "AllotCore", "AllotStore",
+                "BenchmarkSupport", "Allot", "AllotCore", "AllotStore",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/AllotBenchmarks",
@@ -175,7 +176,8 @@ let package = Package(
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         // A throw-away PostgreSQL cluster, for the store and CLI suites alike.
         .target(name: "PostgresTestCluster", path: "Tests/PostgresTestCluster"),
-        .testTarget(name: "AllotStoreTests", dependencies: ["AllotStore", "AllotCore", "CSQLite", "PostgresTestCluster"]),
+        // The store's suites run the engine's workflows (`Workflows`) over a bare ledger.
+        .testTarget(name: "AllotStoreTests", dependencies: ["Allot", "AllotStore", "AllotCore", "CSQLite", "PostgresTestCluster"]),
         .testTarget(
             name: "AllotTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import BenchmarkSupport
@@ -34,7 +35,7 @@ enum PostgresBench {
         for _ in 0..<batches {
             let (tenant, items) = sqlite.nextBatch()
             let start = DispatchTime.now()
-            let outcome = try sqlite.ledger.runBatch(tenant: tenant, direction: .assign, items: items)
+            let outcome = try Workflows(sqlite.ledger).runBatch(tenant: tenant, direction: .assign, items: items)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             assigned += outcome.items.count { $0.result == .assigned }
         }
@@ -97,7 +98,7 @@ enum PostgresBench {
         for batch in skip..<skip + batches {
             let items = items(batch: batch, batchSize: batchSize)
             let start = DispatchTime.now()
-            let outcome = try ledger.runBatch(tenant: subject, direction: .assign, items: items)
+            let outcome = try Workflows(ledger).runBatch(tenant: subject, direction: .assign, items: items)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             assigned += outcome.items.count { $0.result == .assigned }
         }

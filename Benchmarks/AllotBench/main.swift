@@ -1,5 +1,6 @@
 // allot-bench: the engine side by side with raw SQLite and a naive allocator, in one process,
 // printed as one table (DESIGN.md, Performance). `allot-bench --help` lists the flags.
+import Allot
 import AllotCore
 import AllotStore
 import BenchmarkSupport
@@ -337,7 +338,7 @@ for round in 1...options.rounds {
     naiveCachedRates.append(Double(itemsPerRound) / Measure.seconds { for batch in cachedInput { naiveCached.run(batch) } })
     log("round \(round): engine \(format(engineRates.last!)), limit \(format(limitRates.last!)), naive \(format(naiveRates.last!)), naive cached \(format(naiveCachedRates.last!)) items/s")
 }
-let engineRate = row("engine: assign, batches of \(format(Double(batchSize))), Ledger.runBatch", unit: "allocations/s", rates: engineRates)
+let engineRate = row("engine: assign, batches of \(format(Double(batchSize))), Workflows.runBatch", unit: "allocations/s", rates: engineRates)
 let limitRate = row("limit: raw C-API prepared INSERT, same table, 1 txn per \(format(Double(batchSize)))", unit: "rows/s", rates: limitRates)
 let naiveRate = row("naive: per item SELECT pool + UPDATE pool + INSERT (statements prepared per use)", unit: "allocations/s", rates: naiveRates)
 let naiveCachedRate = row("naive, cached statements (a stronger floor)", unit: "allocations/s", rates: naiveCachedRates)
@@ -348,7 +349,7 @@ let revokeRounds = engineBatches.chunked(options.batchesPerRound)
 for input in revokeRounds {
     revokeRates.append(Double(itemsPerRound) / (try Measure.seconds {
         for items in input {
-            let outcome = try engineFixture.ledger!.runBatch(tenant: engineFixture.tenant, direction: .revoke, items: items)
+            let outcome = try Workflows(engineFixture.ledger!).runBatch(tenant: engineFixture.tenant, direction: .revoke, items: items)
             precondition(outcome.counts["revoked"] == items.count, "a revoke batch did not revoke every item")
         }
     }))
@@ -434,7 +435,7 @@ if options.scaling {
             let seconds = try Measure.seconds {
                 let ledger = try fixture.reopen()
                 let tenant = try ledger.requireTenant(slug: fixture.tenant.slug)
-                let outcome = try ledger.runBatch(tenant: tenant, direction: .assign, items: items)
+                let outcome = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: items)
                 precondition(outcome.counts["assigned"] == items.count)
             }
             scalingLines.append("Open a database holding \(format(Double(existing))) assignments and serve the first batch of "

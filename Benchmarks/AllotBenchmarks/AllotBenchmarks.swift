@@ -3,6 +3,7 @@
 // read; the name says how many items that is. Run with
 //     swift package --allow-writing-to-package-directory benchmark --target AllotBenchmarks
 // ALLOT_BENCH_QUICK=1 uses a 20,000-device tenant instead of the realistic million.
+import Allot
 import AllotCore
 import AllotStore
 import Benchmark
@@ -55,7 +56,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // Assign batches, durably committed: Ledger.runBatch end to end.
+    // Assign batches, durably committed: Workflows.runBatch end to end.
     for size in [100, 1_000, 10_000] where size <= shape.devices {
         Benchmark("assign: batch of \(size) items, committed", configuration: configuration(iterations: size >= 10_000 ? 30 : 200)) { benchmark in
             let items = engine!.nextItems()
@@ -76,7 +77,7 @@ let benchmarks: @Sendable () -> Void = {
             let items = engine!.nextItems()
             try engine!.run(items)
             benchmark.startMeasurement()
-            let outcome = try fixture!.ledger!.runBatch(tenant: fixture!.tenant, direction: .revoke, items: items)
+            let outcome = try Workflows(fixture!.ledger!).runBatch(tenant: fixture!.tenant, direction: .revoke, items: items)
             benchmark.stopMeasurement()
             precondition(outcome.counts["revoked"] == items.count)
         } setup: {

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -73,7 +74,7 @@ public final class TenantsDatabase {
     }
 
     public func run(_ batch: (Tenant, [BatchItem])) throws {
-        let outcome = try ledger.runBatch(tenant: batch.0, direction: .assign, items: batch.1)
+        let outcome = try Workflows(ledger).runBatch(tenant: batch.0, direction: .assign, items: batch.1)
         precondition(outcome.counts["assigned"] == batch.1.count, "a benchmark batch did not assign every item: \(outcome.counts)")
     }
 }

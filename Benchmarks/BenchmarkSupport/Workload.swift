@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import CSQLite
@@ -160,7 +161,7 @@ public struct BatchCursor {
 
 // MARK: The three allocators
 
-/// The engine end to end: `Ledger.runBatch` (decisions, assignment rows, pool counters, outbox,
+/// The engine end to end: `Workflows.runBatch` (decisions, assignment rows, pool counters, outbox,
 /// batch row, event) in one transaction per batch.
 public struct EngineRunner {
     public let fixture: Fixture
@@ -179,7 +180,7 @@ public struct EngineRunner {
     }
 
     public func run(_ items: [BatchItem]) throws {
-        let outcome = try fixture.ledger!.runBatch(tenant: fixture.tenant, direction: .assign, items: items)
+        let outcome = try Workflows(fixture.ledger!).runBatch(tenant: fixture.tenant, direction: .assign, items: items)
         precondition(outcome.counts["assigned"] == items.count, "a benchmark batch did not assign every item: \(outcome.counts)")
     }
 }

@@ -56,11 +56,12 @@ extension Allot {
                         progress: @escaping @Sendable (BatchTally) -> Void = { _ in }) async throws -> RollOutOutcome {
         let outcome = try await rollOutInChunks(tenant: slug, direction: direction, asset: asset, devices: selection, mode: mode,
                                                 idempotencyKey: idempotencyKey, queue: queue, chunkItems: chunkItems, stop: stop, progress: progress)
-        if direction == .revoke && outcome.committed && (outcome.counts[ItemResult.revoked.rawValue] ?? 0) > 0 {
+        // A partial roll-out's chunks leave the queue alone (a device waiting there may be in a
+        // later chunk); the licences it gave back serve the queue once it is done. Its
+        // licences_low check ran in each chunk's write.
+        if direction == .revoke && mode == .partial && (outcome.counts[ItemResult.revoked.rawValue] ?? 0) > 0 {
             try serveQueue(tenant: try tenant(slug), asset: asset)
         }
-        // Licences spent or given back: a licences_low threshold crossed, or recovered from.
-        if !outcome.batchIds.isEmpty { try noteLicenceLevels(tenant: try tenant(slug), assets: [asset]) }
         return outcome
     }
 
@@ -90,7 +91,7 @@ extension Allot {
             var batch: BatchID?
             var interrupted = false
             do {
-                batch = try ledger.runBatchInOneTransaction(
+                batch = try workflows.runBatchInOneTransaction(
                     tenant: tenant, direction: direction, mode: mode, queue: queue, tally: &tally,
                     nextChunk: { try chunks.next() },
                     chunkDone: { running in
@@ -110,7 +111,8 @@ extension Allot {
         while let items = try chunks.next() {
             decidedChunks += 1
             let key = idempotencyKey.map { decidedChunks == 1 ? $0 : "\($0)#\(decidedChunks)" }
-            let outcome = counted(try ledger.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key, queue: queue))
+            let outcome = counted(try workflows.runBatch(tenant: tenant, direction: direction, items: items, mode: mode, idempotencyKey: key, queue: queue,
+                                                           servesQueues: mode != .partial))
             if let batch = outcome.batchId { batchIds.append(batch) }
             tally.add(outcome.items)
             progress(tally)

@@ -16,8 +16,7 @@ extension Allot {
 
     @discardableResult
     func serveQueue(tenant: Tenant, asset: AssetKey?) throws -> [QueueServing] {
-        let assets = try asset.map { [$0] } ?? ledger.assetsWithDemand(tenant: tenant.id)
-        return try assets.compactMap { try ledger.serveQueue(tenant: tenant, asset: $0) }
+        try workflows.serveQueues(tenant: tenant, asset: asset)
     }
 
     /// The devices waiting, app by app, with their places.
@@ -28,13 +27,5 @@ extension Allot {
     /// Takes devices out of an app's queue.
     public func cancelQueued(tenant slug: String, asset: AssetKey, serials: [String]) throws -> QueueCancellation {
         try ledger.cancelQueued(tenant: try tenant(slug).id, asset: asset, serials: serials)
-    }
-
-    /// After a committed revoke batch: the apps it gave licences back to serve their queues.
-    func serveAfterRevocation(tenant: Tenant, _ items: [ItemOutcome]) throws {
-        let freed = Set(items.filter { $0.result == .revoked }.map { AssetKey(adamId: $0.adamId, pricingParam: $0.pricingParam) })
-        for asset in freed.sorted(by: { $0.description < $1.description }) {
-            try serveQueue(tenant: tenant, asset: asset)
-        }
     }
 }

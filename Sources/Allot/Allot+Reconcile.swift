@@ -102,25 +102,10 @@ extension Allot {
         try noteLicenceLevels(tenant: tenant)
     }
 
-    /// `licences_low` once per crossing of a threshold, and again after a recovery above it.
-    /// With `assets` (a batch's), only those apps are looked at: the others' pools did not move.
+    /// `licences_low` once per crossing of a threshold, in a write of its own
+    /// (`Workflows.noteLicenceLevels`; a batch checks its apps inside its own write).
     func noteLicenceLevels(tenant: Tenant, assets: Set<AssetKey>? = nil) throws {
-        let thresholds = try ledger.licenceThresholds(tenant: tenant.id)
-        let recorded = try ledger.licenceAlertLevels(tenant: tenant.id)
-        for pool in try ledger.mergedPools(tenant: tenant.id, assets: assets) where pool.deviceAssignable {
-            guard let pricing = PricingParam(rawValue: pool.pricingParam) else {
-                throw StoredValueError(column: "assets.pricing_param", value: pool.pricingParam)
-            }
-            let asset = AssetKey(adamId: pool.adamId, pricingParam: pricing)
-            let level = thresholds.level(available: pool.available, total: pool.total, unlimited: pool.unlimited)
-            let previous = recorded[asset]
-            guard level != previous else { continue }
-            let crossed = LicenceThresholds.crossing(from: previous, to: level).map {
-                LicencesLowDetail(adamId: pool.adamId, pricingParam: pool.pricingParam, belowPercent: $0,
-                                  available: pool.available, total: pool.total)
-            }
-            try ledger.setLicenceAlertLevel(tenant: tenant.id, asset: asset, level: level, crossed: crossed)
-        }
+        try ledger.write(tenant: tenant.id) { try workflows.noteLicenceLevels(tenant: tenant, assets: assets) }
     }
 
     /// The tenant's `licences_low` thresholds (default 20% and 10% of an app's total).

@@ -16,7 +16,7 @@ extension Allot {
         if let keepGroup, try ledger.activeDeviceCount(tenant: tenant.id, group: keepGroup) == 0 {
             throw AllotError.invalidInput("group '\(keepGroup.printableExcerpt)' has no managed devices, so --keep-group would keep nothing; check the name (`allot devices list --tenant \(tenant.slug)`), nothing was changed")
         }
-        return try ledger.resolveOverAllocation(tenant: tenant, token: token.id, asset: asset, keepGroup: keepGroup, dryRun: dryRun)
+        return try workflows.resolveOverAllocation(tenant: tenant, token: token.id, asset: asset, keepGroup: keepGroup, dryRun: dryRun)
     }
 
     /// The pools (of one token, or every token) holding more licences than Apple's total.

@@ -96,25 +96,22 @@ public actor Allot {
     // MARK: Batches
 
     /// With `queue`, items that find no free licence wait in their app's queue (`queued`).
+    /// The batch's apps are checked against `licences_low` in the batch's own write.
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
-        let tenant = try tenant(slug)
-        let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
-        // Licences spent: the batch's apps may have crossed a licences_low threshold.
-        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant, assets: Set(items.map(\.asset))) }
-        return outcome
+        counted(try workflows.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode,
+                                       idempotencyKey: idempotencyKey, queue: queue))
     }
 
-    /// The licences a committed revoke gives back serve the queues of unmet demand.
+    /// The licences a committed revoke gives back serve the queues of unmet demand, in the
+    /// revoke's own write.
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        let tenant = try tenant(slug)
-        let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
-        if outcome.committed { try serveAfterRevocation(tenant: tenant, outcome.items) }
-        // Licences back: an app below a licences_low threshold may have recovered.
-        if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant, assets: Set(items.map(\.asset))) }
-        return outcome
+        counted(try workflows.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
     }
+
+    /// The engine's workflows over its ledger.
+    var workflows: Workflows { Workflows(ledger) }
 
     /// Counts the batch and its items by result (GET /metrics).
     func counted(_ outcome: BatchOutcome) -> BatchOutcome {

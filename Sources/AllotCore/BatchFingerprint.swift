@@ -41,3 +41,19 @@ public enum BatchFingerprint {
         }
     }
 }
+
+extension BatchFingerprint {
+    /// Whether a stored answer to `key` may answer this request: the same direction and, when
+    /// the answer was bound to its request, the same fingerprint. Nil when it may; else the
+    /// refusal (`idempotencyKeyReused`). An answer stored before keys were bound has no
+    /// fingerprint and replays as it did.
+    public static func reuseRefusal(key: String, answered: BatchDirection, answeredFingerprint: String?,
+                                    direction: BatchDirection, mode: BatchMode, queue: Bool, items: [BatchItem]) -> AllotError? {
+        let sameRequest = answered == direction
+            && (answeredFingerprint.map { $0 == of(direction: direction, mode: mode, queue: queue, items: items) } ?? true)
+        guard !sameRequest else { return nil }
+        return AllotError(.idempotencyKeyReused, "idempotency key '\(key.printableExcerpt)' already answered another request"
+                          + (answered == direction ? "" : " (a \(answered.rawValue) batch)")
+                          + "; send this request with a new key, or the first request unchanged to read its answer")
+    }
+}

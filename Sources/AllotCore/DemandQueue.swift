@@ -46,3 +46,13 @@ public enum DemandQueue {
         return "queueing these devices would make \(waiting) devices wait in this tenant's queues, more than the \(entriesPerTenantMax) allowed; buy licences, or remove waiting devices with `allot queue cancel`, then try again; this batch was not committed"
     }
 }
+
+extension DemandQueue {
+    /// A revoke item for a device that held nothing but was waiting in the app's queue: it
+    /// left the queue, and its answer says so.
+    public static func leftQueue(_ outcome: ItemOutcome) -> ItemOutcome {
+        guard outcome.result == .notAssigned else { return outcome }
+        return ItemOutcome(serialNumber: outcome.serialNumber, asset: AssetKey(adamId: outcome.adamId, pricingParam: outcome.pricingParam),
+                           result: .notAssigned, reason: "the device held no licence of this app; it was waiting in the queue and has left it")
+    }
+}

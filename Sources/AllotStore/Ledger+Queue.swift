@@ -25,53 +25,55 @@ public struct QueueServing: Sendable, Hashable, Codable {
     public let served: Int
     /// Devices still waiting after it.
     public let left: Int
+
+    public init(asset: AssetKey, outcome: BatchOutcome, served: Int, left: Int) {
+        self.asset = asset
+        self.outcome = outcome
+        self.served = served
+        self.left = left
+    }
 }
 
 extension Ledger {
-    // MARK: Joining and leaving, inside a batch's transaction
+    // MARK: Rows of the queue, inside the caller's write
 
-    /// Inside an assign batch that asked to queue: the `no_license` items join their app's
-    /// queue (a device already waiting keeps its place) and answer `queued`. Refused whole when
-    /// the tenant's queues would pass `DemandQueue.entriesPerTenantMax`.
-    func queueUnmet(tenant: TenantID, outcomes: [ItemOutcome]) throws -> [ItemOutcome] {
-        let (queuedOutcomes, queued) = DemandQueue.queueing(outcomes)
-        guard !queued.isEmpty else { return outcomes }
-        for index in queued {
-            let item = outcomes[index]
-            // INSERT … SELECT: the asset and the device are the tenant's, found by their keys.
-            try database.run("""
-                INSERT INTO demand_queue (tenant_id, asset_id, device_id, queued_at)
-                SELECT s.tenant_id, s.id, d.id, ?
-                FROM assets s JOIN devices d ON d.tenant_id = s.tenant_id
-                WHERE s.tenant_id = ? AND s.adam_id = ? AND s.pricing_param = ? AND d.serial = ?
-                ON CONFLICT (tenant_id, asset_id, device_id) DO NOTHING
-                """, [.integer(now), .integer(tenant.rawValue), .text(item.adamId), .text(item.pricingParam.rawValue), .text(item.serialNumber)])
-        }
-        if let refusal = DemandQueue.refusal(waiting: try waitingCount(tenant: tenant)) {
-            throw AllotError(.tooLarge, refusal)
-        }
-        return queuedOutcomes
+    /// A device joins an app's queue (one that waits already keeps its place).
+    public func joinQueue(tenant: TenantID, asset: AssetKey, serial: String) throws {
+        // INSERT … SELECT: the asset and the device are the tenant's, found by their keys.
+        try database.run("""
+            INSERT INTO demand_queue (tenant_id, asset_id, device_id, queued_at)
+            SELECT s.tenant_id, s.id, d.id, ?
+            FROM assets s JOIN devices d ON d.tenant_id = s.tenant_id
+            WHERE s.tenant_id = ? AND s.adam_id = ? AND s.pricing_param = ? AND d.serial = ?
+            ON CONFLICT (tenant_id, asset_id, device_id) DO NOTHING
+            """, [.integer(now), .integer(tenant.rawValue), .text(asset.adamId), .text(asset.pricingParam.rawValue), .text(serial)])
     }
 
-    /// Inside a revoke batch: a device revoked from an app also leaves that app's queue. An
-    /// item that was only waiting says so in its reason (it held nothing: `not_assigned`).
-    func leaveQueues(tenant: TenantID, assets: [AssetKey: AssetRef], outcomes: [ItemOutcome]) throws -> [ItemOutcome] {
-        var result = outcomes
-        for (key, asset) in assets where try hasWaiting(tenant: tenant, asset: asset.id) {
-            for (index, outcome) in outcomes.enumerated()
-            where outcome.adamId == key.adamId && outcome.pricingParam == key.pricingParam
-                && (outcome.result == .notAssigned || outcome.result == .revoked) {
-                let left = try database.run("""
-                    DELETE FROM demand_queue WHERE tenant_id = ? AND asset_id = ?
-                    AND device_id = (SELECT id FROM devices WHERE tenant_id = ? AND serial = ?)
-                    """, [.integer(tenant.rawValue), .integer(asset.id.rawValue), .integer(tenant.rawValue), .text(outcome.serialNumber)])
-                if left > 0 && outcome.result == .notAssigned {
-                    result[index] = ItemOutcome(serialNumber: outcome.serialNumber, asset: key, result: .notAssigned,
-                                                reason: "the device held no licence of this app; it was waiting in the queue and has left it")
-                }
-            }
-        }
-        return result
+    /// A device leaves an app's queue; false when it was not waiting there.
+    public func leaveQueue(tenant: TenantID, asset: AssetID, serial: String) throws -> Bool {
+        try database.run("""
+            DELETE FROM demand_queue WHERE tenant_id = ? AND asset_id = ?
+            AND device_id = (SELECT id FROM devices WHERE tenant_id = ? AND serial = ?)
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(tenant.rawValue), .text(serial)]) > 0
+    }
+
+    /// The first `limit` devices waiting for an app, in the order they are served.
+    public func queueHead(tenant: TenantID, asset: AssetID, limit: Int) throws -> [(entry: Int64, serial: String)] {
+        try database.query("""
+            SELECT q.id, d.serial FROM demand_queue q JOIN devices d ON d.tenant_id = q.tenant_id AND d.id = q.device_id
+            WHERE q.tenant_id = ? AND q.asset_id = ? ORDER BY q.id LIMIT ?
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(Int64(limit))]) { (entry: $0.int64(0), serial: $0.string(1)) }
+    }
+
+    public func deleteQueueEntry(_ entry: Int64) throws {
+        try database.run("DELETE FROM demand_queue WHERE id = ?", [.integer(entry)])
+    }
+
+    /// The one `queue_served` event of a serving.
+    public func recordQueueServed(tenant: TenantID, asset: AssetKey, batch: BatchID, served: Int, left: Int) throws {
+        try recordEvent(tenant: tenant, kind: .queueServed,
+                        detail: QueueEventDetail(adamId: asset.adamId, pricingParam: asset.pricingParam.rawValue, batchId: batch,
+                                                 devices: served, left: left))
     }
 
     /// Inside a retirement: retired devices leave every queue.
@@ -82,12 +84,12 @@ extension Ledger {
         }
     }
 
-    private func hasWaiting(tenant: TenantID, asset: AssetID) throws -> Bool {
+    public func hasWaiting(tenant: TenantID, asset: AssetID) throws -> Bool {
         try database.queryFirst("SELECT 1 FROM demand_queue WHERE tenant_id = ? AND asset_id = ? LIMIT 1",
                                 [.integer(tenant.rawValue), .integer(asset.rawValue)]) { _ in true } ?? false
     }
 
-    private func waitingCount(tenant: TenantID) throws -> Int {
+    public func waitingCount(tenant: TenantID) throws -> Int {
         try database.queryFirst("SELECT count(*) FROM demand_queue WHERE tenant_id = ?", [.integer(tenant.rawValue)]) { $0.int(0) } ?? 0
     }
 
@@ -140,17 +142,17 @@ extension Ledger {
             guard let serial = SerialNumber(raw) else { throw AllotError.invalidInput(SerialNumber.problem(with: raw) + "; nothing was cancelled") }
             valid.append(serial)
         }
-        return try database.transaction {
+        return try write(tenant: tenant) {
             guard let asset = try resolveAssets(tenant: tenant, [key])[key] else {
                 throw AllotError.notFound("the tenant has no app \(key); its tokens do not hold it, so nothing waits for it")
             }
             var report = QueueCancellation()
             for serial in valid {
-                let removed = try database.run("""
-                    DELETE FROM demand_queue WHERE tenant_id = ? AND asset_id = ?
-                    AND device_id = (SELECT id FROM devices WHERE tenant_id = ? AND serial = ?)
-                    """, [.integer(tenant.rawValue), .integer(asset.id.rawValue), .integer(tenant.rawValue), .text(serial.value)])
-                if removed > 0 { report.cancelled.append(serial.value) } else { report.notQueued.append(serial.value) }
+                if try leaveQueue(tenant: tenant, asset: asset.id, serial: serial.value) {
+                    report.cancelled.append(serial.value)
+                } else {
+                    report.notQueued.append(serial.value)
+                }
             }
             if !report.cancelled.isEmpty {
                 try recordEvent(tenant: tenant, kind: .queueCancelled,
@@ -161,45 +163,9 @@ extension Ledger {
         }
     }
 
-    private func waitingCount(tenant: TenantID, asset: AssetID) throws -> Int {
+    public func waitingCount(tenant: TenantID, asset: AssetID) throws -> Int {
         try database.queryFirst("SELECT count(*) FROM demand_queue WHERE tenant_id = ? AND asset_id = ?",
                                 [.integer(tenant.rawValue), .integer(asset.rawValue)]) { $0.int(0) } ?? 0
-    }
-
-    // MARK: Serving
-
-    /// Serves an app's queue: the devices at its head, as many as there are free licences, get
-    /// them through an ordinary assign batch (one transaction with its pool counters, outbox
-    /// and `assign_batch` event, plus `queue_served`). The devices that got the app (or had
-    /// it) leave the queue. Nil when nothing waits or no licence is free.
-    public func serveQueue(tenant: Tenant, asset key: AssetKey) throws -> QueueServing? {
-        try database.transaction {
-            guard let asset = try resolveAssets(tenant: tenant.id, [key])[key] else { return nil }
-            let waiting = try waitingCount(tenant: tenant.id, asset: asset.id)
-            guard waiting > 0 else { return nil }
-            let free = try poolCandidates(tenant: tenant.id, assets: [asset.id])[asset.id, default: []].reduce(0) { $0 + $1.available }
-            let size = DemandQueue.servingSize(free: free, waiting: waiting)
-            guard size > 0 else { return nil }
-            let head = try database.query("""
-                SELECT q.id, d.serial FROM demand_queue q JOIN devices d ON d.tenant_id = q.tenant_id AND d.id = q.device_id
-                WHERE q.tenant_id = ? AND q.asset_id = ? ORDER BY q.id LIMIT ?
-                """, [.integer(tenant.id.rawValue), .integer(asset.id.rawValue), .integer(Int64(size))]) { (entry: $0.int64(0), serial: $0.string(1)) }
-            let batch = try insertBatch(tenant: tenant.id, kind: BatchDirection.assign.rawValue, itemCount: head.count, key: nil)
-            let plan = try planAndApply(tenant: tenant, direction: .assign, items: head.map { BatchItem(asset: key, serial: $0.serial) },
-                                        batch: batch, queue: false)
-            var left = waiting
-            for (entry, outcome) in zip(head, plan.outcomes) where DemandQueue.leavesQueue(after: outcome.result) {
-                try database.run("DELETE FROM demand_queue WHERE id = ?", [.integer(entry.entry)])
-                left -= 1
-            }
-            let outcome = BatchOutcome(batchId: batch, direction: .assign, mode: .partial, committed: true, items: plan.outcomes)
-            try recordBatchEvent(tenant: tenant.id, direction: .assign, batch: batch, items: head.count, counts: outcome.counts)
-            let served = outcome.counts[ItemResult.assigned.rawValue] ?? 0
-            try recordEvent(tenant: tenant.id, kind: .queueServed,
-                            detail: QueueEventDetail(adamId: key.adamId, pricingParam: key.pricingParam.rawValue, batchId: batch,
-                                                     devices: served, left: left))
-            return QueueServing(asset: key, outcome: outcome, served: served, left: left)
-        }
     }
 }
 

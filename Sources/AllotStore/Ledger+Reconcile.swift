@@ -120,22 +120,20 @@ extension Ledger {
     }
 
     /// Records the threshold an app is below now (nil: above them all), and the `licences_low`
-    /// event when `crossed` says it went lower.
+    /// event when `crossed` says it went lower. Inside the caller's write.
     public func setLicenceAlertLevel(tenant: TenantID, asset: AssetKey, level: Int?, crossed: LicencesLowDetail?) throws {
-        try database.transaction {
-            guard let assetId = try database.queryFirst("SELECT id FROM assets WHERE tenant_id = ? AND adam_id = ? AND pricing_param = ?",
-                                                        [.integer(tenant.rawValue), .text(asset.adamId), .text(asset.pricingParam.rawValue)],
-                                                        row: { $0.int64(0) }) else { return }
-            if let level {
-                try database.run("""
-                    INSERT INTO licence_alerts (tenant_id, asset_id, low_percent) VALUES (?1, ?2, ?3)
-                    ON CONFLICT (tenant_id, asset_id) DO UPDATE SET low_percent = ?3
-                    """, [.integer(tenant.rawValue), .integer(assetId), .integer(Int64(level))])
-            } else {
-                try database.run("DELETE FROM licence_alerts WHERE tenant_id = ? AND asset_id = ?", [.integer(tenant.rawValue), .integer(assetId)])
-            }
-            if let crossed { try recordEvent(tenant: tenant, kind: .licencesLow, detail: crossed) }
+        guard let assetId = try database.queryFirst("SELECT id FROM assets WHERE tenant_id = ? AND adam_id = ? AND pricing_param = ?",
+                                                    [.integer(tenant.rawValue), .text(asset.adamId), .text(asset.pricingParam.rawValue)],
+                                                    row: { $0.int64(0) }) else { return }
+        if let level {
+            try database.run("""
+                INSERT INTO licence_alerts (tenant_id, asset_id, low_percent) VALUES (?1, ?2, ?3)
+                ON CONFLICT (tenant_id, asset_id) DO UPDATE SET low_percent = ?3
+                """, [.integer(tenant.rawValue), .integer(assetId), .integer(Int64(level))])
+        } else {
+            try database.run("DELETE FROM licence_alerts WHERE tenant_id = ? AND asset_id = ?", [.integer(tenant.rawValue), .integer(assetId)])
         }
+        if let crossed { try recordEvent(tenant: tenant, kind: .licencesLow, detail: crossed) }
     }
 
     public func licenceThresholds(tenant: TenantID) throws -> LicenceThresholds {

@@ -183,7 +183,7 @@ extension Ledger {
 
     /// An asset key read back from a row: a value the schema should never hold is corruption,
     /// not a default.
-    static func storedAssetKey(adamId: String, pricingParam: String) throws -> AssetKey {
+    public static func storedAssetKey(adamId: String, pricingParam: String) throws -> AssetKey {
         guard let pricing = PricingParam(rawValue: pricingParam) else {
             throw StoredValueError(column: "pricing_param", value: pricingParam)
         }

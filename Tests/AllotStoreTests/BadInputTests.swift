@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -117,7 +118,7 @@ import Testing
         ]
         let before = try f.contents()
         for mode in [BatchMode.allOrNothing, .dryRun] {
-            let outcome = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode)
+            let outcome = try Workflows(f.ledger).runBatch(tenant: tenant, direction: .assign, items: items, mode: mode)
             #expect(outcome.items.map(\.result) == [.invalidSerial, .invalidSerial, .invalidSerial, .invalidSerial, .invalidSerial,
                                                     .unknownDevice, .unknownApp, .unknownApp, .assigned])
             #expect(outcome.items[3].serialNumber == Self.injection)
@@ -125,7 +126,7 @@ import Testing
             #expect(outcome.committed == false)
         }
         #expect(try f.contents() == before)
-        let partial = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: items)
+        let partial = try Workflows(f.ledger).runBatch(tenant: tenant, direction: .assign, items: items)
         #expect(partial.committed)
         #expect(partial.failedCount == 8)
         #expect(try f.pool(token, app)?.here == 2)
@@ -138,7 +139,7 @@ import Testing
         for direction in [BatchDirection.assign, .revoke] {
             for mode in BatchMode.allCases {
                 try expectRefused(f, .invalidInput, "\(direction) \(mode)") {
-                    _ = try f.ledger.runBatch(tenant: tenant, direction: direction, items: [], mode: mode)
+                    _ = try Workflows(f.ledger).runBatch(tenant: tenant, direction: direction, items: [], mode: mode)
                 }
             }
         }
@@ -148,7 +149,7 @@ import Testing
         let (f, tenant, _, serials) = try seeded(backend)
         let items = Array(repeating: BatchItem(asset: app, serial: serials[1]), count: BatchLimits.itemsMax + 1)
         try expectRefused(f, .tooLarge) {
-            _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: items)
+            _ = try Workflows(f.ledger).runBatch(tenant: tenant, direction: .assign, items: items)
         }
         try expectRefused(f, .tooLarge) {
             _ = try f.ledger.retireDevices(tenant: tenant.id, serials: Array(repeating: serials[1], count: BatchLimits.itemsMax + 1))

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -31,10 +32,10 @@ struct LedgerCopyTests {
         #expect(try ledgerInvariantViolations(copy.database) == [])
         // The same answers from the copy: a repeated key, then new work with new ids.
         let copiedTenant = try copy.requireTenant(slug: "springfield")
-        let repeated = try copy.runBatch(tenant: copiedTenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
+        let repeated = try Workflows(copy).runBatch(tenant: copiedTenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
                                          idempotencyKey: "first")
         #expect(repeated.batchId != nil)
-        let next = try copy.runBatch(tenant: copiedTenant, direction: .assign, items: [BatchItem(asset: app, serial: serials[0])])
+        let next = try Workflows(copy).runBatch(tenant: copiedTenant, direction: .assign, items: [BatchItem(asset: app, serial: serials[0])])
         #expect(next.items.map(\.result) == [.assigned])
         #expect(try #require(next.batchId).rawValue > (repeated.batchId?.rawValue ?? 0))
         #expect(try ledgerInvariantViolations(copy.database) == [])

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -204,7 +205,7 @@ private struct PropertyRun {
         let commits = mode == .partial || (mode == .allOrNothing && expected.allSatisfy { $0.0.isSuccess })
         if commits { tenants[t] = model }
 
-        let outcome = try ledger.runBatch(tenant: tenants[t].tenant, direction: direction, items: items, mode: mode)
+        let outcome = try Workflows(ledger).runBatch(tenant: tenants[t].tenant, direction: direction, items: items, mode: mode)
         let description = "\(direction.rawValue) \(mode.rawValue) of \(count) in tenant \(t)"
         let actual = outcome.items.map { ($0.result, $0.serialNumber, $0.tokenId) }
         guard actual.count == expected.count,

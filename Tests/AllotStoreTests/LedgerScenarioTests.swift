@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 @testable import AllotStore
 import Foundation
@@ -442,7 +443,7 @@ import Testing
         let serials = try f.devices(tenant, prefix: "OBX", count: 4)
         let items = serials.map { BatchItem(asset: app, serial: $0) } + serials.prefix(3).map { BatchItem(asset: otherApp, serial: $0) }
             + [BatchItem(asset: app, serial: serials[0])]
-        let outcome = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: items)
+        let outcome = try Workflows(f.ledger).runBatch(tenant: tenant, direction: .assign, items: items)
         let batch = try #require(outcome.batchId)
 
         struct Op: Equatable { let token: Int64, kind: String, assets: String, serials: [String], count: Int, state: String }

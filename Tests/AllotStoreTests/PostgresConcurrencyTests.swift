@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -34,7 +35,7 @@ struct PostgresConcurrencyTests {
                 let items = serials[start..<start + Self.serialsPerBatch].map { BatchItem(asset: app, serial: $0) }
                 let key = retry ? "batch-\(writer - 1)-0" : "batch-\(writer)-\(batch)"
                 do {
-                    let outcome = try ledger.runBatch(tenant: tenant, direction: .assign, items: items, idempotencyKey: key)
+                    let outcome = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: items, idempotencyKey: key)
                     answers.mutate { $0.append(outcome) }
                 } catch {
                     failures.mutate { $0.append("\(error)") }
@@ -83,7 +84,7 @@ struct PostgresConcurrencyTests {
         let location = f.postgres!, clock = f.clock.closure, app = app
         try runConcurrently(6) { _ in
             let ledger = try Ledger(database: try PostgresLedgerDatabase(location), clock: clock)
-            let outcome = try ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
+            let outcome = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
                                               idempotencyKey: "the-one-key")
             answers.mutate { $0.append(outcome) }
         }
@@ -99,8 +100,8 @@ struct PostgresConcurrencyTests {
     /// resolve's moves and the batches take the spare licences in turn (the tenant's lock), so
     /// no pool ever holds more than its total, no device holds the app twice, no writer crashes
     /// and the counters match their rows.
-    @Test(.timeLimit(.minutes(3))) func resolvingWhileBatchesAssignNeverTakesAPoolAboveItsTotal() async throws {
-        // Half a minute of blocking PostgreSQL calls: on a thread of its own, not one of the
+    @Test(.timeLimit(.minutes(6))) func resolvingWhileBatchesAssignNeverTakesAPoolAboveItsTotal() async throws {
+        // Half a minute of blocking PostgreSQL calls (over three on a loaded machine): on a thread of its own, not one of the
         // few that run every other test's async work (servers starting, simulators answering).
         let problems = try await onOwnThread { try Self.raceResolveAgainstBatches(app: AssetKey(adamId: "361309726")) }
         #expect(problems == [])
@@ -130,12 +131,12 @@ struct PostgresConcurrencyTests {
             try runConcurrently(2) { writer in
                 let ledger = nodes.ledgers[writer]
                 if writer == 0 {
-                    _ = try ledger.resolveOverAllocation(tenant: tenant, token: over, asset: app, keepGroup: nil, dryRun: false)
+                    _ = try Workflows(ledger).resolveOverAllocation(tenant: tenant, token: over, asset: app, keepGroup: nil, dryRun: false)
                 } else {
                     let items = racers.map { BatchItem(asset: app, serial: $0) }
-                    _ = try ledger.runBatch(tenant: tenant, direction: .assign, items: Array(items.prefix(2)))
-                    _ = try ledger.runBatch(tenant: tenant, direction: .revoke, items: Array(items.prefix(1)))
-                    _ = try ledger.runBatch(tenant: tenant, direction: .assign, items: Array(items.suffix(2)))
+                    _ = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: Array(items.prefix(2)))
+                    _ = try Workflows(ledger).runBatch(tenant: tenant, direction: .revoke, items: Array(items.prefix(1)))
+                    _ = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: Array(items.suffix(2)))
                 }
             }
             // The resolve gave back the first token's excess; the second never went above its total.

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -27,7 +28,7 @@ import Testing
 
     @Test(arguments: TestBackend.all) func theNewestMoveToAnotherTokenWithFreeLicencesAndTheRestAreRevoked(_ backend: TestBackend) throws {
         let (f, tenant, first, second, serials) = try world(backend, total: 5, spare: 2)
-        let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
+        let resolution = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
         #expect(resolution.moved.map(\.serialNumber) == [serials[7], serials[6]], "the newest batch, newest device first")
         #expect(resolution.moved.allSatisfy { $0.toTokenId == second && $0.fromTokenId == first })
         #expect(resolution.revocation.devices == [serials[5]])
@@ -43,7 +44,7 @@ import Testing
 
     @Test(arguments: TestBackend.all) func theGroupToKeepGivesBackLast(_ backend: TestBackend) throws {
         let (f, tenant, first, _, serials) = try world(backend, total: 5, spare: 0)
-        let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: Self.app, keepGroup: "staff", dryRun: false)
+        let resolution = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: first, asset: Self.app, keepGroup: "staff", dryRun: false)
         #expect(resolution.moved.isEmpty)
         #expect(resolution.revocation.devices == [serials[1], serials[2], serials[3]], "students, newest first; staff kept")
         #expect(try f.pool(first, Self.app)?.here == 5)
@@ -52,9 +53,9 @@ import Testing
     @Test(arguments: TestBackend.all) func aDryRunDecidesTheSameAndChangesNothing(_ backend: TestBackend) throws {
         let (f, tenant, first, _, _) = try world(backend, total: 6, spare: 1)
         let before = try f.contents()
-        let dry = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: true)
+        let dry = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: true)
         #expect(try f.contents() == before)
-        let real = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
+        let real = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
         #expect(dry.moved == real.moved)
         #expect(dry.revocation == real.revocation)
         #expect(dry.dryRun && !real.dryRun)
@@ -69,7 +70,7 @@ import Testing
         _ = try f.assign(tenant, Self.app, serials)
         // Apple counts 4 others in use at the location and the total falls to 1.
         try f.snapshot(tenant, token, [(Self.app, total: 1, apple: 4)])
-        let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: token, asset: nil, keepGroup: nil, dryRun: false)
+        let resolution = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: token, asset: nil, keepGroup: nil, dryRun: false)
         #expect(resolution.apps.first?.excess == 5)
         #expect(resolution.revocation.revoked == 2)
         #expect(resolution.apps.first?.unresolved == 3)
@@ -78,7 +79,7 @@ import Testing
     @Test(arguments: TestBackend.all) func aTokenWithinItsTotalHasNothingToResolve(_ backend: TestBackend) throws {
         let (f, tenant, first, _, _) = try world(backend, total: 8, spare: 0)
         let before = try f.contents()
-        let resolution = try f.ledger.resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
+        let resolution = try Workflows(f.ledger).resolveOverAllocation(tenant: tenant, token: first, asset: nil, keepGroup: nil, dryRun: false)
         #expect(resolution.apps.isEmpty)
         #expect(try f.contents() == before)
     }

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -76,11 +77,11 @@ import Testing
         let token = try f.token(tenant, uid: "1001")
         try f.snapshot(tenant, token, [(Self.app, total: 2, apple: 0)])
         let serials = try f.devices(tenant, prefix: "ROS", count: 4)
-        _ = try f.ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
+        _ = try Workflows(f.ledger).runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: Self.app, serial: $0) }, queue: true)
         let report = try f.ledger.syncRoster(tenant: tenant.id, csv: csv([serials[1], serials[2]]), allowance: .percent(50), dryRun: false)
         #expect(report.retired == [serials[0], serials[3]])
         #expect(try f.ledger.queue(tenant: tenant.id).map(\.serialNumber) == [serials[2]])
-        #expect(try f.ledger.serveQueue(tenant: tenant, asset: Self.app)?.served == 1)
+        #expect(try Workflows(f.ledger).serveQueue(tenant: tenant, asset: Self.app)?.served == 1)
         #expect(try f.ledger.queue(tenant: tenant.id).isEmpty)
     }
 }

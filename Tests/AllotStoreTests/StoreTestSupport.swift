@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -101,12 +102,12 @@ struct LedgerFixture {
     }
 
     func assign(_ tenant: Tenant, _ app: AssetKey, _ serials: [String], mode: BatchMode = .partial, key: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
+        try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: serials.map { BatchItem(asset: app, serial: $0) },
                             mode: mode, idempotencyKey: key)
     }
 
     func revoke(_ tenant: Tenant, _ app: AssetKey, _ serials: [String], mode: BatchMode = .partial, key: String? = nil) throws -> BatchOutcome {
-        try ledger.runBatch(tenant: tenant, direction: .revoke, items: serials.map { BatchItem(asset: app, serial: $0) },
+        try Workflows(ledger).runBatch(tenant: tenant, direction: .revoke, items: serials.map { BatchItem(asset: app, serial: $0) },
                             mode: mode, idempotencyKey: key)
     }
 

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -53,14 +54,14 @@ import Testing
         let before = try t.f.contents()
         let items = t.serialsB.map { BatchItem(asset: shared, serial: $0) } + [BatchItem(asset: onlyB, serial: t.serialsA[0])]
         for direction in [BatchDirection.assign, .revoke] {
-            let outcome = try t.f.ledger.runBatch(tenant: t.a, direction: direction, items: items, mode: .allOrNothing)
+            let outcome = try Workflows(t.f.ledger).runBatch(tenant: t.a, direction: direction, items: items, mode: .allOrNothing)
             #expect(outcome.items.map(\.result) == [.unknownDevice, .unknownDevice, .unknownDevice, .unknownApp])
             #expect(outcome.committed == false)
         }
         #expect(try t.f.contents() == before)
         // In partial mode the batch is recorded for A, but nothing of B moves.
         let b = try t.f.ledger.devices(tenant: t.b.id)
-        _ = try t.f.ledger.runBatch(tenant: t.a, direction: .revoke, items: items)
+        _ = try Workflows(t.f.ledger).runBatch(tenant: t.a, direction: .revoke, items: items)
         #expect(try t.f.ledger.devices(tenant: t.b.id) == b)
         #expect(try t.f.pool(t.tokenB, shared)?.here == 3)
         #expect(try t.f.count("assignments", where: "tenant_id = \(t.b.id.rawValue)") == 6)

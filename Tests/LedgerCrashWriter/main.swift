@@ -4,6 +4,7 @@
 //
 // usage: LedgerCrashWriter DB_PATH SEED
 // It creates DB_PATH.ready once set up, so the parent kills it mid-write rather than mid-setup.
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -61,10 +62,10 @@ do {
         let items = (0..<itemsPerBatch).map { BatchItem(asset: app, serial: serial((start + $0 * 7) % deviceCount)) }
         switch rng.next() % 10 {
         case 0..<5:
-            _ = try ledger.runBatch(tenant: tenant, direction: .assign, items: items,
+            _ = try Workflows(ledger).runBatch(tenant: tenant, direction: .assign, items: items,
                                     mode: rng.next() % 4 == 0 ? .allOrNothing : .partial)
         case 5..<8:
-            _ = try ledger.runBatch(tenant: tenant, direction: .revoke, items: items)
+            _ = try Workflows(ledger).runBatch(tenant: tenant, direction: .revoke, items: items)
         case 8:
             let serials = (0..<20).map { serial((start + $0) % deviceCount) }
             _ = try ledger.retireDevices(tenant: tenant.id, serials: serials)
