@@ -246,7 +246,7 @@ extension Allot {
                 delivery.heldUntil[token.id] = max(until, delivery.heldUntil[token.id] ?? .min)
                 return (stopLane(token.id), outcome)
             case .complete(let released, let reason, let resync, let requeue):
-                outcome.report.released += try ledger.completeOperation(operation, owner: workerId, refusedSerials: released, refusal: reason,
+                outcome.report.released += try workflows.completeOperation(operation, owner: workerId, refusedSerials: released, refusal: reason,
                                                                          requeue: requeue)
                 outcome.report.completed += 1
                 if resync { outcome.resync.insert(token.id) }

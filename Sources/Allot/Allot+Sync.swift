@@ -211,7 +211,7 @@ extension Allot {
         report.warnings.append("\(drift.count { $0.kind == .missingAtApple }) licence(s) the ledger holds are missing at Apple and \(drift.count { $0.kind == .unknownToLedger }) Apple holds are unknown to the ledger"
                                + (repair ? "" : "; run `allot sync --repair` to send the missing again and record the unknown"))
         if repair {
-            report.repair = try ledger.repairDrift(tenant: tenant.id, token: token.id, drift)
+            report.repair = try workflows.repairDrift(tenant: tenant.id, token: token.id, drift)
         }
     }
 

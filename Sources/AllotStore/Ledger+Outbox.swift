@@ -234,73 +234,64 @@ extension Ledger {
         }
     }
 
-    /// Apple finished the event. The associations it made become confirmed; the serials in
-    /// `refusedSerials` (Apple never granted them) are released here. Only the assignment rows
-    /// this operation's batch made are touched: a later batch's row for the same device is its
-    /// own operation's business. An operation of no batch (a drift repair re-sending what Apple
-    /// lacks) stands for whichever row holds the device now. With `requeue` (Apple was short of
-    /// licences) the released devices join the app's queue of unmet demand, so a device
-    /// answered `assigned` is never dropped without a trace. Returns the serials released.
-    @discardableResult
-    public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?,
-                                  requeue: Bool = false) throws -> [String] {
-        // Releasing moves a pool counter: in turn with the tenant's batches.
-        try write(tenant: operation.tenantId) {
-            guard try database.run("""
-                UPDATE outbox SET state = \(OutboxState.done.sql), last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
-                """, [SQLValue(refusal), .integer(operation.id), .text(owner)]) == 1 else { return [] }
-            guard operation.kind == .associate else { return [] }
-            guard let asset = try resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else {
-                // The asset was dropped with its last token (token remove): nothing left to confirm.
-                return []
-            }
-            // Set-based: one UPDATE for up to 1,000 serials (one per serial was most of a call's
-            // ledger time). The rows are found by the assignments' key (tenant, asset, device),
-            // the devices by id when the device cache knows them, else by serial in SQL.
-            // `+token_id` keeps SQLite's planner off the (token, asset) index, which it prefers
-            // for the extra equality but which costs a second lookup per row (1.9 ms against
-            // 1.4 ms for 1,000 rows, measured). The unary plus is plain SQL on PostgreSQL too.
-            let confirmed = refusedSerials.isEmpty ? operation.serials : operation.serials.filter { !refusedSerials.contains($0) }
-            let known: [SQLValue] = [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(operation.tokenId.rawValue),
-                                     SQLValue(operation.batchId)]
-            let confirmedRows = "UPDATE assignments SET status = 1 WHERE tenant_id = ?1 AND asset_id = ?2 AND +token_id = ?3 AND (batch_id = ?4 OR ?4 IS NULL)"
-            for chunk in SQLInList.chunks(confirmed) {
-                let devices = try devicesCondition(tenant: operation.tenantId, serials: chunk)
-                try database.run("\(confirmedRows) AND \(devices.sql)", known + devices.values)
-            }
-            // Refusals are rare and few: one DELETE each, to know which rows went.
-            var released: [String] = []
-            for serial in operation.serials where refusedSerials.contains(serial) {
-                let deleted = try database.run("""
-                    DELETE FROM assignments
-                    WHERE tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (batch_id = ?5 OR ?5 IS NULL)
-                    AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
-                    """, [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(operation.tokenId.rawValue),
-                          .text(serial), SQLValue(operation.batchId)])
-                if deleted == 1 { released.append(serial) }
-            }
-            if !released.isEmpty {
-                try lowerAssignedHere(token: operation.tokenId, asset: asset.id, by: released.count)
-                if requeue {
-                    for serial in released {
-                        try database.run("""
-                            INSERT INTO demand_queue (tenant_id, asset_id, device_id, queued_at)
-                            SELECT ?1, ?2, id, ?3 FROM devices WHERE tenant_id = ?1 AND serial = ?4 AND retired_at IS NULL
-                            ON CONFLICT (tenant_id, asset_id, device_id) DO NOTHING
-                            """, [.integer(operation.tenantId.rawValue), .integer(asset.id.rawValue), .integer(now), .text(serial)])
-                    }
-                }
-                try recordEvent(tenant: operation.tenantId, kind: .licencesReleased, token: operation.tokenId,
-                                detail: ReleasedDetail(asset: operation.asset.description, serials: released, reason: refusal ?? "refused by Apple",
-                                                       requeued: requeue))
-            }
-            return released
+    /// Marks an operation done (with Apple's refusal, if any) while this worker holds its
+    /// lease; false when the lease went to another worker, which then owns its completion.
+    public func markDone(_ operation: OutboxOperation, owner: String, refusal: String?) throws -> Bool {
+        try database.run("""
+            UPDATE outbox SET state = \(OutboxState.done.sql), last_error = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND \(Self.heldBy)
+            """, [SQLValue(refusal), .integer(operation.id), .text(owner)]) == 1
+    }
+
+    /// Confirms the assignment rows an associate made for `serials`. Only the rows this
+    /// operation's batch made are touched: a later batch's row for the same device is its own
+    /// operation's business. An operation of no batch (a drift repair re-sending what Apple
+    /// lacks) stands for whichever row holds the device now.
+    public func confirmAssignments(of operation: OutboxOperation, asset: AssetID, serials: [String]) throws {
+        // Set-based: one UPDATE for up to 1,000 serials (one per serial was most of a call's
+        // ledger time). The rows are found by the assignments' key (tenant, asset, device),
+        // the devices by id when the device cache knows them, else by serial in SQL.
+        // `+token_id` keeps SQLite's planner off the (token, asset) index, which it prefers
+        // for the extra equality but which costs a second lookup per row (1.9 ms against
+        // 1.4 ms for 1,000 rows, measured). The unary plus is plain SQL on PostgreSQL too.
+        let known: [SQLValue] = [.integer(operation.tenantId.rawValue), .integer(asset.rawValue), .integer(operation.tokenId.rawValue),
+                                 SQLValue(operation.batchId)]
+        let confirmedRows = "UPDATE assignments SET status = 1 WHERE tenant_id = ?1 AND asset_id = ?2 AND +token_id = ?3 AND (batch_id = ?4 OR ?4 IS NULL)"
+        for chunk in SQLInList.chunks(serials) {
+            let devices = try devicesCondition(tenant: operation.tenantId, serials: chunk)
+            try database.run("\(confirmedRows) AND \(devices.sql)", known + devices.values)
         }
+    }
+
+    /// Deletes the assignment row an associate made for a serial Apple never granted (the
+    /// same rows `confirmAssignments` would confirm); false when there was none.
+    public func releaseAssignment(of operation: OutboxOperation, asset: AssetID, serial: String) throws -> Bool {
+        try database.run("""
+            DELETE FROM assignments
+            WHERE tenant_id = ?1 AND asset_id = ?2 AND token_id = ?3 AND (batch_id = ?5 OR ?5 IS NULL)
+            AND device_id = (SELECT id FROM devices WHERE tenant_id = ?1 AND serial = ?4)
+            """, [.integer(operation.tenantId.rawValue), .integer(asset.rawValue), .integer(operation.tokenId.rawValue),
+                  .text(serial), SQLValue(operation.batchId)]) == 1
+    }
+
+    /// A released device joins the app's queue of unmet demand again, unless it was retired
+    /// meanwhile (one that waits already keeps its place).
+    public func requeue(tenant: TenantID, asset: AssetID, serial: String) throws {
+        try database.run("""
+            INSERT INTO demand_queue (tenant_id, asset_id, device_id, queued_at)
+            SELECT ?1, ?2, id, ?3 FROM devices WHERE tenant_id = ?1 AND serial = ?4 AND retired_at IS NULL
+            ON CONFLICT (tenant_id, asset_id, device_id) DO NOTHING
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(now), .text(serial)])
+    }
+
+    /// The `licences_released` event of a completed associate.
+    public func recordRelease(of operation: OutboxOperation, serials: [String], reason: String, requeued: Bool) throws {
+        try recordEvent(tenant: operation.tenantId, kind: .licencesReleased, token: operation.tokenId,
+                        detail: ReleasedDetail(asset: operation.asset.description, serials: serials, reason: reason, requeued: requeued))
     }
 
     /// Lowers a pool's counter by assignment rows just deleted, with the check `applyEffects`
     /// makes: the counter cannot go below zero, and the pool must exist.
-    private func lowerAssignedHere(token: TokenID, asset: AssetID, by count: Int) throws {
+    public func lowerAssignedHere(token: TokenID, asset: AssetID, by count: Int) throws {
         precondition(count > 0, "a release lowers the counter by the rows it deleted")
         let updated = try database.queryFirst("""
             UPDATE pool SET assigned_here = assigned_here - ?3 WHERE token_id = ?1 AND asset_id = ?2 RETURNING assigned_here

@@ -95,90 +95,55 @@ extension Ledger {
         return licences
     }
 
-    /// Repairs a token's drift in one transaction: what Apple lacks is queued for Apple again;
-    /// what Apple holds is recorded as confirmed, on a device registered if unknown, except on a
-    /// retired device (queued for disassociation) or a device that holds the app through
-    /// another token (left, and reported again).
-    public func repairDrift(tenant: TenantID, token: TokenID, _ drift: [AssignmentDrift]) throws -> DriftRepair {
-        try write(tenant: tenant) {
-            guard try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
-                                          [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true else {
-                throw AllotError.notFound("token \(token) is not this tenant's")
-            }
-            var repair = DriftRepair()
-            guard !drift.isEmpty else { return repair }
-            let keys = Set(try drift.map { try Self.storedAssetKey(adamId: $0.adamId, pricingParam: $0.pricingParam) })
-            let assets = try resolveAssets(tenant: tenant, keys)
-            var resend: [PoolKey: [SerialNumber]] = [:]
-            var giveBack: [PoolKey: [SerialNumber]] = [:]
-            var recorded: [PoolKey: [SerialNumber]] = [:]
-            // The licences recorded from Apple form one batch; no batch when there are none.
-            let toRecord = drift.count { $0.kind == .unknownToLedger }
-            let batch = toRecord > 0 ? try insertBatch(tenant: tenant, kind: "assign", itemCount: toRecord, key: nil) : nil
-            for item in drift {
-                let key = try Self.storedAssetKey(adamId: item.adamId, pricingParam: item.pricingParam)
-                guard let asset = assets[key], let serial = SerialNumber(item.serialNumber) else { repair.left += 1; continue }
-                let pool = PoolKey(tokenId: token, assetId: asset.id)
-                switch item.kind {
-                case .missingAtApple:
-                    // Pending again until Apple confirms the new association.
-                    try database.run("""
-                        UPDATE assignments SET status = 0 WHERE tenant_id = ? AND asset_id = ? AND token_id = ?
-                        AND device_id = (SELECT id FROM devices WHERE tenant_id = ? AND serial = ?)
-                        """, [.integer(tenant.rawValue), .integer(asset.id.rawValue), .integer(token.rawValue),
-                              .integer(tenant.rawValue), .text(serial.value)])
-                    resend[pool, default: []].append(serial)
-                    repair.resent += 1
-                case .unknownToLedger:
-                    guard let batch else { preconditionFailure("a batch exists when a licence is to be recorded") }
-                    try database.run("INSERT INTO devices (tenant_id, serial) VALUES (?, ?) ON CONFLICT (tenant_id, serial) DO NOTHING",
-                                     [.integer(tenant.rawValue), .text(serial.value)])
-                    guard let device = try database.queryFirst("SELECT id, retired_at IS NOT NULL FROM devices WHERE tenant_id = ? AND serial = ?",
-                                                               [.integer(tenant.rawValue), .text(serial.value)], row: { ($0.int64(0), $0.bool(1)) }) else {
-                        preconditionFailure("a device row inserted or found a statement ago exists")
-                    }
-                    if device.1 {
-                        giveBack[pool, default: []].append(serial)
-                        repair.givenBack += 1
-                        continue
-                    }
-                    // Invariant 2: a device holds an asset once per tenant; one held through
-                    // another token stays as it is. Confirmed at once: Apple listed it.
-                    let inserted = try database.run("""
-                        INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id) VALUES (?, ?, ?, ?, 1, ?)
-                        ON CONFLICT DO NOTHING
-                        """, [.integer(tenant.rawValue), .integer(asset.id.rawValue), .integer(device.0), .integer(token.rawValue),
-                              .integer(batch.rawValue)])
-                    if inserted == 1 {
-                        recorded[pool, default: []].append(serial)
-                        repair.recorded += 1
-                    } else {
-                        repair.left += 1
-                    }
-                }
-            }
-            // Counters move by the rows that changed. Apple counted these licences as in use,
-            // so they move from "elsewhere" to "here".
-            for (pool, serials) in recorded {
-                let updated = try database.run("""
-                    UPDATE pool SET assigned_here = assigned_here + ?3, assigned_elsewhere = CASE WHEN assigned_elsewhere > ?3 THEN assigned_elsewhere - ?3 ELSE 0 END
-                    WHERE token_id = ?1 AND asset_id = ?2
-                    """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(serials.count))])
-                precondition(updated == 1, "a synced token has a pool row for every asset Apple lists")
-            }
-            // A recorded row is a batch like any other (invariants 4 and 5): its association goes
-            // through the outbox too. Apple already holds it, and associating again is harmless.
-            if let batch {
-                try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(repair.recorded)), .integer(batch.rawValue)])
-                try enqueueForApple(tenant: tenant, batch: batch, kind: .associate, recorded)
-            }
-            // What Apple lacks, or should give back, changes no row here: no batch, like a
-            // take-over's clean-up.
-            try enqueueForApple(tenant: tenant, batch: nil, kind: .associate, resend)
-            try enqueueForApple(tenant: tenant, batch: nil, kind: .disassociate, giveBack)
-            try recordEvent(tenant: tenant, kind: .driftRepaired, token: token, detail: repair)
-            return repair
+    // MARK: Rows of a drift repair (`Workflows.repairDrift`), inside the caller's write
+
+    public func isToken(_ token: TokenID, of tenant: TenantID) throws -> Bool {
+        try database.queryFirst("SELECT 1 FROM tokens WHERE id = ? AND tenant_id = ?",
+                                [.integer(token.rawValue), .integer(tenant.rawValue)], row: { _ in true }) == true
+    }
+
+    /// A device's licence through `token` is pending again, until Apple confirms it anew.
+    public func markPending(tenant: TenantID, asset: AssetID, token: TokenID, serial: String) throws {
+        try database.run("""
+            UPDATE assignments SET status = 0 WHERE tenant_id = ? AND asset_id = ? AND token_id = ?
+            AND device_id = (SELECT id FROM devices WHERE tenant_id = ? AND serial = ?)
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(token.rawValue), .integer(tenant.rawValue), .text(serial)])
+    }
+
+    /// The device with this serial, registered first if the ledger does not know it, and
+    /// whether it is retired.
+    public func deviceRegisteringIfUnknown(tenant: TenantID, serial: String) throws -> (id: DeviceID, retired: Bool) {
+        try database.run("INSERT INTO devices (tenant_id, serial) VALUES (?, ?) ON CONFLICT (tenant_id, serial) DO NOTHING",
+                         [.integer(tenant.rawValue), .text(serial)])
+        guard let device = try database.queryFirst("SELECT id, retired_at IS NOT NULL FROM devices WHERE tenant_id = ? AND serial = ?",
+                                                   [.integer(tenant.rawValue), .text(serial)], row: { (DeviceID($0.int64(0)), $0.bool(1)) }) else {
+            preconditionFailure("a device row inserted or found a statement ago exists")
         }
+        return device
+    }
+
+    /// Records a licence Apple holds as a confirmed assignment; false when the device holds the
+    /// app already (through any token: invariant 2).
+    public func insertConfirmedAssignment(tenant: TenantID, asset: AssetID, device: DeviceID, token: TokenID, batch: BatchID) throws -> Bool {
+        try database.run("""
+            INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id) VALUES (?, ?, ?, ?, 1, ?)
+            ON CONFLICT DO NOTHING
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(device.rawValue), .integer(token.rawValue),
+                  .integer(batch.rawValue)]) == 1
+    }
+
+    /// Licences Apple counted as in use and the ledger now records: they move from "elsewhere"
+    /// to "here" on the pool's counters.
+    public func countAsHere(_ pool: PoolKey, licences: Int) throws {
+        let updated = try database.run("""
+            UPDATE pool SET assigned_here = assigned_here + ?3, assigned_elsewhere = CASE WHEN assigned_elsewhere > ?3 THEN assigned_elsewhere - ?3 ELSE 0 END
+            WHERE token_id = ?1 AND asset_id = ?2
+            """, [.integer(pool.tokenId.rawValue), .integer(pool.assetId.rawValue), .integer(Int64(licences))])
+        precondition(updated == 1, "a synced token has a pool row for every asset Apple lists")
+    }
+
+    public func setChangedCount(batch: BatchID, _ count: Int) throws {
+        try database.run("UPDATE batches SET changed_count = ? WHERE id = ?", [.integer(Int64(count)), .integer(batch.rawValue)])
     }
 
     /// An asset key read back from a row: a value the schema should never hold is corruption,

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 @testable import AllotStore
 import Foundation
@@ -84,7 +85,7 @@ import Testing
         try #require(try f.ledger.markSent(operation.id, owner: owner, eventId: "event-\(operation.id)", pollAt: f.clock.now))
         let sent = try #require(try f.ledger.operations(tenant: operation.tenantId).first { $0.id == operation.id })
         try #require(try f.ledger.claim(sent, owner: owner, leaseSeconds: 60))
-        #expect(try f.ledger.completeOperation(sent, owner: owner, refusedSerials: [], refusal: nil).isEmpty)
+        #expect(try Workflows(f.ledger).completeOperation(sent, owner: owner, refusedSerials: [], refusal: nil).isEmpty)
     }
 
     /// The serials whose assignment Apple confirmed, in order.

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 import AllotStore
 import Foundation
@@ -24,7 +25,7 @@ import Testing
             AssignmentDrift(.unknownToLedger, HeldLicence(asset: app, serial: "not a serial")),
         ]
         let before = try #require(try f.pool(token, app))
-        let repair = try f.ledger.repairDrift(tenant: tenant.id, token: token, drift)
+        let repair = try Workflows(f.ledger).repairDrift(tenant: tenant.id, token: token, drift)
         #expect(repair.resent == 1)
         #expect(repair.recorded == 2)
         #expect(repair.left == 1)
@@ -35,7 +36,7 @@ import Testing
         #expect(try f.ledger.heldLicences(tenant: tenant.id, token: token).map(\.serial).sorted() == [serials[0], serials[1], unknownSerial].sorted())
         #expect(try f.ledger.licencesInFlight(token: token).contains(HeldLicence(asset: app, serial: serials[0])))
         // Repeating the repair records nothing twice.
-        let again = try f.ledger.repairDrift(tenant: tenant.id, token: token, drift.filter { $0.kind == .unknownToLedger })
+        let again = try Workflows(f.ledger).repairDrift(tenant: tenant.id, token: token, drift.filter { $0.kind == .unknownToLedger })
         #expect(again.recorded == 0)
         #expect(try f.pool(token, app) == after)
     }
@@ -48,7 +49,7 @@ import Testing
         _ = try f.snapshot(other, token, [(app, total: 10, apple: 0)])
         let before = try f.contents()
         #expect(throws: AllotError.self) {
-            _ = try f.ledger.repairDrift(tenant: tenant.id, token: token,
+            _ = try Workflows(f.ledger).repairDrift(tenant: tenant.id, token: token,
                                          [AssignmentDrift(.unknownToLedger, HeldLicence(asset: self.app, serial: testSerial("NEW", 1)))])
         }
         #expect(try f.contents() == before)

@@ -1,3 +1,4 @@
+import Allot
 import AllotCore
 @testable import AllotStore
 import Testing
@@ -23,7 +24,7 @@ import Testing
         #expect(try !f.ledger.claim(sent, owner: "worker-b", leaseSeconds: 60))
         f.clock.now += 1
         #expect(try f.ledger.claim(sent, owner: "worker-b", leaseSeconds: 60))
-        #expect(try f.ledger.completeOperation(sent, owner: "worker-a", refusedSerials: [], refusal: nil).isEmpty)
+        #expect(try Workflows(f.ledger).completeOperation(sent, owner: "worker-a", refusedSerials: [], refusal: nil).isEmpty)
         #expect(try f.ledger.operations(tenant: operation.tenantId).first?.state == .sent)
     }
 
