@@ -47,11 +47,6 @@ public struct OutboxOperation: Sendable, Hashable {
 
 extension Ledger {
     /// An operation's columns, its serials from their own table (`outbox_serials`).
-    private static let outboxColumns = """
-        id, tenant_id, token_id, kind, assets, \(serialsColumn), state, attempts, next_attempt_at, event_id, sent_at,
-        batch_id, coalesce(queue_order, id), lease_expires_at
-        """
-
     /// The serials of the outbox row in hand, one a line.
     static let serialsColumn = "(SELECT serials FROM outbox_serials WHERE operation_id = outbox.id)"
 
@@ -76,10 +71,10 @@ extension Ledger {
     public func deliveryWindow(token: TokenID, limit: Int) throws -> [OutboxOperation] {
         precondition(limit > 0, "a delivery window holds at least one operation")
         return try database.query("""
-            SELECT \(Self.outboxColumns) FROM outbox
+            SELECT \(OutboxRow.columns) FROM outbox
             WHERE token_id = ?1 AND state IN \(OutboxState.unfinishedSQL)
             ORDER BY coalesce(queue_order, id), id LIMIT ?2
-            """, [.integer(token.rawValue), .integer(Int64(limit))], row: Self.operation(from:))
+            """, [.integer(token.rawValue), .integer(Int64(limit))], row: OutboxRow.operation(from:))
     }
 
     /// Claims an operation for one worker until `now + leaseSeconds`, if it is still as read
@@ -134,8 +129,8 @@ extension Ledger {
     }
 
     public func operations(tenant: TenantID?) throws -> [OutboxOperation] {
-        try database.query("SELECT \(Self.outboxColumns) FROM outbox WHERE (tenant_id = ?1 OR ?1 IS NULL) ORDER BY id",
-                           [SQLValue(tenant?.rawValue)], row: Self.operation(from:))
+        try database.query("SELECT \(OutboxRow.columns) FROM outbox WHERE (tenant_id = ?1 OR ?1 IS NULL) ORDER BY id",
+                           [SQLValue(tenant?.rawValue)], row: OutboxRow.operation(from:))
     }
 
     /// Splits pending operations larger than Apple's limit into several, so each is one request.
@@ -145,8 +140,8 @@ extension Ledger {
         try database.transaction {
             // Read inside the transaction: another worker may split (or claim) the same rows.
             let oversized = try database.query("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE state = \(OutboxState.pending.sql) AND serial_count > ?2 AND \(Self.leaseFree)
-                """, [.integer(now), .integer(Int64(serialsMax))], row: Self.operation(from:))
+                SELECT \(OutboxRow.columns) FROM outbox WHERE state = \(OutboxState.pending.sql) AND serial_count > ?2 AND \(Self.leaseFree)
+                """, [.integer(now), .integer(Int64(serialsMax))], row: OutboxRow.operation(from:))
             for operation in oversized {
                 for start in stride(from: 0, to: operation.serials.count, by: serialsMax) {
                     let chunk = operation.serials[start..<min(start + serialsMax, operation.serials.count)]
@@ -173,8 +168,8 @@ extension Ledger {
                 """, [.integer(now), .text(owner), .integer(leaseSeconds), .integer(token.rawValue), .text(eventId)])
             guard claimed > 0 else { return nil }
             return try database.queryFirst("""
-                SELECT \(Self.outboxColumns) FROM outbox WHERE token_id = ? AND event_id = ? AND state = \(OutboxState.sent.sql) AND lease_owner = ? ORDER BY id
-                """, [.integer(token.rawValue), .text(eventId), .text(owner)], row: Self.operation(from:))
+                SELECT \(OutboxRow.columns) FROM outbox WHERE token_id = ? AND event_id = ? AND state = \(OutboxState.sent.sql) AND lease_owner = ? ORDER BY id
+                """, [.integer(token.rawValue), .text(eventId), .text(owner)], row: OutboxRow.operation(from:))
         }
     }
 
@@ -411,22 +406,6 @@ extension Ledger {
             }
             return lines
         }
-    }
-
-    static func operation(from row: any SQLRow) throws -> OutboxOperation {
-        let id = row.int64(0)
-        func corrupt(_ column: String, _ value: String) -> StoredValueError { StoredValueError(column: "outbox.\(column) of operation \(id)", value: value) }
-        guard let kind = OutboxOperation.Kind(rawValue: row.string(3)) else { throw corrupt("kind", row.string(3)) }
-        guard let asset = AssetKey(parsing: row.string(4)) else { throw corrupt("assets", row.string(4)) }
-        guard let state = OutboxOperation.State(rawValue: row.string(6)) else { throw corrupt("state", row.string(6)) }
-        let serialsText = row.string(5)
-        let serials = Self.lines(of: serialsText)
-        guard !serials.isEmpty else { throw corrupt("serials", serialsText) }
-        return OutboxOperation(
-            id: id, tenantId: TenantID(row.int64(1)), tokenId: TokenID(row.int64(2)), kind: kind, asset: asset,
-            serials: serials, state: state, attempts: row.int(7), nextAttemptAt: row.int64(8),
-            eventId: row.optionalString(9), sentAt: row.optionalInt64(10), batchId: row.optionalInt64(11),
-            order: row.int64(12), leaseExpiresAt: row.optionalInt64(13))
     }
 }
 

@@ -24,7 +24,7 @@ struct PostgresBatchLedger {
         for row in try database.send("""
             SELECT serial, id, retired_at IS NOT NULL FROM devices WHERE tenant_id = $1 AND serial = ANY($2::text[])
             """, bindings, original: "SELECT … FROM devices WHERE serial = ANY(…)").rows {
-            let reader = PostgresRowReader(row)
+            let reader = try PostgresRowReader(row)
             guard let serial = SerialNumber(reader.string(0)) else { throw StoredValueError(column: "devices.serial", value: reader.string(0)) }
             devices[serial] = DeviceRef(id: DeviceID(reader.int64(1)), retired: reader.bool(2))
         }
@@ -38,7 +38,7 @@ struct PostgresBatchLedger {
                 SELECT asset_id, device_id, token_id FROM assignments
                 WHERE tenant_id = $1 AND device_id = ANY($2::bigint[]) AND asset_id = ANY($3::bigint[])
                 """, bindings, original: "SELECT … FROM assignments WHERE device_id = ANY(…)").rows {
-                let reader = PostgresRowReader(row)
+                let reader = try PostgresRowReader(row)
                 assignments[.init(asset: AssetID(reader.int64(0)), device: DeviceID(reader.int64(1)))] = TokenID(reader.int64(2))
             }
         }

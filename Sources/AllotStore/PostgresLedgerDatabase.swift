@@ -138,11 +138,11 @@ extension PostgresLedgerDatabase: LedgerDatabase {
     }
 
     public func queryRows<Row>(_ sql: String, _ values: [SQLValue], row: (any SQLRow) throws -> Row) throws -> [Row] {
-        try send(sql, values).rows.map { try row(PostgresRowReader($0)) }
+        try send(sql, values).rows.map { try row(try PostgresRowReader($0)) }
     }
 
     public func queryFirstRow<Row>(_ sql: String, _ values: [SQLValue], row: (any SQLRow) throws -> Row) throws -> Row? {
-        try send(sql, values).rows.first.map { try row(PostgresRowReader($0)) }
+        try send(sql, values).rows.first.map { try row(try PostgresRowReader($0)) }
     }
 
     /// Each statement of a migration on its own: the extended protocol takes one at a time.
@@ -193,7 +193,12 @@ extension PostgresLedgerDatabase: LedgerDatabase {
     }
 
     public var lastInsertRowID: Int64 {
-        get throws { try queryFirstRow("SELECT lastval()", []) { $0.int64(0) } ?? 0 }
+        get throws {
+            guard let id = try queryFirstRow("SELECT lastval()", [], row: { $0.optionalInt64(0) }) ?? nil else {
+                throw StoredValueError(column: "lastval()", value: "no row id")
+            }
+            return id
+        }
     }
 
     public func lockTenant(_ tenant: TenantID) throws {
@@ -226,39 +231,85 @@ extension PostgresLedgerDatabase: LedgerDatabase {
 }
 
 /// A PostgreSQL row read as the Ledger reads SQLite's: integers, booleans (0 or 1), text and
-/// bytes, each convertible to the others as SQLite converts them.
+/// bytes, each convertible to the others as SQLite converts them. Every cell is decoded when
+/// the row is read, so a value that cannot be decoded throws with its column's name
+/// (`StoredValueError`) instead of reading as 0 or "".
 struct PostgresRowReader: SQLRow {
-    let row: PostgresRandomAccessRow
-    init(_ row: PostgresRow) { self.row = row.makeRandomAccess() }
+    private enum Cell {
+        case null
+        case integer(Int64)
+        case text(String)
+        case bytes([UInt8])
+    }
+    private let cells: [Cell]
 
-    private func cell(_ column: Int32) -> PostgresCell { row[Int(column)] }
+    init(_ row: PostgresRow) throws {
+        cells = try row.map { cell in
+            guard let bytes = cell.bytes else { return .null }
+            func unreadable() -> StoredValueError {
+                StoredValueError(column: cell.columnName, value: "\(bytes.readableBytes) bytes of type \(cell.dataType)")
+            }
+            switch cell.dataType {
+            case .bool:
+                guard let value = try? cell.decode(Bool.self) else { throw unreadable() }
+                return .integer(value ? 1 : 0)
+            case .int2, .int4, .int8:
+                guard let value = try? cell.decode(Int64.self) else { throw unreadable() }
+                return .integer(value)
+            case .numeric:
+                // count(*) and sums: whole numbers within Int64, else not a value this ledger writes.
+                guard let value = try? cell.decode(Decimal.self), let whole = Int64(exactly: NSDecimalNumber(decimal: value).doubleValue) else {
+                    throw unreadable()
+                }
+                return .integer(whole)
+            case .bytea:
+                return .bytes(Array(bytes.readableBytesView))
+            case .text, .varchar, .bpchar, .name, .json, .jsonb:
+                guard let value = try? cell.decode(String.self) else { throw unreadable() }
+                return .text(value)
+            default:
+                // postgres-nio would read any bytes as text; a type the ledger never writes
+                // (a float, a timestamp) is not a value to guess at.
+                throw unreadable()
+            }
+        }
+    }
 
-    func isNull(_ column: Int32) -> Bool { cell(column).bytes == nil }
+    private func cell(_ column: Int32) -> Cell {
+        precondition(Int(column) < cells.count, "column \(column) of a row of \(cells.count) columns: the SELECT and its reader disagree")
+        return cells[Int(column)]
+    }
+
+    func isNull(_ column: Int32) -> Bool {
+        if case .null = cell(column) { return true }
+        return false
+    }
 
     func int64(_ column: Int32) -> Int64 {
-        let cell = cell(column)
-        guard cell.bytes != nil else { return 0 }
-        switch cell.dataType {
-        case .bool: return (try? cell.decode(Bool.self)) == true ? 1 : 0
-        case .int2, .int4, .int8: return (try? cell.decode(Int64.self)) ?? 0
-        case .numeric: return (try? cell.decode(Decimal.self)).map { NSDecimalNumber(decimal: $0).int64Value } ?? 0
-        default: return Int64(string(column)) ?? 0
+        switch cell(column) {
+        case .null: return 0
+        case .integer(let value): return value
+        // As SQLite reads a number from text: the leading digits, 0 when there are none.
+        case .text(let text): return Int64(text) ?? 0
+        case .bytes(let bytes): return Int64(String(decoding: bytes, as: UTF8.self)) ?? 0
         }
     }
 
     func string(_ column: Int32) -> String {
-        let cell = cell(column)
-        guard let bytes = cell.bytes else { return "" }
-        switch cell.dataType {
-        case .bool, .int2, .int4, .int8: return String(int64(column))
-        case .numeric: return (try? cell.decode(Decimal.self)).map { "\($0)" } ?? ""
-        case .bytea: return String(decoding: bytes.readableBytesView, as: UTF8.self)
-        default: return (try? cell.decode(String.self)) ?? String(decoding: bytes.readableBytesView, as: UTF8.self)
+        switch cell(column) {
+        case .null: return ""
+        case .integer(let value): return String(value)
+        case .text(let text): return text
+        case .bytes(let bytes): return String(decoding: bytes, as: UTF8.self)
         }
     }
 
     func blob(_ column: Int32) -> [UInt8]? {
-        guard let bytes = cell(column).bytes else { return nil }
-        return Array(bytes.readableBytesView)
+        switch cell(column) {
+        case .null: return nil
+        case .integer(let value): return Array(String(value).utf8)
+        case .text(let text): return Array(text.utf8)
+        case .bytes(let bytes): return bytes
+        }
     }
 }

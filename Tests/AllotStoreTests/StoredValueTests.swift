@@ -67,4 +67,24 @@ import Testing
         #expect(try f.ledger.token(tenant: tenant.id, "999") == nil)
         #expect(try f.ledger.token(tenant: tenant.id, "1001")?.locationUid == "1001")
     }
+
+    /// PostgreSQL's row reader decodes every cell as it reads the row: a value it cannot decode
+    /// (a type this ledger never writes, a fraction where a count belongs) throws with the
+    /// column's name instead of reading as 0 or "".
+    @Test(.enabled(if: TestBackend.all.contains(.postgres))) func anUndecodableCellThrowsWithItsColumnsName() throws {
+        let f = try LedgerFixture(.postgres)
+        let ratio = #expect(throws: StoredValueError.self) {
+            _ = try f.ledger.database.queryFirst("SELECT 1.5::float8 AS ratio") { $0.string(0) }
+        }
+        #expect(ratio?.column == "ratio")
+        let share = #expect(throws: StoredValueError.self) {
+            _ = try f.ledger.database.queryFirst("SELECT 2.5::numeric AS share") { $0.int64(0) }
+        }
+        #expect(share?.column == "share")
+        // What the ledger does write reads back as it was written.
+        let row = try f.ledger.database.queryFirst("SELECT 42::bigint, 'text', true, NULL::text, 7::numeric") {
+            ($0.int64(0), $0.string(1), $0.bool(2), $0.optionalString(3), $0.int(4))
+        }
+        #expect(row?.0 == 42 && row?.1 == "text" && row?.2 == true && row?.3 == nil && row?.4 == 7)
+    }
 }
