@@ -99,6 +99,7 @@ public actor Allot {
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
         let tenant = try tenant(slug)
+        try refuseUnknownApps(tenant: tenant, Set(items.map(\.asset)), direction: .assign)
         let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode, idempotencyKey: idempotencyKey, queue: queue))
         // Licences spent: the batch's apps may have crossed a licences_low threshold.
         if outcome.batchId != nil { try noteLicenceLevels(tenant: tenant, assets: Set(items.map(\.asset))) }
@@ -109,6 +110,7 @@ public actor Allot {
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
         let tenant = try tenant(slug)
+        try refuseUnknownApps(tenant: tenant, Set(items.map(\.asset)), direction: .revoke)
         let outcome = counted(try ledger.runBatch(tenant: tenant, direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
         if outcome.committed { try serveAfterRevocation(tenant: tenant, outcome.items) }
         // Licences back: an app below a licences_low threshold may have recovered.
