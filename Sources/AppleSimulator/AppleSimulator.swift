@@ -35,6 +35,8 @@ public actor AppleSimulator: AppsAndBooksService {
     var finishBy: Date?
     /// What this instance's notification tries came to (`finishNotifications`).
     var deliveryReport = NotificationDeliveryReport()
+    /// Told of each notification given up on, as it is (`allot sim serve` logs it).
+    var droppedObserver: (@Sendable (NotificationDeliveryReport.Dropped) -> Void)?
 
     /// Opens an existing state file (written by `initialize`); fails with one sentence if it is
     /// missing, in the old JSON format, or not a simulator state.

@@ -19,6 +19,12 @@ extension AppleSimulator {
     /// CLI `sim` command does before its process exits. Answers what this instance's tries came
     /// to, so the command can say so; a notification still queued at the end (another
     /// process holds it, or its next try falls after the bound) is counted, not waited for.
+    /// Tells `observer` of each notification this instance gives up on, when it does: a
+    /// long-running simulator (`allot sim serve`) has no command ending to say it at.
+    public func reportDroppedNotifications(to observer: @escaping @Sendable (NotificationDeliveryReport.Dropped) -> Void) {
+        droppedObserver = observer
+    }
+
     /// The bound of `finishNotifications()`, for the command waiting to say it.
     public static let notificationsWaitSecondsMax = NotificationLimits.finishSecondsMax
 
@@ -80,7 +86,9 @@ extension AppleSimulator {
     private func settle(_ item: NotificationDue, failure: String?) {
         if let failure {
             if item.attempts >= NotificationLimits.attemptsMax {
-                deliveryReport.dropped.append(.init(url: item.target.url, tries: item.attempts, lastFailure: failure))
+                let dropped = NotificationDeliveryReport.Dropped(url: item.target.url, tries: item.attempts, lastFailure: failure)
+                deliveryReport.dropped.append(dropped)
+                droppedObserver?(dropped)
             }
         } else {
             deliveryReport.delivered += 1

@@ -81,6 +81,12 @@ public func serveSimulator(statePath: String, host: String = "127.0.0.1", port: 
     if let enforceRequestRate {
         try await simulator.enforceRequestRate(enforceRequestRate)
     }
+    // A receiver that has gone is said, not only dropped (never its token: the URL and why).
+    let notices = Logger(label: "allot.sim.serve")
+    await simulator.reportDroppedNotifications { dropped in
+        notices.warning("a notification was not delivered after \(dropped.tries) tries: \(dropped.lastFailure)",
+                        metadata: ["url": "\(dropped.url)"])
+    }
     let app = makeSimulatorApplication(configuration: SimulatorServerConfiguration(host: host, port: port),
                                        simulator: simulator, onReady: onReady)
     try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])

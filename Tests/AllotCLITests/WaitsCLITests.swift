@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +31,7 @@ import Glibc
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func setTotalSaysANotificationReceiverThatHasGoneWasNotReachedWithinABound() throws {
+    func setTotalSaysANotificationReceiverThatHasGoneWasNotReachedWithinABound() async throws {
         let workspace = try Workspace()
         try workspace.world(devices: 1)
         // `allot serve --public-url` gives the tokens' locations a receiver, then stops.
@@ -54,7 +57,7 @@ import Glibc
         let deadline = Date().addingTimeInterval(Self.receiverSecondsMax)
         var serveLog = ""
         while Date() < deadline && serve.isRunning && configured < 2 {
-            Thread.sleep(forTimeInterval: 0.2)
+            try await Task.sleep(for: .milliseconds(200))
             serveLog = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
             configured = serveLog.components(separatedBy: "route=/apple/notifications/{token} status=200").count - 1
         }
@@ -72,7 +75,32 @@ import Glibc
         #expect(set.stderr.contains("was not delivered: connection refused (3 tries)"), "\(set)")
         // Three tries 0.5 s and 1.5 s apart, each refused at once: about 2 s, never the old 10.
         #expect(seconds < 8, "set-total took \(seconds) s")
+
+        // The served simulator, which has no command ending to say it at, logs each one it drops.
+        let (simulator, baseURL) = try SimServeCLITests().serve(workspace, stderr: workspace.path("sim-serve.err"))
+        defer {
+            simulator.terminate()
+            simulator.waitUntilExit()
+        }
+        var request = URLRequest(url: URL(string: baseURL.replacingOccurrences(of: "/mdm/v2", with: "/_sim/set-total"))!)
+        request.httpMethod = "POST"
+        request.timeoutInterval = 30
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = Data(#"{"location": "1001", "adamId": "\#(Workspace.sharedApp)", "pricingParam": "STDQ", "total": 13}"#.utf8)
+        let (_, response) = try await URLSession(configuration: .ephemeral).data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        var logged = ""
+        let logDeadline = Date().addingTimeInterval(NotificationBound.secondsMax + 10)
+        while Date() < logDeadline && !logged.contains("was not delivered") {
+            try await Task.sleep(for: .milliseconds(200))
+            logged = String(decoding: FileManager.default.contents(atPath: workspace.path("sim-serve.err")) ?? Data(), as: UTF8.self)
+        }
+        #expect(logged.contains("a notification was not delivered after 3 tries: connection refused"), "\(logged)")
+        #expect(logged.contains("url=http://127.0.0.1:\(port)/apple/notifications/"), "\(logged)")
     }
+
+    /// The simulator's bound on the tries of one notification (three of 2 s, 0.5 s and 1.5 s apart).
+    enum NotificationBound { static let secondsMax = 8.0 }
 
     @Test(.timeLimit(.minutes(3)))
     func thePushAfterABatchCountsItsRequestsAndTheTimeLeftOnATerminalOnly() throws {
