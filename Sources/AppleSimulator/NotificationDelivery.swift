@@ -14,11 +14,6 @@ extension AppleSimulator {
         deliveryTask = Task { await self.deliverUntilEmpty() }
     }
 
-    /// Waits until every queued notification has been delivered or dropped, but no longer than
-    /// its own notifications' tries can take (`NotificationLimits.finishSecondsMax`): what a
-    /// CLI `sim` command does before its process exits. Answers what this instance's tries came
-    /// to, so the command can say so; a notification still queued at the end (another
-    /// process holds it, or its next try falls after the bound) is counted, not waited for.
     /// Tells `observer` of each notification this instance gives up on, when it does: a
     /// long-running simulator (`allot sim serve`) has no command ending to say it at.
     public func reportDroppedNotifications(to observer: @escaping @Sendable (NotificationDeliveryReport.Dropped) -> Void) {
@@ -28,6 +23,11 @@ extension AppleSimulator {
     /// The bound of `finishNotifications()`, for the command waiting to say it.
     public static let notificationsWaitSecondsMax = NotificationLimits.finishSecondsMax
 
+    /// Waits until every queued notification has been delivered or dropped, but no longer than
+    /// its own notifications' tries can take (`NotificationLimits.finishSecondsMax`): what a
+    /// CLI `sim` command does before its process exits. Answers what this instance's tries came
+    /// to, so the command can say so; a notification still queued at the end (another
+    /// process holds it, or its next try falls after the bound) is counted, not waited for.
     @discardableResult
     public func finishNotifications() async -> NotificationDeliveryReport {
         await finishNotifications(secondsMax: NotificationLimits.finishSecondsMax)
