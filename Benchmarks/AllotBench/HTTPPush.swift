@@ -82,8 +82,11 @@ enum HTTPPush {
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let tokens = folder.appendingPathComponent("tokens")
+        // The unpaced run measures the engine without Apple's rate, so the simulator must not
+        // enforce it then (it does by default); the paced run keeps it, as at Apple.
         let simulator = try AppleSimulator.initialize(seed: Data(seed(total: assignments).utf8),
-                                                      statePath: folder.appendingPathComponent("sim.json"), tokensDirectory: tokens)
+                                                      statePath: folder.appendingPathComponent("sim.json"), tokensDirectory: tokens,
+                                                      enforceRequestRate: paced)
         let served = try await ServedSimulator.start(simulator: simulator)
         do {
             let timed = TimedService(AppleHTTPClient(baseURL: served.baseURL, timeout: .seconds(120)))

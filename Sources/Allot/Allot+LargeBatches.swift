@@ -81,6 +81,7 @@ extension Allot {
             case .serials: throw AllotError.invalidInput("the batch is empty; give at least one serial number")
             }
         }
+        try refuseUnknownApps(tenant: tenant, [asset], direction: direction)
         var tally = BatchTally(total: chunks.total)
         let oneChunk = chunks.total <= chunkItems
         if mode != .partial && !oneChunk {

@@ -55,6 +55,12 @@ struct DeliveryBookkeeping {
     var heldUntil: [TokenID: Int64] = [:]
     /// Progress of the push in progress (for `PushProgress`).
     var sent = 0
+    var toSend = 0
+    var lanesRunning = 0
+    /// Told after every request Apple accepts, so a progress line moves with each one rather
+    /// than when a whole lane (a token's every request) ends. One push with a progress line at
+    /// a time: the CLI's (`allot serve` pushes without one).
+    var progress: (@Sendable (PushProgress) -> Void)?
     /// Set when the server stops: lanes start no new Apple call.
     var stopping = false
     /// Lanes that end after their round (Apple said wait, the token died): their calls still
@@ -90,6 +96,11 @@ extension Allot {
         let lanes = try ledger.tokensWithDueOperations(tenant: tenant?.id)
         let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
         delivery.sent = 0
+        delivery.toSend = toSend
+        delivery.lanesRunning = lanes.count
+        if let progress { delivery.progress = progress }
+        defer { if progress != nil { delivery.progress = nil } }
+        progress?(PushProgress(sent: 0, toSend: toSend, tokensWaiting: lanes.count))
         var report = PushReport()
         var resync = Set<TokenID>()
         var firstError: (any Error)?
@@ -103,6 +114,7 @@ extension Allot {
             var running = lanes.count
             for await result in group {
                 running -= 1
+                delivery.lanesRunning = running
                 switch result {
                 case .success(let outcome):
                     report.merge(outcome.report)
@@ -228,6 +240,7 @@ extension Allot {
                                           keepingLeaseFor: pollsNow ? settings.leaseSeconds : nil) else { break }
                 outcome.report.sent += 1
                 delivery.sent += 1
+                delivery.progress?(PushProgress(sent: delivery.sent, toSend: delivery.toSend, tokensWaiting: delivery.lanesRunning))
                 guard pollsNow else { break }
                 let sent = operation.sent(eventId: eventId, at: sentAt, pollAt: pollAt, leaseExpiresAt: sentAt + settings.leaseSeconds)
                 let (next, polled) = try await deliver(sent, token: token, tenant: tenant, apple: apple, bearer: bearer)

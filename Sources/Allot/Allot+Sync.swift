@@ -23,6 +23,9 @@ public struct TokenSyncReport: Sendable, Hashable, Codable {
     public var warnings: [String] = []
     /// Why the sync could not read Apple, if it could not.
     public var error: String?
+    /// True when that was because Apple could not be reached at all (no connection, no answer
+    /// in time): the network or Apple's address needs looking at, not the token.
+    public var appleUnreachable = false
     /// Assets whose `availableCount` at Apple differs from the ledger's arithmetic.
     public var countDifferences: [CountDifference] = []
     /// Differences between Apple's assignments and the ledger's.
@@ -33,6 +36,14 @@ public struct TokenSyncReport: Sendable, Hashable, Codable {
     public var repair: DriftRepair?
     /// The notification types Apple says the location is subscribed to.
     public var subscribedNotificationTypes: [String]?
+}
+
+extension TokenSyncReport {
+    /// What `SyncAttention` decides from.
+    public var attentionRead: SyncAttention.TokenRead {
+        SyncAttention.TokenRead(tokenId: tokenId, state: state, failure: error, appleUnreachable: appleUnreachable,
+                                overAllocatedApps: overAllocated.count)
+    }
 }
 
 extension Allot {
@@ -85,6 +96,9 @@ extension Allot {
             throw CancellationError()
         } catch let error as AppleServiceError {
             report.error = Self.explain(error)
+        } catch let error as any AppleReachabilityFailure where !error.reachedApple {
+            report.error = error.description
+            report.appleUnreachable = true
         } catch {
             // The client's errors (a malformed answer, a timeout) name the call and never carry
             // the token or the answer's values.

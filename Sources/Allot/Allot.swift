@@ -99,15 +99,19 @@ public actor Allot {
     /// The batch's apps are checked against `licences_low` in the batch's own write.
     public func assign(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil, queue: Bool = false) throws -> BatchOutcome {
-        counted(try workflows.runBatch(tenant: try tenant(slug), direction: .assign, items: items, mode: mode,
-                                       idempotencyKey: idempotencyKey, queue: queue))
+        let tenant = try tenant(slug)
+        try refuseUnknownApps(tenant: tenant, Set(items.map(\.asset)), direction: .assign)
+        return counted(try workflows.runBatch(tenant: tenant, direction: .assign, items: items, mode: mode,
+                                              idempotencyKey: idempotencyKey, queue: queue))
     }
 
     /// The licences a committed revoke gives back serve the queues of unmet demand, in the
     /// revoke's own write.
     public func revoke(tenant slug: String, _ items: [BatchItem], mode: BatchMode = .partial,
                        idempotencyKey: String? = nil) throws -> BatchOutcome {
-        counted(try workflows.runBatch(tenant: try tenant(slug), direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
+        let tenant = try tenant(slug)
+        try refuseUnknownApps(tenant: tenant, Set(items.map(\.asset)), direction: .revoke)
+        return counted(try workflows.runBatch(tenant: tenant, direction: .revoke, items: items, mode: mode, idempotencyKey: idempotencyKey))
     }
 
     /// The engine's workflows over its ledger.

@@ -33,6 +33,8 @@ enum CLIAdvice {
             return "\(refusal.message) (`allot token renew --tenant \(tenant) \(token) FILE`)"
         case .locationManagedElsewhere?:
             return "\(refusal.message) (`allot token add --takeover`)"
+        case .unknownApp?:
+            return "\(refusal.message) (`allot apps --tenant \(tenant)`, `allot sync --tenant \(tenant)`)"
         case .noAppleService?:
             return "this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)"
         case nil:

@@ -30,7 +30,7 @@ struct Delivery: Encodable {
                             note: "No Apple service is configured, so Apple's side waits in the outbox; `allot push --tenant \(tenant) --apple SPEC` delivers it.")
         }
         do {
-            let report = try await Progress.around("telling Apple") { try await allot.push(tenant: tenant) }
+            let report = try await PushProgressLine.around { progress in try await allot.push(tenant: tenant, progress: progress) }
             return Delivery(pushed: true, push: report, pushError: nil, note: PushText.summary(report, tenant: tenant))
         } catch {
             let reason = (error as? AllotError)?.message ?? "\(error)"

@@ -58,7 +58,7 @@ final class RollOutProgressLine: @unchecked Sendable {
     func draw(_ tally: BatchTally) {
         guard enabled, tally.decided < tally.total || drawn else { return }
         let elapsed = Date().timeIntervalSince(start)
-        let left = tally.decided > 0 ? elapsed / Double(tally.decided) * Double(max(0, tally.total - tally.decided)) : 0
+        let left = TimeLeft.seconds(done: tally.decided, total: tally.total, elapsedSeconds: elapsed) ?? 0
         let percent = tally.total > 0 ? tally.decided * 100 / tally.total : 100
         let line = "\(label): \(Text.count(tally.decided)) of \(Text.count(tally.total, "device")) (\(percent)%), \(Text.count(tally.changed)) changed, \(Text.count(tally.failed)) failed, about \(Self.duration(left)) left"
         lock.withLock {
@@ -74,10 +74,7 @@ final class RollOutProgressLine: @unchecked Sendable {
         }
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let whole = Int(seconds.rounded(.up))
-        return whole < 60 ? "\(whole)s" : whole < 3600 ? "\(whole / 60)m \(whole % 60)s" : "\(whole / 3600)h \(whole / 60 % 60)m"
-    }
+    static func duration(_ seconds: Double) -> String { TimeLeft.text(seconds: seconds) }
 }
 
 /// Ctrl-C during a roll-out: the first asks it to stop after the chunk being committed (a

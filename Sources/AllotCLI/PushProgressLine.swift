@@ -1,9 +1,12 @@
 import Allot
+import AllotCore
 import Foundation
 import Synchronization
 
-/// `allot push`'s progress on a terminal: requests sent of those due, and the tokens whose
-/// lane still runs. Quiet when standard error is not a terminal, and for quick pushes.
+/// A push's progress on a terminal (`allot push`, and the "telling Apple" after `assign` and
+/// `revoke`): requests sent of those due, the time left at the pace so far, and the tokens
+/// whose lane still runs. Quiet when standard error is not a terminal, and for quick pushes;
+/// stdout, and so `--json`, is never touched.
 enum PushProgressLine {
     static let delaySeconds = 1.0
     static let frameSeconds = 0.2
@@ -29,12 +32,20 @@ enum PushProgressLine {
         do { try await Task.sleep(for: .seconds(delaySeconds)) } catch { return }
         while !Task.isCancelled {
             let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
-            let line = latest.progress.withLock { progress in
-                progress.map { "telling Apple: \($0.sent) of \($0.toSend) requests sent, \($0.tokensWaiting) tokens waiting" } ?? "telling Apple"
-            }
+            let elapsed = Date().timeIntervalSince(start)
+            let line = text(latest.progress.withLock { $0 }, elapsedSeconds: elapsed)
             FileHandle.standardError.write(Data("\r\(line)  \(seconds)s\u{1B}[K".utf8))
             do { try await Task.sleep(for: .seconds(frameSeconds)) } catch { break }
         }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    /// The line's words: before the first request is accepted there is no pace, so no time left.
+    static func text(_ progress: PushProgress?, elapsedSeconds: Double) -> String {
+        guard let progress else { return "telling Apple" }
+        let sent = min(progress.sent, progress.toSend)
+        let left = TimeLeft.seconds(done: progress.sent, total: progress.toSend, elapsedSeconds: elapsedSeconds)
+        let eta = left.map { "about \(TimeLeft.text(seconds: $0)) left" } ?? "time left known after the first answer"
+        return "telling Apple: \(Text.count(sent)) of \(Text.count(progress.toSend, "request")) sent, \(eta), \(Text.count(progress.tokensWaiting, "token")) waiting"
     }
 }

@@ -116,12 +116,15 @@ struct SimCommand: AsyncParsableCommand {
             let simulator = try SimulatorFile.open(state.state)
             try await simulator.setTotal(location: location.location, adamId: asset.adamId,
                                          pricingParam: asset.pricingParam.rawValue, total: total)
-            // The ASSET_COUNT notification, if the location has a receiver, leaves before the process does.
-            await simulator.finishNotifications()
+            // The ASSET_COUNT notification, if the location has a receiver, leaves before the
+            // process does; the wait is bounded, shown on a terminal, and its outcome said.
+            let bound = Int(AppleSimulator.notificationsWaitSecondsMax.rounded(.up))
+            let notified = try await Progress.around("notifying the location's receiver (at most \(bound) s)") { await simulator.finishNotifications() }
             let facts: JSONFacts = ["location": .string(location.location), "adamId": .string(asset.adamId),
                                     "pricingParam": .string(asset.pricingParam.rawValue), "total": .number(Double(total))]
             try global.json ? JSONOutput.emit(facts) : Standard.output(
                              "Location \(location.location) now owns \(Text.count(total, "licence")) of \(asset); `allot sync` shows the engine what changed.")
+            SimText.undelivered(notified)
         }
     }
 
@@ -180,6 +183,9 @@ struct SimCommand: AsyncParsableCommand {
         var latencyMs: Int?
         @Option(help: ArgumentHelp("Vary the delay by up to this much either way (with --latency-ms).", valueName: "ms"))
         var jitterMs: Int?
+        @Flag(name: .customLong("no-enforce-request-rate"),
+              help: "Answer every call, however fast: Apple's maxRequestPerSecond per token (9646, HTTP 429) is not enforced (kept in the state). For load tests of clients that pace themselves elsewhere; by default the simulator enforces it, as Apple does.")
+        var noEnforceRequestRate = false
         @OptionGroup(title: "Global options") var global: GlobalOptions
 
         /// The simulator's bound on its delay (`SimulatorDefaults.latencyMillisecondsMax`).
@@ -202,7 +208,8 @@ struct SimCommand: AsyncParsableCommand {
             let statePath = state.state
             // Runs until SIGINT or SIGTERM; the base URL is printed once the port is bound.
             try await serveSimulator(statePath: statePath, host: host, port: port,
-                                     latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs ?? 0) { baseURL in
+                                     latencyMilliseconds: latencyMs, jitterMilliseconds: jitterMs ?? 0,
+                                     enforceRequestRate: noEnforceRequestRate ? false : nil) { baseURL in
                 if json {
                     try? JSONOutput.emit(["baseUrl": baseURL, "state": statePath])
                 } else {
@@ -235,6 +242,17 @@ struct SimInitJSON: Encodable {
 }
 
 enum SimText {
+    /// Notifications the simulator gave up on, or left queued, on stderr: the command's answer
+    /// (stdout, or its JSON) is the change itself, which happened either way.
+    static func undelivered(_ report: NotificationDeliveryReport) {
+        for dropped in report.dropped {
+            Standard.error("The notification to \(Text.printable(dropped.url)) was not delivered: \(dropped.lastFailure) (\(Text.count(dropped.tries, "try", "tries"))); the engine learns the change at its next sync.")
+        }
+        if report.stillQueued > 0 {
+            Standard.error("\(Text.count(report.stillQueued, "notification")) still queued in the simulator's state; the next simulator process to run sends \(report.stillQueued == 1 ? "it" : "them").")
+        }
+    }
+
     /// A control operation done: its facts as JSON, or a sentence.
     static func done(_ global: GlobalOptions, _ facts: [String: String], _ sentence: String) throws {
         if global.json { try JSONOutput.emit(facts) } else { Standard.output(sentence) }

@@ -87,8 +87,20 @@ struct SyncCommand: AsyncParsableCommand {
                 Standard.output("Repaired token \(report.tokenId): \(Text.count(repair.resent)) sent to Apple again, \(Text.count(repair.recorded)) recorded, \(Text.count(repair.givenBack)) given back (retired devices), \(Text.count(repair.left)) left.")
             }
         }
+        Standard.output(Self.summary(reports))
+    }
+}
+
+extension SyncCommand {
+    /// The last line: how many tokens were synced and are active. A token Apple could not be
+    /// reached for was not synced, so it is not counted as active or inactive: the line says so.
+    static func summary(_ reports: [TokenSyncReport]) -> String {
         let usable = reports.count { $0.state == .active && $0.error == nil }
-        Standard.output("Synced \(Text.count(reports.count, "token")), \(Text.count(usable)) active.")
+        let unreachable = reports.count(where: \.appleUnreachable)
+        guard unreachable > 0 else { return "Synced \(Text.count(reports.count, "token")), \(Text.count(usable)) active." }
+        let read = reports.count - unreachable
+        let synced = read == 0 ? "Synced 0 of \(Text.count(reports.count, "token"))" : "Synced \(Text.count(read)) of \(Text.count(reports.count, "token")), \(Text.count(usable)) active"
+        return "\(synced): Apple could not be reached for \(Text.count(unreachable))."
     }
 }
 
@@ -168,19 +180,27 @@ struct AppleAttention {
         self.reasons = reasons
     }
 
-    /// No token that can supply licences, or an over-allocation. A single token that died is in
-    /// its report (`state`, `error`) and in `token list`; while another supplies, the tenant works.
+    /// No token that can supply licences, or an over-allocation (`SyncAttention` decides which).
+    /// A single token that died is in its report (`state`, `error`) and in `token list`; while
+    /// another supplies, the tenant works.
     init(sync reports: [TokenSyncReport]) {
-        var reasons: [String] = []
-        if !reports.contains(where: { $0.state == .active && $0.error == nil }) {
-            reasons.append(reports.isEmpty ? "the tenant has no token; add one with `allot token add`"
-                                           : "no token is active; renew, take over or add one")
+        reasons = SyncAttention.reasons(reports.map(\.attentionRead)).map(Self.sentence)
+    }
+
+    /// The advice for each reason, with the command that acts on it.
+    static func sentence(_ reason: SyncAttention.Reason) -> String {
+        switch reason {
+        case .noToken:
+            "the tenant has no token; add one with `allot token add`"
+        case .appleUnreachable(let failure):
+            "Apple could not be reached: \(failure); check the network and the address of Apple's service (--apple or $ALLOT_APPLE), then sync again"
+        case .activeTokensUnread(let tokens, let failure):
+            "token \(Text.list(tokens.map(\.description))) could not be read (\(failure)); sync again later"
+        case .noActiveToken:
+            "no token is active; renew, take over or add one"
+        case .overAllocated(let apps):
+            "\(Text.count(apps, "app")) over-allocated; buy more, or give back the excess with `allot token resolve`"
         }
-        let over = reports.flatMap(\.overAllocated)
-        if !over.isEmpty {
-            reasons.append("\(Text.count(over.count, "app")) over-allocated; buy more, or give back the excess with `allot token resolve`")
-        }
-        self.reasons = reasons
     }
 
     /// `sync --all`: each tenant's reasons, named by its slug.

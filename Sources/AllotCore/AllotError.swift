@@ -19,6 +19,8 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The ledger cannot be reached or stayed busy for now (a lost database connection, a
         /// serialization conflict that ran out of retries): the same request may be sent again.
         public static let unavailable = Code(rawValue: "unavailable")
+        /// A batch names only apps that no token of the tenant has (`UnknownAppRule`).
+        public static let unknownApp = Code(rawValue: "unknown_app")
     }
 
     /// What the refusal is about, so a face can add its own advice (the CLI names its commands).
@@ -29,6 +31,8 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         case locationHeldByThisTenant(token: TokenID)
         case locationManagedElsewhere
         case noAppleService
+        /// The apps a batch named that no token of the tenant has.
+        case unknownApp([AssetKey])
     }
 
     public let code: Code

@@ -38,6 +38,16 @@ struct BatchesController {
     /// (any size, each chunk committed whole; one transaction for all-or-nothing and dry-run).
     func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> BatchAnswer {
         let tenant = try context.requireTenant()
+        do {
+            return try await runBatch(direction, request, context, tenant: tenant)
+        } catch let refusal as AllotError where refusal.code == .unknownApp {
+            // The engine's sentence names no route; this face adds where the tenant's apps are.
+            throw AllotError(refusal.code, "\(refusal.message) (GET /v1/tenants/\(tenant)/apps, POST /v1/tenants/\(tenant)/sync)",
+                             subject: refusal.subject)
+        }
+    }
+
+    private func runBatch(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext, tenant: String) async throws -> BatchAnswer {
         let idempotencyKey = request.headers.first { $0.name.canonicalName == "idempotency-key" }?.value
         let body = try await request.decodeJSON(BatchRequest.self)
         let mode = try Self.mode(body.mode)

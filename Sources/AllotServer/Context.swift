@@ -147,7 +147,7 @@ struct JSONErrorMiddleware: RouterMiddleware {
         case .notFound: .notFound
         case .invalidInput: .badRequest
         case .conflict: .conflict
-        case .idempotencyKeyReused: .unprocessableContent
+        case .idempotencyKeyReused, .unknownApp: .unprocessableContent
         case .unavailable: .serviceUnavailable
         case .apple: .badGateway
         case .tooLarge: .contentTooLarge

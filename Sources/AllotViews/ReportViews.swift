@@ -51,6 +51,8 @@ public struct SyncView: Encodable, Sendable {
         public let warnings: [String]
         /// Why Apple could not be read, if it could not.
         @AlwaysPresent public var error: String?
+        /// True when `error` is that Apple could not be reached (no connection, no answer in time).
+        public let appleUnreachable: Bool
         /// Where Apple's available or retired counts disagree with what the ledger computes.
         public let countDifferences: [CountDifference]
         /// Assignments Apple and the ledger disagree on (`missing_at_apple`, `unknown_to_ledger`).
@@ -73,6 +75,7 @@ public struct SyncView: Encodable, Sendable {
             }
             warnings = report.warnings
             error = report.error
+            appleUnreachable = report.appleUnreachable
             countDifferences = report.countDifferences
             drift = report.drift
             assignmentsRead = report.assignmentsRead?.rawValue

@@ -167,8 +167,8 @@ public struct AppleHTTPClient: AppsAndBooksService {
             throw CancellationError()
         } catch let error as IOError {
             // A refused or reset connection: the system's words (no request data in them).
-            // AsyncHTTPClient retries refused connections until the deadline (its issue #743),
-            // so this arrives after `timeout`.
+            // With `PooledHTTPClient`'s clients (no connection retries) this arrives at once;
+            // a client that retries refused connections raises it only at the deadline.
             throw AppleHTTPClientError.transport(path: path, reason: "could not connect to \(baseURL): \(String(cString: strerror(error.errnoCode)))")
         } catch {
             throw AppleHTTPClientError.transport(path: path, reason: "\(type(of: error))")

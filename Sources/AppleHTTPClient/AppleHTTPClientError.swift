@@ -1,3 +1,5 @@
+import AppleAppsAndBooks
+
 /// The exchange with Apple failed before Apple could answer with an error number: a timeout, a
 /// broken connection, an answer that is not Apple's JSON. The outbox treats these as "try again
 /// later". Never carries the token, the request's headers or the answer's values.
@@ -45,4 +47,11 @@ public struct AppleHTTPClientError: Error, Sendable, Hashable, CustomStringConve
     public var isMalformedAnswer: Bool { kind == .malformedAnswer }
     public var isTransport: Bool { kind == .transport }
     public var isUnexpectedStatus: Bool { kind == .unexpectedStatus }
+}
+
+extension AppleHTTPClientError: AppleReachabilityFailure {
+    /// A timeout or a failed exchange got no answer; any HTTP status, even a malformed answer,
+    /// came from the other side. An encoding failure never left, but is this client's bug,
+    /// not the network's.
+    public var reachedApple: Bool { !(kind == .timeout || kind == .transport) }
 }

@@ -16,6 +16,11 @@ public enum PooledHTTPClient {
             if let client = clients[callsInFlightMax] { return client }
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = callsInFlightMax
+            // A refused connection fails the call at once. By default AsyncHTTPClient tries to
+            // connect again until the call's deadline (30 s), so an unreachable Apple held a
+            // sync silent for 30 s a call before it said anything; the outbox has its own
+            // retries with backoff, and a sync says "Apple could not be reached" at once.
+            configuration.connectionPool.retryConnectionEstablishment = false
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             clients[callsInFlightMax] = client
             return client

@@ -19,8 +19,8 @@ import Foundation
 ///   Disassociating a non-revocable asset fails the item with 9706; revoke skips such assets.
 /// - `sinceVersionId` answers the assignments added after that version; removals are not
 ///   listed (Apple's list cannot say "removed"), so a periodic full read finds them.
-/// - The request rate is counted per instance, in memory (`RequestRateLimiter`), and only when
-///   enforcement is on: the served simulator then sees every engine talking to it.
+/// - The request rate is counted per instance, in memory (`RequestRateLimiter`), and enforced
+///   unless switched off: the served simulator sees every engine talking to it.
 /// - Not modelled: assignment to users (`clientUserIds` answer 9602), retired counts.
 public actor AppleSimulator: AppsAndBooksService {
     public nonisolated let statePath: URL
@@ -31,6 +31,12 @@ public actor AppleSimulator: AppsAndBooksService {
     private var lastSettings = SimulatorSettings.defaults
     /// The one task sending this instance's due notifications, while there are any.
     var deliveryTask: Task<Void, Never>?
+    /// Set while a CLI command waits for its notifications: tries due after it are left queued.
+    var finishBy: Date?
+    /// What this instance's notification tries came to (`finishNotifications`).
+    var deliveryReport = NotificationDeliveryReport()
+    /// Told of each notification given up on, as it is (`allot sim serve` logs it).
+    var droppedObserver: (@Sendable (NotificationDeliveryReport.Dropped) -> Void)?
 
     /// Opens an existing state file (written by `initialize`); fails with one sentence if it is
     /// missing, in the old JSON format, or not a simulator state.
@@ -42,8 +48,16 @@ public actor AppleSimulator: AppsAndBooksService {
 
     /// `allot sim init`: a fresh world from a seed, replacing any state at `statePath`, and
     /// `DIR/<uId>.vpptoken` for every location.
-    public static func initialize(seed: Data, statePath: URL, tokensDirectory: URL) throws -> AppleSimulator {
-        let seed = try SimulatorSeed.decode(seed)
+    /// `enforceRequestRate`, when given, wins over the seed's setting: a test that drives the
+    /// simulator unpaced, for speed, says so where it makes the simulator.
+    public static func initialize(seed: Data, statePath: URL, tokensDirectory: URL,
+                                  enforceRequestRate: Bool? = nil) throws -> AppleSimulator {
+        var seed = try SimulatorSeed.decode(seed)
+        if let enforceRequestRate {
+            var settings = seed.settings ?? SimulatorSeed.Settings()
+            settings.enforceRequestRate = enforceRequestRate
+            seed.settings = settings
+        }
         try StateFile.create(statePath) { try seed.write(into: $0) }
         let simulator = try AppleSimulator(statePath: statePath)
         try FileManager.default.createDirectory(at: tokensDirectory, withIntermediateDirectories: true)

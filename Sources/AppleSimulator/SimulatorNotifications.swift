@@ -68,8 +68,14 @@ enum NotificationLimits {
     static let retryDelaysSeconds: [Double] = [0.5, 1.5]
     /// How long one sender holds a row before another process may try it.
     static let leaseSeconds: Double = 10
-    /// A receiver that does not answer within this is a failed try.
-    static let timeoutSeconds: Int64 = 5
+    /// A receiver that does not connect or answer within this is a failed try. The simulator's
+    /// receivers are `allot serve` nodes on a near network, which answer in milliseconds; a
+    /// short try keeps a CLI `sim` command's wait for a gone receiver short.
+    static let timeoutSeconds: Int64 = 2
+    /// The longest a CLI `sim` command waits for its notifications before it exits: every try
+    /// timing out, with the delays between them (8 s). A receiver that refuses connections
+    /// costs only the delays (2 s).
+    static let finishSecondsMax = Double(attemptsMax) * Double(timeoutSeconds) + retryDelaysSeconds.reduce(0, +)
     static let authTokenLengthMax = 1024
     static let urlLengthMax = 2048
 }

@@ -29,7 +29,7 @@ struct SimulatorSeed: Decodable {
         /// Every answer of Apple's paths is delayed by this much (a distant Apple).
         var latencyMs: Int?
         var jitterMs: Int?
-        /// Answer 9646 above `maxRequestPerSecond` calls per second per token.
+        /// Answer 9646 above `maxRequestPerSecond` calls per second per token (absent: true, as Apple does).
         var enforceRequestRate: Bool?
         var maxRequestPerSecond: Int?
         /// Send every notification twice (receivers must drop duplicates).
@@ -99,7 +99,7 @@ struct SimulatorSeed: Decodable {
             guard perSecond > 0 else { throw AppleSimulatorError.invalidSeed("settings.maxRequestPerSecond must be positive") }
             result.limits.maxRequestPerSecond = perSecond
         }
-        result.enforceRequestRate = settings.enforceRequestRate ?? false
+        result.enforceRequestRate = settings.enforceRequestRate ?? result.enforceRequestRate
         result.duplicateNotifications = settings.duplicateNotifications ?? false
         return result
     }

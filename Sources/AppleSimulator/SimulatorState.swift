@@ -54,8 +54,11 @@ struct SimulatorSettings: Codable, Sendable, Equatable {
     /// Each answer is delayed by latency ± up to this much, at random.
     var jitterMilliseconds: Int = 0
     /// Answer 9646 (HTTP 429) above `limits.maxRequestPerSecond` calls per second per token.
-    /// Off by default: the engine paces itself, but engine tests turn pacing off for speed.
-    var enforceRequestRate: Bool = false
+    /// On by default, as at Apple: whoever tests against the simulator meets the limit without
+    /// knowing to ask for it. Tests that drive the engine unpaced, for speed, turn it off (the
+    /// seed's `"enforceRequestRate": false`, `POST /_sim/request-rate`, or
+    /// `sim serve --no-enforce-request-rate`).
+    var enforceRequestRate: Bool = true
     /// Send every notification twice, as Apple may, so receivers must drop duplicates.
     var duplicateNotifications: Bool = false
 

@@ -66,15 +66,26 @@ public func makeSimulatorApplication(
     )
 }
 
-/// `allot sim serve --state SIM.json [--host 127.0.0.1] [--port N] [--latency-ms N [--jitter-ms J]]`:
-/// serves the simulator until SIGINT/SIGTERM or until the task is cancelled. A latency given here
-/// is written to the state, as `POST /_sim/latency` would, so it holds until changed.
+/// `allot sim serve --state SIM.json [--host 127.0.0.1] [--port N] [--latency-ms N [--jitter-ms J]]
+/// [--no-enforce-request-rate]`: serves the simulator until SIGINT/SIGTERM or until the task is
+/// cancelled. A latency, or a request rate switched on or off, given here is written to the
+/// state, as `POST /_sim/latency` and `POST /_sim/request-rate` would, so it holds until changed.
 public func serveSimulator(statePath: String, host: String = "127.0.0.1", port: Int = 0,
                            latencyMilliseconds: Int? = nil, jitterMilliseconds: Int = 0,
+                           enforceRequestRate: Bool? = nil,
                            onReady: @escaping @Sendable (_ baseURL: String) async -> Void) async throws {
     let simulator = try AppleSimulator(statePath: URL(fileURLWithPath: statePath))
     if let latencyMilliseconds {
         try await simulator.setLatency(milliseconds: latencyMilliseconds, jitterMilliseconds: jitterMilliseconds)
+    }
+    if let enforceRequestRate {
+        try await simulator.enforceRequestRate(enforceRequestRate)
+    }
+    // A receiver that has gone is said, not only dropped (never its token: the URL and why).
+    let notices = Logger(label: "allot.sim.serve")
+    await simulator.reportDroppedNotifications { dropped in
+        notices.warning("a notification was not delivered after \(dropped.tries) tries: \(dropped.lastFailure)",
+                        metadata: ["url": "\(dropped.url)"])
     }
     let app = makeSimulatorApplication(configuration: SimulatorServerConfiguration(host: host, port: port),
                                        simulator: simulator, onReady: onReady)

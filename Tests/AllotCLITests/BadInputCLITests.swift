@@ -56,6 +56,9 @@ import Testing
         let names = try workspace.json("devices", "list", "--tenant", "springfield")[array: "devices"].compactMap { $0["name"] as? String }
         #expect(Set(names) == ["Room 4, north", "Library"])
 
+        // A token that has the app: a batch of an app no token has is refused before its roster counts.
+        try workspace.simulator()
+        #expect(try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001")).status == 0)
         let tabs = try workspace.write("roster.tsv", "serial_number\tname\nSER00000001\tx\n")
         let dryRun = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--roster", tabs, "--dry-run", "--json")
         #expect(try dryRun.json()[int: "total"] == 1, "the tab roster names one device: \(dryRun)")

@@ -3,34 +3,32 @@ import Testing
 
 /// Batches that need no Apple: every item's result, the counts, and the exit codes.
 @Suite struct LedgerBatchCLITests {
-    @Test func anAppInNoTokenIsUnknownAndThePartialBatchExitsWithThree() throws {
+    @Test func anAppInNoTokenIsRefusedWholeBeforeItsItemsAreDecided() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 2)
         let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--serial", Workspace.serial(1), "nope", "--json")
-        #expect(result.status == 3, "\(result)")
-        let answer = try result.json()
-        #expect(answer[object: "counts"]["unknown_app"] as? Int == 1)
-        let items = answer[array: "items"]
-        #expect(items.map { $0["result"] as? String } == ["unknown_app", "invalid_serial"])
-        #expect(items.allSatisfy { $0["reason"] is String })
-        #expect(items.allSatisfy { $0["tokenId"] is NSNull })
+        #expect(result.status == 1, "\(result)")
+        #expect(try result.json()[object: "error"]["code"] as? String == "unknown_app")
+        result.expectOneSentence(containing: "App 361309726:STDQ is in none of this tenant's tokens")
     }
 
     @Test func allOrNothingWithAFailureCommitsNothingAndExitsWithOne() throws {
         let workspace = try Workspace()
-        try workspace.tenantWithDevices(count: 2)
-        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--all-devices", "--all-or-nothing", "--json")
+        try workspace.world(devices: 2)
+        let result = try workspace.run("assign", "--tenant", "springfield", "--app", "361309726", "--serial", Workspace.serial(1), "nope",
+                                       "--all-or-nothing", "--json")
         #expect(result.status == 1)
         let answer = try result.json()
         #expect(answer["batchId"] is NSNull)
         #expect(answer["committed"] as? Bool == false)
+        #expect(answer[array: "items"].map { $0["result"] as? String } == ["assigned", "invalid_serial"])
         let batches = try workspace.json("events", "--tenant", "springfield", "--kind", "assign_batch")[array: "events"]
         #expect(batches.isEmpty, "nothing was committed")
     }
 
     @Test func serialsGivenWithCommasAreSeparateItems() throws {
         let workspace = try Workspace()
-        try workspace.tenantWithDevices(count: 1)
+        try workspace.world(devices: 1)
         let result = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--serial", "C02XK1JHJG5J,12", "--json")
         let items = try result.json()[array: "items"]
         #expect(items.compactMap { $0["serialNumber"] as? String } == ["C02XK1JHJG5J", "12"])
@@ -57,7 +55,7 @@ import Testing
 
     @Test func aPlainListOfSerialsIsARoster() throws {
         let workspace = try Workspace()
-        try workspace.tenantWithDevices(count: 3)
+        try workspace.world(devices: 3)
         let roster = try workspace.write("pick.txt", "\(Workspace.serial(1))\n\(Workspace.serial(3))\n")
         let result = try workspace.run("revoke", "--tenant", "springfield", "--app", "361309726", "--roster", roster, "--dry-run", "--json")
         let items = try result.json()[array: "items"]

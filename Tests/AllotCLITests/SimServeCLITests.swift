@@ -1,19 +1,28 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// `allot sim serve` and `--apple http://…`: the same story as with `sim:PATH`, over real HTTP.
 @Suite struct SimServeCLITests {
     /// Starts `allot sim serve` on a free loopback port; returns the process and its base URL.
-    func serve(_ workspace: Workspace) throws -> (Process, String) {
+    /// `stderr`: a file for its log (nothing kept by default).
+    func serve(_ workspace: Workspace, stderr: String? = nil, options: [String] = []) throws -> (Process, String) {
         let outPath = workspace.path("serve.out")
         FileManager.default.createFile(atPath: outPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: AllotBinary.path)
-        process.arguments = ["sim", "serve", "--state", workspace.path("sim.json"), "--port", "0", "--json"]
+        process.arguments = ["sim", "serve", "--state", workspace.path("sim.json"), "--port", "0", "--json"] + options
         process.environment = workspace.environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = FileHandle.nullDevice
+        if let stderr {
+            FileManager.default.createFile(atPath: stderr, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         // Bounded wait for the line that names the bound port.
         for _ in 0..<300 {
@@ -54,6 +63,54 @@ import Testing
         #expect(apple[array: "assignments"].count == 12)
         let apps = try workspace.json("apps", "--tenant", "springfield")
         #expect(apps[array: "apps"].first { $0["adamId"] as? String == Workspace.sharedApp }?[int: "assigned"] == 12)
+    }
+
+    /// Statuses of `calls` calls of `client/config` one after another with location 1001's
+    /// token, and how many one-second windows they spanned.
+    func burst(_ baseURL: String, token: String, calls: Int) async throws -> (statuses: [Int], windows: Int) {
+        let session = URLSession(configuration: .ephemeral)
+        var statuses: [Int] = []
+        var windows = Set<Int>()
+        for _ in 0..<calls {
+            var request = URLRequest(url: URL(string: baseURL + "/client/config")!)
+            request.timeoutInterval = 30
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            windows.insert(Int(Date().timeIntervalSince1970))
+            let (_, response) = try await session.data(for: request)
+            statuses.append((response as? HTTPURLResponse)?.statusCode ?? 0)
+        }
+        windows.insert(Int(Date().timeIntervalSince1970))
+        return (statuses, windows.count)
+    }
+
+    /// Apple's 15 requests a second per token, as the simulator enforces by default.
+    static let maxRequestPerSecond = 15
+
+    @Test(.timeLimit(.minutes(2)))
+    func theServedSimulatorEnforcesApplesRateUnlessToldNotTo() async throws {
+        let workspace = try Workspace()
+        try workspace.simulator()
+        let token = try String(contentsOfFile: workspace.tokenFile("1001"), encoding: .utf8)
+        let calls = 3 * Self.maxRequestPerSecond
+        do {
+            let (server, baseURL) = try serve(workspace)
+            defer {
+                server.terminate()
+                server.waitUntilExit()
+            }
+            let (statuses, windows) = try await burst(baseURL, token: token, calls: calls)
+            #expect(Set(statuses).isSubset(of: [200, 429]), "\(statuses)")
+            // However slow the machine: at most the limit pass in each one-second window touched.
+            #expect(statuses.count { $0 == 200 } <= windows * Self.maxRequestPerSecond, "\(statuses)")
+            if windows <= 2 { #expect(statuses.contains(429), "\(calls) calls in \(windows) windows were all answered") }
+        }
+        let (server, baseURL) = try serve(workspace, options: ["--no-enforce-request-rate"])
+        defer {
+            server.terminate()
+            server.waitUntilExit()
+        }
+        let (statuses, _) = try await burst(baseURL, token: token, calls: calls)
+        #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
     }
 
     @Test func anUnreachableAppleIsOneClearSentence() throws {

@@ -39,8 +39,10 @@ struct ServerWorld {
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // The engine runs unpaced here (`paceRequests = false`), for speed: the simulator must
+        // not hold it to Apple's request rate, which it enforces by default.
         simulator = try AppleSimulator.initialize(seed: Data(Self.seed.utf8), statePath: folder.appendingPathComponent("sim.json"),
-                                                  tokensDirectory: folder.appendingPathComponent("tokens"))
+                                                  tokensDirectory: folder.appendingPathComponent("tokens"), enforceRequestRate: false)
         var settings = EngineSettings()
         settings.pollIntervalSeconds = 0
         settings.paceRequests = false

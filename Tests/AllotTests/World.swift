@@ -66,8 +66,10 @@ struct World {
     init(seed: String = World.twoLocationSeed, transport: AppleTransport = .inProcess, database: String? = nil) async throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-world-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // The engine runs unpaced here (`paceRequests = false`), for speed: the simulator must
+        // not hold it to Apple's request rate, which it enforces by default.
         simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: folder.appendingPathComponent("sim.json"),
-                                                  tokensDirectory: folder.appendingPathComponent("tokens"))
+                                                  tokensDirectory: folder.appendingPathComponent("tokens"), enforceRequestRate: false)
         switch transport {
         case .inProcess:
             served = nil

@@ -19,7 +19,7 @@ final class SimulatorFixture {
     /// Two locations: Main Campus (a revocable app with `appTotal` licences, a non-revocable app,
     /// a book, `extraAssets` more apps) and Annex (the same app, 5 licences).
     init(appTotal: Int = 10, extraAssets: Int = 0, mainExpires: String = "2099-09-01T00:00:00Z",
-         mainMDMInfo: String = "null") throws {
+         mainMDMInfo: String = "null", enforceRequestRate: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("allot-sim-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         statePath = directory.appendingPathComponent("sim.json")
@@ -41,7 +41,10 @@ final class SimulatorFixture {
            "assets": [{"adamId": "\(Self.app.adamId)", "pricingParam": "STDQ", "productType": "App", "total": 5, "deviceAssignable": true, "revocable": true}]}
         ]}
         """
-        simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: statePath, tokensDirectory: tokensDirectory)
+        // These tests call the service back to back, far above Apple's request rate, to check
+        // other rules: they opt out of its enforcement (on by default, which `RequestRateTests` checks).
+        simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: statePath, tokensDirectory: tokensDirectory,
+                                                  enforceRequestRate: enforceRequestRate)
     }
 
     deinit {

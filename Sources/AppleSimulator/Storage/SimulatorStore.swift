@@ -374,6 +374,10 @@ extension SimulatorStore {
     }
 
     /// When the next row falls due, if any waits.
+    func notificationCount() throws -> Int {
+        try connection.queryFirst("SELECT count(*) FROM notifications") { $0.int(0) } ?? 0
+    }
+
     func nextNotificationTime() throws -> Date? {
         try connection.queryFirst("SELECT min(next_attempt) FROM notifications") { $0.isNull(0) ? nil : Date(timeIntervalSince1970: $0.double(0)) } ?? nil
     }
