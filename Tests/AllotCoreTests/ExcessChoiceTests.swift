@@ -38,7 +38,8 @@ import Testing
         #expect(RetireAllowance.standard.refusal(retiring: 20, fleet: 200) == nil)
         let refusal = try #require(RetireAllowance.standard.refusal(retiring: 21, fleet: 200))
         #expect(refusal.contains("21 of the tenant's 200 managed devices (11%)"))
-        #expect(refusal.contains("--max-retire 21"))
+        #expect(refusal.contains("allow retiring 21 devices (11%)"))
+        #expect(!refusal.contains("--"), "the rule names no command-line option")
         #expect(RetireAllowance.devices(0).refusal(retiring: 0, fleet: 0) == nil)
     }
 }

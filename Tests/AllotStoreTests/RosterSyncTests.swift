@@ -46,7 +46,9 @@ import Testing
             Issue.record("a truncated file was accepted")
         } catch let error as AllotError {
             #expect(error.message.contains("15 of the tenant's 20 managed devices (75%)"), "\(error.message)")
-            #expect(error.message.contains("--max-retire 15"))
+            // The facts that allow it; each face names its own option (the CLI: --max-retire).
+            #expect(error.subject == .retireShareExceeded(retiring: 15, percent: 75))
+            #expect(!error.message.contains("--"), "an engine's refusal names no command-line option: \(error.message)")
         }
         #expect(try f.contents() == before, "nothing was imported, nothing retired")
         let allowed = try f.ledger.syncRoster(tenant: tenant.id, csv: truncated, allowance: .percent(75), dryRun: false)
