@@ -213,7 +213,7 @@ let package = Package(
             dependencies: [
                 "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
                 // The engine's state after recorded answers (issue 17: Apple's documented shapes).
-                "Allot", "AllotCore",
+                "Allot", "AllotCore", "AllotStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

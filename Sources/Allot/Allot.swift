@@ -1,5 +1,5 @@
 import AllotCore
-@_exported import AllotStore
+import AllotStore
 import AppleAppsAndBooks
 import Foundation
 

@@ -82,6 +82,7 @@ public struct SecretBox: Sendable {
 }
 
 import AllotCore
+import AllotStore
 enum AllotErrorBridge {
     static func invalid(_ message: String) -> AllotError { AllotError.invalidInput(message) }
 }

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AppleAppsAndBooks
 import AppleServiceFactory
 import ArgumentParser
