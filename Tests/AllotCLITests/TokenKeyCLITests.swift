@@ -1,4 +1,5 @@
 import Foundation
+import PostgresTestCluster
 import Testing
 
 /// The token key is the ledger's: a node started with another one refuses to start in one
@@ -39,6 +40,30 @@ import Testing
                                       environment: ["ALLOT_SECRET_KEY": try Self.ledgerKey(workspace)])
         #expect(right.status == 0, "\(right)")
         #expect(try workspace.appleAssignments().count == 4)
+    }
+
+    /// The mistake as it happens: a second node on the shared PostgreSQL ledger with its own key.
+    @Test(.timeLimit(.minutes(2)))
+    func aSecondNodeOnPostgreSQLWithAnotherKeyRefusesToStart() throws {
+        guard let server = PostgresTestServer.server else { return }
+        let database = try server.createDatabase("tokenkey")
+        defer { server.dropDatabase(database) }
+        let workspace = try Workspace()
+        workspace.environment["ALLOT_DB"] = server.url(database)
+        workspace.environment["ALLOT_SECRET_KEY"] = Self.anotherKey()
+        try workspace.simulator()
+        try workspace.tenantWithDevices(count: 2)
+        let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
+        #expect(added.status == 0, "\(added)")
+
+        let second = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices",
+                                       environment: ["ALLOT_SECRET_KEY": Self.anotherKey()])
+        #expect(second.status == 1, "\(second)")
+        second.expectOneSentence(containing: "ALLOT_SECRET_KEY is not the token key this ledger was opened with")
+        #expect(try workspace.sharedPool()[int: "assigned"] == 0)
+        let first = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices")
+        #expect(first.status == 0, "\(first)")
+        #expect(try workspace.appleAssignments().count == 2)
     }
 
     @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
