@@ -42,6 +42,22 @@ import Testing
         #expect(try workspace.appleAssignments().count == 4)
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func aLedgerWhoseKeyIsMissingIsRefusedInsteadOfGivenANewKey() throws {
+        let workspace = try Workspace()
+        try workspace.world(devices: 2)
+        let key = try Self.ledgerKey(workspace)
+        try FileManager.default.removeItem(atPath: workspace.path("allot.sqlite.key"))
+        let refused = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices")
+        #expect(refused.status == 1, "\(refused)")
+        refused.expectOneSentence(containing: "set ALLOT_SECRET_KEY to the ledger's key")
+        // No new key file was made: it would never open the stored tokens.
+        #expect(!FileManager.default.fileExists(atPath: workspace.path("allot.sqlite.key")))
+        let restored = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices",
+                                         environment: ["ALLOT_SECRET_KEY": key])
+        #expect(restored.status == 0, "\(restored)")
+    }
+
     /// The mistake as it happens: a second node on the shared PostgreSQL ledger with its own key.
     @Test(.timeLimit(.minutes(2)))
     func aSecondNodeOnPostgreSQLWithAnotherKeyRefusesToStart() throws {
