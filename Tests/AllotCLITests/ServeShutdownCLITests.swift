@@ -8,7 +8,7 @@ import Glibc
 /// what it did not deliver is still in the outbox.
 @Suite struct ServeShutdownCLITests {
     static let drainSeconds = 1.0
-    /// The drain bound twice (worker, then HTTP), plus room for a loaded machine.
+    /// The drain bound and the second to release leases, plus room for a loaded machine.
     static let exitSecondsMax = 8.0
 
     /// A loopback port where Apple "hangs": the kernel accepts connections into the backlog and

@@ -35,6 +35,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
         }
         process.terminate()
+        process.waitUntilExit()
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "allot sim serve printed no base URL in 30 s"])
     }
 
