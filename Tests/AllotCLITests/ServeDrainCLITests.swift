@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import TestDeadlines
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ import Glibc
 /// before it gives back the leases of what did not finish and exits 0. Apple is the served
 /// simulator on loopback, slowed by its latency option: it acts on a call at once and answers
 /// after the delay, as a distant Apple does.
-@Suite(.serialized) struct ServeDrainCLITests {
+@Suite(.serialized, .timeLimit(.minutes(5))) struct ServeDrainCLITests {
     static let adminKey = "test-admin-key-0123456789"
     static let sqlite3 = "/usr/bin/sqlite3"
     static let startSecondsMax = 60.0
@@ -53,7 +54,7 @@ import Glibc
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
-        let deadline = Date().addingTimeInterval(Self.startSecondsMax)
+        let deadline = TestDeadlines.date(after: Self.startSecondsMax)
         while Date() < deadline && process.isRunning {
             let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
             if let range = text.range(of: #"serving the HTTP API on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
@@ -100,7 +101,7 @@ import Glibc
 
     /// Waits (bounded) until Apple has acted on an associate whose answer is still on its way.
     static func waitForAssociateInFlight(_ workspace: Workspace) throws {
-        let deadline = Date().addingTimeInterval(startSecondsMax)
+        let deadline = TestDeadlines.date(after: startSecondsMax)
         while try associationsAppleReceived(workspace) < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(try associationsAppleReceived(workspace) == 1, "the worker never called Apple")
     }

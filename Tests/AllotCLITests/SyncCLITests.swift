@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `allot sync`: drift between Apple and the ledger, in text and JSON, and `--repair`.
-@Suite struct SyncCLITests {
+@Suite(.timeLimit(.minutes(5))) struct SyncCLITests {
     @Test func aLedgerRestoredFromBackupShowsAppleAsDriftAndRepairRecordsIt() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 3)

@@ -5,7 +5,7 @@ import Testing
 /// The token key is the ledger's: a node started with another one refuses to start in one
 /// sentence, before it commits anything Apple would never hear of; a token file that cannot be
 /// opened holds its operations (pending, not given up) until it can.
-@Suite struct TokenKeyCLITests {
+@Suite(.timeLimit(.minutes(5))) struct TokenKeyCLITests {
     static let sqlite3 = "/usr/bin/sqlite3"
 
     /// A fresh random key in Base64, as `openssl rand -base64 32` makes one.

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct ExcessChoiceTests {
+@Suite(.timeLimit(.minutes(5))) struct ExcessChoiceTests {
     func holder(_ device: Int64, batch: Int64, group: String? = nil) -> ExcessHolder {
         ExcessHolder(device: DeviceID(device), serial: "SER\(device)", group: group, batch: BatchID(batch))
     }

@@ -2,7 +2,7 @@ import AllotCore
 import Testing
 
 /// Each reason is the advice for the state that produced it (the ladder in `SyncAttention`).
-@Suite struct SyncAttentionTests {
+@Suite(.timeLimit(.minutes(5))) struct SyncAttentionTests {
     func read(_ id: Int64, _ state: TokenState, failure: String? = nil, unreachable: Bool = false, over: Int = 0,
               drift: Int = 0) -> SyncAttention.TokenRead {
         SyncAttention.TokenRead(tokenId: TokenID(id), state: state, failure: failure, appleUnreachable: unreachable, overAllocatedApps: over,

@@ -2,7 +2,7 @@ import AllotStore
 import Testing
 
 /// The ledger keeps one check value of its token key: the first recorded wins, on both backends.
-@Suite struct KeyCheckTests {
+@Suite(.timeLimit(.minutes(5))) struct KeyCheckTests {
     @Test(arguments: TestBackend.all) func theFirstCheckValueRecordedStaysAndAnotherDoesNotReplaceIt(_ backend: TestBackend) throws {
         let f = try LedgerFixture(backend)
         #expect(try f.ledger.keyCheckValue() == nil)

@@ -7,7 +7,7 @@ import Testing
 /// `devices import --retire-missing` on the ledger (issue 14 point 2): the file is the fleet.
 /// Every test makes its ledger with `LedgerFixture` (the one factory), so the same tests run
 /// against each backend.
-@Suite struct RosterSyncTests {
+@Suite(.timeLimit(.minutes(5))) struct RosterSyncTests {
     static let app = AssetKey(adamId: "361309726")
 
     func world(_ backend: TestBackend, _ label: String = #function, devices: Int) throws -> (LedgerFixture, Tenant, [String]) {

@@ -6,7 +6,7 @@ import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct DeliveryLimitsTests {
+@Suite(.timeLimit(.minutes(5))) struct DeliveryLimitsTests {
     @Test(arguments: AppleTransport.allCases)
     func operationsAreChunkedToApplesLiveSerialLimit(transport: AppleTransport) async throws {
         let world = try await World(transport: transport)
