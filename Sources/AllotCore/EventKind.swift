@@ -68,11 +68,14 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case queueCancelled = "queue_cancelled"
     case overAllocationResolved = "over_allocation_resolved"
 
-    /// The stored kinds a filter by `name` finds: the name itself and, for the one condition
-    /// that had two names, both (old events keep the name they were written with).
+    /// The stored kinds a filter by `name` finds: the name itself; for the one condition that
+    /// had two names, both (old events keep the name they were written with); for a token's
+    /// state change, the alerts that stand for one (a transition is written once, as its alert
+    /// when it has one).
     public static func filterNames(_ name: String) -> [String] {
         switch name {
         case overAllocation.rawValue, overAllocated.rawValue: [overAllocated.rawValue, overAllocation.rawValue]
+        case tokenStateChanged.rawValue: [tokenStateChanged.rawValue, tokenClaimed.rawValue, tokenExpired.rawValue, tokenRevoked.rawValue]
         default: [name]
         }
     }
@@ -85,8 +88,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
-    /// The alert a token's move into `state` raises, beside `token_state_changed`; nil for a
-    /// state nobody needs to act on (active again, removed by an admin).
+    /// The alert a token's move into `state` raises, written instead of `token_state_changed`
+    /// (with the same from/to detail); nil for a state nobody needs to act on (active again,
+    /// removed by an admin).
     public static func alert(enteringState state: TokenState) -> EventKind? {
         switch state {
         case .claimedElsewhere: .tokenClaimed

@@ -98,11 +98,9 @@ extension Ledger {
                              [.text(state.rawValue), SQLValue(ownerName), .integer(token.rawValue)])
             var detail = ["from": before.0.rawValue, "to": state.rawValue, "reason": reason]
             if let ownerName { detail["owner"] = ownerName }
-            try recordEvent(tenant: tenant, kind: .tokenStateChanged, token: token, detail: detail)
-            // The alert people act on (claimed, expired, revoked), beside the change itself.
-            if let alert = EventKind.alert(enteringState: state) {
-                try recordEvent(tenant: tenant, kind: alert, token: token, detail: detail)
-            }
+            // One event per transition: the alert people act on (claimed, expired, revoked) when
+            // there is one, else the change itself; a filter by token_state_changed finds both.
+            try recordEvent(tenant: tenant, kind: EventKind.alert(enteringState: state) ?? .tokenStateChanged, token: token, detail: detail)
         }
     }
 

@@ -83,6 +83,13 @@ import Testing
         _ = try await world.engine.sync(tenant: "springfield")
         #expect(try await kinds(world, "pool_synced").count == synced)
         #expect(try await kinds(world, "token_revoked").count == 1)
+        // One event per transition: the revocation is written once, as its alert, and a filter
+        // by token_state_changed finds it too.
+        let revocations = try await world.engine.events(tenant: "springfield", limit: 1_000).filter { $0.kind == "token_revoked" }
+        #expect(revocations.count == 1)
+        let changes = try await world.engine.events(tenant: "springfield", limit: 1_000).filter { $0.kind == "token_state_changed" }
+        #expect(changes.isEmpty, "no second event for the same transition: \(changes.map(\.kind))")
+        #expect(try await kinds(world, "token_state_changed").map(\.kind).contains("token_revoked"))
         // Bought back: the alert is armed again for the next refund.
         try await world.simulator.setTotal(location: "1001", adamId: World.mainOnlyApp.adamId, pricingParam: "STDQ", total: 3)
         _ = try await world.engine.sync(tenant: "springfield")
