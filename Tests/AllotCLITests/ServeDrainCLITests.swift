@@ -16,7 +16,8 @@ import Glibc
 @Suite(.serialized, .timeLimit(.minutes(5))) struct ServeDrainCLITests {
     static let adminKey = "test-admin-key-0123456789"
     static let sqlite3 = "/usr/bin/sqlite3"
-    static let startSecondsMax = 60.0
+    /// Bounded: the worker's first call to Apple.
+    static let firstCallSecondsMax = 60.0
     /// Room for a loaded machine on top of every bound below.
     static let slackSeconds = 3.0
 
@@ -44,27 +45,9 @@ import Glibc
 
     /// Starts `allot serve` against `apple`; returns it and its base URL.
     func serve(_ workspace: Workspace, apple: String, drainSeconds: Double) throws -> (Process, String) {
-        let errPath = workspace.path("serve.err")
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AllotBinary.path)
-        process.arguments = ["serve", "--port", "0", "--drain-seconds", String(drainSeconds), "--apple", apple]
-        process.environment = workspace.environment.merging(["ALLOT_ADMIN_KEY": Self.adminKey]) { $1 }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
-        let deadline = TestDeadlines.date(after: Self.startSecondsMax)
-        while Date() < deadline && process.isRunning {
-            let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: #"serving the HTTP API on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
-                let match = String(text[range])
-                return (process, String(match[match.range(of: "http://")!.lowerBound...]))
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        Self.reap(process)
-        throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "allot serve never said it was serving"])
+        let node = try ServedAllot.start(workspace, arguments: ["--drain-seconds", String(drainSeconds), "--apple", apple],
+                                         environment: ["ALLOT_ADMIN_KEY": Self.adminKey])
+        return (node.process, node.base)
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit; returns the status and the seconds taken.
@@ -101,7 +84,7 @@ import Glibc
 
     /// Waits (bounded) until Apple has acted on an associate whose answer is still on its way.
     static func waitForAssociateInFlight(_ workspace: Workspace) throws {
-        let deadline = TestDeadlines.date(after: startSecondsMax)
+        let deadline = TestDeadlines.date(after: firstCallSecondsMax)
         while try associationsAppleReceived(workspace) < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(try associationsAppleReceived(workspace) == 1, "the worker never called Apple")
     }

@@ -17,9 +17,7 @@ import Glibc
     static let batchSize = 2
     static let clients = 12
     static let adminKey = "test-admin-key-0123456789"
-    /// Bounded waits: a node to say it serves, the outbox to reach Apple (a dead node's lease
-    /// must run out first).
-    static let startSecondsMax = 30.0
+    /// Bounded wait: the outbox to reach Apple (a dead node's lease must run out first).
     static let deliverSecondsMax = 90.0
 
     static let seed = """
@@ -31,30 +29,10 @@ import Glibc
 
     /// Starts `allot serve` on any free port; returns the process and its base URL.
     func node(_ workspace: Workspace, _ name: String) throws -> (Process, String) {
-        let errPath = workspace.path("\(name).err")
-        FileManager.default.createFile(atPath: errPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AllotBinary.path)
         // The shortest lease (`ServeLimits.leaseSecondsMin`): the dead node's claims run out within the delivery wait (the
         // default, 120 s, outlasted it whenever node 1 died holding claims: a loaded machine).
-        process.arguments = ["serve", "--port", "0", "--drain-seconds", "1", "--lease-seconds", "35"]
-        process.environment = workspace.environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
-        let deadline = TestDeadlines.date(after: Self.startSecondsMax)
-        while Date() < deadline && process.isRunning {
-            let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
-            if let range = text.range(of: #"serving the HTTP API on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
-                let match = String(text[range])
-                return (process, String(match[match.range(of: "http://")!.lowerBound...]))
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        throw PostgresTestServerError("allot serve (\(name)) never said it was serving: \(text)")
+        let node = try ServedAllot.start(workspace, arguments: ["--drain-seconds", "1", "--lease-seconds", "35"], log: "\(name).err")
+        return (node.process, node.base)
     }
 
     /// One batch's answer, or nil when neither node answered.
