@@ -15,14 +15,14 @@ import Testing
 /// one document run in order, in one folder, as a reader would type them.
 @Suite(.timeLimit(.minutes(5))) struct DocumentedExamplesTests {
     // About 40 commands: 5 to 7 s alone, 52 s beside the other CLI suites on 2 shared cores.
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func readmeWalkthroughPrintsWhatItSays() throws {
         let examples = try DocumentedExamples(document: "README.md")
         #expect(examples.commands.count >= 10, "README.md should show its walkthrough in console blocks")
         try examples.runAndCompare()
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func cliReferenceExamplesPrintWhatTheySay() throws {
         let examples = try DocumentedExamples(document: "docs/cli.md")
         #expect(examples.commands.count >= 3, "docs/cli.md should show examples in console blocks")

@@ -3,7 +3,7 @@ import Testing
 
 /// Hints repeat what was typed (the real slug) and offer what exists (the nearest tenant, the
 /// event kinds), instead of a placeholder or a silent empty answer.
-@Suite(.timeLimit(.minutes(2))) struct HintsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct HintsCLITests {
     @Test func anUnknownTenantSuggestsTheNearestExistingOneBeforeCreatingIt() throws {
         let workspace = try Workspace()
         try workspace.run("tenant", "create", "springfield")

@@ -4,7 +4,7 @@ import Testing
 /// `docs/man/allot.1` is shipped with the source; these tests hold it to the command tree the
 /// built binary describes (`allot --experimental-dump-help`, the argument parser's own dump, which
 /// its `generate-manual` tool reads too).
-@Suite(.timeLimit(.minutes(2))) struct ManPageTests {
+@Suite(.timeLimit(.minutes(5))) struct ManPageTests {
     static let page = DocumentedExamples.repository.appendingPathComponent("docs/man/allot.1")
     /// swift-argument-parser's tool, built beside `allot` by `swift build --build-tests`.
     static let generator = URL(fileURLWithPath: AllotBinary.path).deletingLastPathComponent().appendingPathComponent("generate-manual").path

@@ -98,7 +98,7 @@ import Glibc
         return workspace
     }
 
-    @Test(.timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
+    @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
     func anAppleCallInFlightIsWaitedForAndNotSentAgain() throws {
         let workspace = try worldWithWork()
         let latencySeconds = 3.0
@@ -128,7 +128,7 @@ import Glibc
         #expect(held == 4)
     }
 
-    @Test(.timeLimit(.minutes(3)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
+    @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
     func anAppleSlowerThanTheBoundDoesNotHoldTheStop() throws {
         let workspace = try worldWithWork()
         let drainSeconds = 1.0
@@ -152,7 +152,7 @@ import Glibc
         #expect(held == 4)
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func anHTTPSyncInFlightIsAnsweredBeforeTheProcessExits() async throws {
         let workspace = try Workspace()
         let tenantKey = try world(workspace, devices: 2)

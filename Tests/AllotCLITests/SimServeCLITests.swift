@@ -87,7 +87,7 @@ import Testing
     /// Apple's 15 requests a second per token, as the simulator enforces by default.
     static let maxRequestPerSecond = 15
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func theServedSimulatorEnforcesApplesRateUnlessToldNotTo() async throws {
         let workspace = try Workspace()
         try workspace.simulator()

@@ -8,7 +8,7 @@ import Testing
     static let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is not installed here; deploy/allot.service is not verified"),
-          .timeLimit(.minutes(1)))
+          .timeLimit(.minutes(5)))
     func deployedUnitVerifiesWithoutWarnings() throws {
         let analyze = try #require(Self.analyze)
         let unit = try String(contentsOf: DocumentedExamples.repository.appendingPathComponent("deploy/allot.service"), encoding: .utf8)

@@ -3,7 +3,7 @@ import Testing
 
 /// `allot token inspect` and the dry runs of `token add` / `token renew`: the built binary
 /// against the simulator; what they print, and that nothing anywhere changed.
-@Suite(.timeLimit(.minutes(3))) struct TokenInspectCLITests {
+@Suite(.timeLimit(.minutes(5))) struct TokenInspectCLITests {
     /// Everything a look could change: the ledger's tokens and events, Apple's state, the file.
     func snapshot(_ workspace: Workspace, file: String) throws -> [String] {
         [

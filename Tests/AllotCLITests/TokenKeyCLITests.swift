@@ -19,7 +19,7 @@ import Testing
         try #require(FileManager.default.contents(atPath: workspace.path("allot.sqlite.key"))).base64EncodedString()
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func aNodeWithAnotherKeyRefusesToStartAndCommitsNothing() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 4)
@@ -42,7 +42,7 @@ import Testing
         #expect(try workspace.appleAssignments().count == 4)
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func aLedgerWhoseKeyIsMissingIsRefusedInsteadOfGivenANewKey() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 2)
@@ -59,7 +59,7 @@ import Testing
     }
 
     /// The mistake as it happens: a second node on the shared PostgreSQL ledger with its own key.
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func aSecondNodeOnPostgreSQLWithAnotherKeyRefusesToStart() throws {
         guard let server = PostgresTestServer.server else { return }
         let database = try server.createDatabase("tokenkey")
@@ -82,7 +82,7 @@ import Testing
         #expect(try workspace.appleAssignments().count == 2)
     }
 
-    @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
+    @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
     func aLedgerWithoutACheckValueRecordsOnlyAKeyThatOpensItsTokens() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 2)
@@ -96,7 +96,7 @@ import Testing
         #expect(try sql(workspace, "SELECT count(*) FROM key_check") == "1")
     }
 
-    @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
+    @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
     func aTokenFileThatCannotBeOpenedHoldsItsOperationsUntilItCan() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 4)

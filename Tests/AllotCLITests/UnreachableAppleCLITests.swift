@@ -7,7 +7,7 @@ import Testing
     /// Nothing listens on the discard port of loopback: every connection is refused at once.
     static let unreachableApple = "http://127.0.0.1:9/mdm/v2"
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func anUnreachableAppleIsNamedNotAdvisedAsDeadTokens() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 1)
@@ -38,7 +38,7 @@ import Testing
         #expect(try reached.json()[array: "tokens"].allSatisfy { $0["appleUnreachable"] as? Bool == false })
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func deadTokensAreAdvisedToBeRenewedAndATenantWithoutTokensToAddOne() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 1)

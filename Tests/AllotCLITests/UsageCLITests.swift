@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Exit code 2: the command line is wrong, and nothing was looked at or changed.
-@Suite(.timeLimit(.minutes(3))) struct UsageCLITests {
+@Suite(.timeLimit(.minutes(5))) struct UsageCLITests {
     @Test(arguments: [
         ["assign", "--tenant", "springfield", "--app", "361309726"],
         ["assign", "--tenant", "springfield", "--app", "361309726", "--group", "lab", "--all-devices"],

@@ -31,7 +31,7 @@ import Glibc
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func setTotalSaysANotificationReceiverThatHasGoneWasNotReachedWithinABound() async throws {
         let workspace = try Workspace()
         try workspace.world(devices: 1)
@@ -103,7 +103,7 @@ import Glibc
     /// The simulator's bound on the tries of one notification (three of 2 s, 0.5 s and 1.5 s apart).
     enum NotificationBound { static let secondsMax = 8.0 }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(5)))
     func thePushAfterABatchCountsItsRequestsAndTheTimeLeftOnATerminalOnly() throws {
         let workspace = try Workspace()
         // Apple allows one request a second here, so six requests take long enough to be drawn.

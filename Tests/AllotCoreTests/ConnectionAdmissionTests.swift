@@ -3,7 +3,7 @@ import Testing
 
 /// Issue 28.2: the rules of which connection is admitted, provisionally admitted or refused,
 /// over every count around each bound.
-@Suite(.timeLimit(.minutes(1))) struct ConnectionAdmissionTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionAdmissionTests {
     let limits = ConnectionLimits(openMax: 10, perAddressMax: 3, reserved: 2)
 
     @Test func everyCountAroundTheBoundsHasOneDecision() {

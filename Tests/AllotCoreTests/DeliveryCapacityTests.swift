@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct DeliveryCapacityTests {
+@Suite(.timeLimit(.minutes(5))) struct DeliveryCapacityTests {
     static let pages = AssetKey(adamId: "361309726")
     static let keynote = AssetKey(adamId: "361285480")
 

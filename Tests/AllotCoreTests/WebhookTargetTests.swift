@@ -3,7 +3,7 @@ import Testing
 
 /// Issue 28.3: the rules of where a webhook may post, on every spelling of an inside address
 /// the issue tried (and a few more the C resolver accepts).
-@Suite(.timeLimit(.minutes(1))) struct WebhookTargetTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookTargetTests {
     func target(_ url: String) throws -> WebhookTarget { WebhookTarget(try WebhookURL(parsing: url)) }
 
     func rule(_ url: String, policy: WebhookTargetPolicy = WebhookTargetPolicy(allowHTTP: true)) throws -> WebhookTargetRule? {

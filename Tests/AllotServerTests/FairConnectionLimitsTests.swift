@@ -7,7 +7,7 @@ import Testing
 /// Issue 28.2 over real loopback sockets: one client address cannot take the server, and at
 /// the cap `/healthz` and requests with a key still get through. Other clients are other
 /// addresses of 127.0.0.0/8. Each bound is shortened so the suite stays fast.
-@Suite(.timeLimit(.minutes(1))) struct FairConnectionLimitsTests {
+@Suite(.timeLimit(.minutes(5))) struct FairConnectionLimitsTests {
     typealias RawConnection = ConnectionLimitsTests.RawConnection
 
     static let healthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"

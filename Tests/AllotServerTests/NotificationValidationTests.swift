@@ -10,7 +10,7 @@ import Testing
 /// Issue 28.4 over real HTTP on loopback: notifications with the token's valid bearer but
 /// values outside Apple's types and ranges are refused with 400, never queued and dropped;
 /// a count change no pool can hold is not applied, is recorded, and the token is synced.
-@Suite(.timeLimit(.minutes(1))) struct NotificationValidationTests {
+@Suite(.timeLimit(.minutes(5))) struct NotificationValidationTests {
     let box = SecretBox(key: SymmetricKey(size: .bits256))
 
     func engine(_ world: ServerWorld) throws -> Allot {

@@ -5,7 +5,7 @@ import Testing
 /// Issue 28.1 over real loopback sockets: a body sent too slowly, or for too long, loses its
 /// connection; a request without a valid key is refused before its body is read. Each bound
 /// is shortened so the suite stays fast.
-@Suite(.timeLimit(.minutes(1))) struct RequestDeadlinesTests {
+@Suite(.timeLimit(.minutes(5))) struct RequestDeadlinesTests {
     typealias RawConnection = ConnectionLimitsTests.RawConnection
 
     /// Sends `chunk` every `interval` until the connection is closed or `secondsMax` pass.

@@ -7,7 +7,7 @@ import Testing
 /// A failure that passes (the ledger's database lost or busy) is answered as one: 503 with
 /// `Retry-After` and a stable code, so a client retries with the same idempotency key. 500 is
 /// left for bugs.
-@Suite(.timeLimit(.minutes(1))) struct RetryableFailureTests {
+@Suite(.timeLimit(.minutes(5))) struct RetryableFailureTests {
     @Test func aLostOrConflictedDatabaseIsRetryableAndAConstraintIsNot() {
         #expect(LedgerFailure.isRetryable(PostgresFailure(sqlState: nil, message: "the connection to PostgreSQL was lost", sql: nil, isConnectionLoss: true)))
         #expect(LedgerFailure.isRetryable(PostgresFailure(sqlState: "40001", message: "could not serialize access", sql: nil, isConnectionLoss: false)))

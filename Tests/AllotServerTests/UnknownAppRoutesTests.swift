@@ -11,7 +11,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct UnknownAppRoutesTests {
     static let base = BatchesRoutesTests.base
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func aBatchOfAnAppNoTokenHasIsRefusedWith422AndWritesNothing() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
@@ -42,7 +42,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func itemsThatAlsoNameAKnownAppKeepThePerItemOutcome() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }

@@ -68,7 +68,7 @@ final class TestReceiver: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct WebhookDeliveryTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookDeliveryTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-webhook-http-\(UUID().uuidString)")
     let box = SecretBox(key: SymmetricKey(size: .bits256))
     /// Both engines count into it, as one process's would across a restart.

@@ -4,7 +4,7 @@ import Testing
 
 /// The outbox's rules written for SQL are spelled from their Swift twins; on every value, the
 /// database answers what Swift answers (issue: a rule in Swift and again in SQL drifts).
-@Suite(.timeLimit(.minutes(1))) struct OutboxSQLTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxSQLTests {
     @Test(arguments: TestBackend.all) func theSQLListsOfStatesAgreeWithTheSwiftRulesOnEveryState(_ backend: TestBackend) throws {
         let f = try LedgerFixture(backend)
         for state in OutboxState.allCases {

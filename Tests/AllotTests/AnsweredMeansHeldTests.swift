@@ -34,7 +34,7 @@ enum EngineBackend: String, Sendable, CaseIterable, CustomTestStringConvertible 
 /// An answer of `assigned` is a promise Apple keeps: delivery tells Apple of a licence freed by
 /// a revoke only once Apple applied the revoke (`DeliveryCapacity`), and a sync during delivery
 /// counts what is on its way, so it never invents licences elsewhere.
-@Suite(.timeLimit(.minutes(3))) struct AnsweredMeansHeldTests {
+@Suite(.timeLimit(.minutes(5))) struct AnsweredMeansHeldTests {
     static let slug = "springfield"
     static let app = AssetKey(adamId: "361309726")
 

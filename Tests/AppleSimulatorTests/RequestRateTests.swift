@@ -6,7 +6,7 @@ import Testing
 /// Apple holds every token to `maxRequestPerSecond`; so does the simulator, unless told not to,
 /// so that whoever tests against it meets 9646 (HTTP 429, `Retry-After`) as they would at Apple.
 @Suite(.timeLimit(.minutes(5))) struct RequestRateTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func aSimulatorMadeFromASeedWithoutSettingsEnforcesApplesRate() async throws {
         let fixture = try SimulatorFixture(enforceRequestRate: true)
         let calls = 2 * ServiceLimits.appleDefaults.maxRequestPerSecond + 1
@@ -32,7 +32,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func aSimulatorToldNotToEnforceTheRateAnswersEveryCall() async throws {
         let fixture = try SimulatorFixture(enforceRequestRate: false)
         let token = try fixture.token()
@@ -41,7 +41,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func theSeedsSettingTurnsTheRateOff() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-rate-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
