@@ -176,8 +176,10 @@ let package = Package(
         .testTarget(name: "AllotCoreTests", dependencies: ["AllotCore"]),
         // A throw-away PostgreSQL cluster, for the store and CLI suites alike.
         .target(name: "PostgresTestCluster", path: "Tests/PostgresTestCluster"),
+        // The tests' wait bounds, from one place, scaled by ALLOT_TEST_TIME_SCALE.
+        .target(name: "TestDeadlines", path: "Tests/TestDeadlines"),
         // The store's suites run the engine's workflows (`Workflows`) over a bare ledger.
-        .testTarget(name: "AllotStoreTests", dependencies: ["Allot", "AllotStore", "AllotCore", "CSQLite", "PostgresTestCluster"]),
+        .testTarget(name: "AllotStoreTests", dependencies: ["Allot", "AllotStore", "AllotCore", "CSQLite", "PostgresTestCluster", "TestDeadlines"]),
         .testTarget(
             name: "AllotTests",
             dependencies: [
@@ -188,6 +190,7 @@ let package = Package(
         .testTarget(
             name: "AllotServerTests",
             dependencies: [
+                "TestDeadlines",
                 "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // The test receiver of webhook posts.
@@ -211,9 +214,10 @@ let package = Package(
         .testTarget(
             name: "AppleHTTPClientTests",
             dependencies: [
+                "TestDeadlines",
                 "AppleAppsAndBooks", "AppleHTTPClient", "AppleSimulator", "AppleSimulatorServer", "AppleServiceFactory",
                 // The engine's state after recorded answers (issue 17: Apple's documented shapes).
-                "Allot", "AllotCore",
+                "Allot", "AllotCore", "AllotStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,7 +228,7 @@ let package = Package(
             ]
         ),
         // Runs the built `allot` binary as a subprocess: no module dependency, only the product.
-        .testTarget(name: "AllotCLITests", dependencies: ["PostgresTestCluster"]),
+        .testTarget(name: "AllotCLITests", dependencies: ["PostgresTestCluster", "TestDeadlines"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,7 @@
 // simulator branch has merged). The JSON-state simulator is slow at large states: measure 10
 // and 100 tokens with it, 1,000 with the SQLite-state simulator.
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleHTTPClient

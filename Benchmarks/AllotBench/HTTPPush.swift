@@ -7,6 +7,7 @@
 // push with pacing off, i.e. how fast `allot` plus the simulator could go if Apple let it). A
 // probe then times the simulator's own work per call in process, without HTTP, at the final size.
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleHTTPClient

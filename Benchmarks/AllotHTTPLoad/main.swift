@@ -6,6 +6,7 @@
 // Prints allocations per second (items decided and durably committed), p50 and p99 latency
 // of one batch, and the ratio of HTTP to in-process. Loopback only; every loop is bounded.
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import AsyncHTTPClient

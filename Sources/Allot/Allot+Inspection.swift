@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 
 extension Allot {
     /// Every assignment of a tenant as "adamId:pricing SERIAL locationUid", sorted into a set:

@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import Crypto
 import Foundation
 

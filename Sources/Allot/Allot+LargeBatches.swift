@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import Foundation
 
 /// The devices a roll-out names: a list of serials (as typed), a group, or every managed device.

@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import AppleAppsAndBooks
 import Foundation
 
@@ -18,6 +19,9 @@ public struct PushReport: Sendable, Hashable, Codable {
     public var unfinished = 0
     /// Tokens found dead or claimed elsewhere, their operations paused.
     public var pausedTokens: [TokenID] = []
+    /// Tokens whose stored file this engine cannot open (another token key, or a damaged file):
+    /// their operations wait, pending, until it can.
+    public var unreadableTokens: [TokenID] = []
     /// Tokens that had something to deliver (one lane each).
     public var tokens = 0
     /// Tokens Apple told to wait (429, or 5xx with Retry-After): their lane stopped early.
@@ -30,6 +34,7 @@ public struct PushReport: Sendable, Hashable, Codable {
         retrying += other.retrying
         failed += other.failed
         for token in other.pausedTokens where !pausedTokens.contains(token) { pausedTokens.append(token) }
+        for token in other.unreadableTokens where !unreadableTokens.contains(token) { unreadableTokens.append(token) }
         tokens += other.tokens
         tokensBackingOff += other.tokensBackingOff
     }
@@ -180,10 +185,17 @@ extension Allot {
             // Another worker may have taken some since the window was read: only the claimed go.
             let claimed = try ledger.claim(window.filter { taken.contains($0.id) }, owner: workerId, leaseSeconds: settings.leaseSeconds)
             if claimed.isEmpty { break }
-            let bearer: String
-            do { bearer = try self.bearer(of: token) } catch {
+            guard let sealed = try ledger.tokenSecret(token: token.id) else {
                 for operation in claimed { try ledger.failOperation(operation, owner: workerId, error: "the token's file is gone") }
                 outcome.report.failed += claimed.count
+                break
+            }
+            let bearer: String
+            do { bearer = try secrets().open(sealed) } catch {
+                // Another key, or a damaged file: nothing is lost, the operations wait (pending,
+                // not given up) and go out once the right key opens the file again.
+                for operation in claimed { try ledger.releaseLease(operation.id, owner: workerId) }
+                outcome.report.unreadableTokens.append(token.id)
                 break
             }
             let next = try await withThrowingTaskGroup(of: (LaneNext, LaneOutcome).self) { group in

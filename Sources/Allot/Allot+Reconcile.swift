@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import Foundation
 
 /// One tenant's part of `allot sync --all`.

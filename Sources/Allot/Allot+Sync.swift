@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import AppleAppsAndBooks
 import Foundation
 
@@ -41,8 +42,9 @@ public struct TokenSyncReport: Sendable, Hashable, Codable {
 extension TokenSyncReport {
     /// What `SyncAttention` decides from.
     public var attentionRead: SyncAttention.TokenRead {
+        // With a repair, only what it could not repair (`left`) is still drift.
         SyncAttention.TokenRead(tokenId: tokenId, state: state, failure: error, appleUnreachable: appleUnreachable,
-                                overAllocatedApps: overAllocated.count)
+                                overAllocatedApps: overAllocated.count, unrepairedDrift: repair.map(\.left) ?? drift.count)
     }
 }
 

@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import AppleAppsAndBooks
 import Foundation
 
@@ -154,9 +155,14 @@ extension Allot {
         return try secrets().open(sealed)
     }
 
+    static let stoppingError = AllotError(.unavailable, "the server is stopping and starts no more calls to Apple; ask again once it is back")
+
     /// Runs one Apple call, turning Apple's refusals into one clear sentence.
     func callApple<T: Sendable>(_ token: TokenRecord? = nil, _ call: () async throws -> T) async throws -> T {
         if let token { await pace(token.id) }
+        // A stopping server finishes the calls in flight and starts none: a request that was
+        // syncing answers with what it has instead of holding the stop past its bound.
+        guard !delivery.stopping else { throw Self.stoppingError }
         do {
             return try await call()
         } catch let error as AppleServiceError {

@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 
 extension Allot {
     /// Refuses a batch whose every app is one no token of the tenant has (`UnknownAppRule`),

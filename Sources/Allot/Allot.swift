@@ -1,5 +1,5 @@
 import AllotCore
-@_exported import AllotStore
+import AllotStore
 import AppleAppsAndBooks
 import Foundation
 
@@ -14,6 +14,10 @@ public actor Allot {
     let databasePath: String
     /// Loaded on first use, so a ledger-only engine never creates a key file.
     var secretBox: SecretBox?
+    /// Where the token key came from (`SecretBox.source`), for the sentence refusing a wrong one.
+    var keySource: String?
+    /// Set once the key matched the ledger's check value (`checkTokenKey`).
+    var keyChecked = false
     /// Apple's live limits, re-read every `settings.serviceConfigRefreshSeconds`.
     var limitsCache: (limits: ServiceLimits, readAt: Int64)?
     /// When each token last called Apple, to stay under `maxRequestPerSecond`.
@@ -39,9 +43,14 @@ public actor Allot {
 
     var now: Int64 { ledger.now }
 
+    /// The token key, checked against the ledger's before its first use (`verifyTokenKey`).
     func secrets() throws -> SecretBox {
-        if let secretBox { return secretBox }
+        if let secretBox {
+            try verifyTokenKey(secretBox)
+            return secretBox
+        }
         let loaded = try SecretBox.load(databasePath: databasePath)
+        try verifyTokenKey(loaded)
         secretBox = loaded
         return loaded
     }

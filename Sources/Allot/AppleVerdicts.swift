@@ -1,4 +1,5 @@
 import AllotCore
+import AllotStore
 import AppleAppsAndBooks
 
 // The one place where Apple's error numbers and event answers become the outbox machine's

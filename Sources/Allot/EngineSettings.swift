@@ -55,4 +55,5 @@ public struct EngineSettings: Sendable {
 }
 
 import AllotCore
+import AllotStore
 import AppleAppsAndBooks

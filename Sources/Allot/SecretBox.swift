@@ -67,6 +67,35 @@ public struct SecretBox: Sendable {
         return SecretBox(key: SymmetricKey(data: bytes))
     }
 
+    /// What the ledger keeps to recognise this key (`Ledger.keyCheckValue`): an HMAC-SHA256 of
+    /// a fixed label under the key, in hex. It tells two keys apart and gives neither back.
+    public var checkValue: String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data(Self.checkLabel.utf8), using: key)
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The label under which `checkValue` is computed; changing it would orphan every ledger's check.
+    static let checkLabel = "allot token key check, version 1"
+
+    /// Where the key comes from, for a sentence that tells an operator which one to fix.
+    public static func source(databasePath: String, keyFile: String?,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let text = environment[environmentVariable], !text.isEmpty { return environmentVariable }
+        if let keyFile { return "the key file named by --key-file (\(keyFile))" }
+        return "the key file \(databasePath).key"
+    }
+
+    /// The key if one is given or already kept beside a SQLite ledger; nil where `load` would
+    /// create a new key file (a new ledger, or one whose key file is not there).
+    public static func loadExisting(databasePath: String, keyFile: String? = nil,
+                                    environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretBox? {
+        let given = (environment[environmentVariable].map { !$0.isEmpty } ?? false) || keyFile != nil
+        guard given || LedgerLocation.isPostgresURL(databasePath) || FileManager.default.fileExists(atPath: databasePath + ".key") else {
+            return nil
+        }
+        return try load(databasePath: databasePath, keyFile: keyFile, environment: environment)
+    }
+
     public func seal(_ secret: String) throws -> [UInt8] {
         Array(try AES.GCM.seal(Data(secret.utf8), using: key).combined!)
     }
@@ -82,6 +111,7 @@ public struct SecretBox: Sendable {
 }
 
 import AllotCore
+import AllotStore
 enum AllotErrorBridge {
     static func invalid(_ message: String) -> AllotError { AllotError.invalidInput(message) }
 }

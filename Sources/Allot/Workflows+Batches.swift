@@ -163,7 +163,7 @@ extension Workflows {
             try ledger.joinQueue(tenant: tenant, asset: AssetKey(adamId: item.adamId, pricingParam: item.pricingParam), serial: item.serialNumber)
         }
         if let refusal = DemandQueue.refusal(waiting: try ledger.waitingCount(tenant: tenant)) {
-            throw AllotError(.tooLarge, refusal)
+            throw AllotError(.tooLarge, refusal, subject: .queueFull)
         }
         return queuedOutcomes
     }

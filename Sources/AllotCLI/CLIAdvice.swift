@@ -35,6 +35,10 @@ enum CLIAdvice {
             return "\(refusal.message) (`allot token add --takeover`)"
         case .unknownApp?:
             return "\(refusal.message) (`allot apps --tenant \(tenant)`, `allot sync --tenant \(tenant)`)"
+        case .retireShareExceeded(let retiring, let percent)?:
+            return "\(refusal.message) with --max-retire \(retiring) (or --max-retire \(percent)%)"
+        case .queueFull?:
+            return "\(refusal.message) (`allot queue cancel --tenant \(tenant) --app APP SERIAL…`)"
         case .noAppleService?:
             return "this needs Apple's service; pass --apple sim:PATH for the simulator or --apple https://vpp.itunes.apple.com/mdm/v2 (or set ALLOT_APPLE)"
         case nil:

@@ -65,6 +65,7 @@ enum PushText {
         if !report.released.isEmpty { parts.append("\(Text.count(report.released.count, "licence")) refused by Apple and released (\(Text.list(Array(report.released.prefix(5)))))") }
         if report.retrying > 0 { parts.append("\(Text.count(report.retrying)) to retry") }
         if report.failed > 0 { parts.append("\(Text.count(report.failed)) given up") }
+        if !report.unreadableTokens.isEmpty { parts.append("waiting on token \(Text.list(report.unreadableTokens.map(\.description))), whose file this token key cannot open") }
         if !report.pausedTokens.isEmpty { parts.append("paused on token \(Text.list(report.pausedTokens.map(\.description))) (see \(tokenList))") }
         if report.unfinished > 0 { parts.append("\(Text.count(report.unfinished)) still waiting; \(again) collects them") }
         return parts.joined(separator: "; ") + "."

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AppleAppsAndBooks
 import AppleServiceFactory
 import ArgumentParser
@@ -60,6 +61,7 @@ struct GlobalOptions: ParsableArguments {
             let secrets = try SecretBox.load(databasePath: path, keyFile: keyFile)
             let allot = try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
             Self.openedEngine = allot
+            try await allot.checkTokenKey(keyFile: keyFile)
             return allot
         }
         guard creatingDatabase || FileManager.default.fileExists(atPath: path) else {
@@ -72,6 +74,8 @@ struct GlobalOptions: ParsableArguments {
         let secrets = try keyFile.map { try SecretBox.load(databasePath: path, keyFile: $0) }
         let allot = try Allot(databasePath: path, apple: service, secrets: secrets, settings: settings, createDatabase: creatingDatabase)
         Self.openedEngine = allot
+        // Before any work: a node with another token key would commit what it cannot deliver.
+        try await allot.checkTokenKey(keyFile: keyFile)
         return allot
     }
 }

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotViews
 import ArgumentParser
@@ -174,6 +175,9 @@ struct AppleAttention {
         if !report.pausedTokens.isEmpty {
             reasons.append("operations are paused on token \(Text.list(report.pausedTokens.map(\.description))), which is revoked, expired or claimed elsewhere; renew or take it over (`allot token list`)")
         }
+        if !report.unreadableTokens.isEmpty {
+            reasons.append("the stored file of token \(Text.list(report.unreadableTokens.map(\.description))) cannot be opened with this node's token key (\(SecretBox.environmentVariable)), so its operations wait; start with the key the token was added with")
+        }
         if report.failed > 0 {
             reasons.append("Apple refused \(Text.count(report.failed, "operation")), which will not be sent again; see `allot events`")
         }
@@ -200,6 +204,8 @@ struct AppleAttention {
             "no token is active; renew, take over or add one"
         case .overAllocated(let apps):
             "\(Text.count(apps, "app")) over-allocated; buy more, or give back the excess with `allot token resolve`"
+        case .drift(let licences):
+            "Apple and the ledger disagree on \(Text.count(licences, "licence")) (`drift`); send Apple what it lacks and record what it has with `allot sync --repair`"
         }
     }
 

@@ -33,6 +33,10 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         case noAppleService
         /// The apps a batch named that no token of the tenant has.
         case unknownApp([AssetKey])
+        /// A roster sync would retire more of the fleet than allowed: how many, and their share.
+        case retireShareExceeded(retiring: Int, percent: Int)
+        /// The tenant's queues of unmet demand are full.
+        case queueFull
     }
 
     public let code: Code

@@ -43,7 +43,7 @@ public enum DemandQueue {
     /// The refusal when a tenant's queues would hold more than `entriesPerTenantMax`; nil within it.
     public static func refusal(waiting: Int) -> String? {
         guard waiting > entriesPerTenantMax else { return nil }
-        return "queueing these devices would make \(waiting) devices wait in this tenant's queues, more than the \(entriesPerTenantMax) allowed; buy licences, or remove waiting devices with `allot queue cancel`, then try again; this batch was not committed"
+        return "queueing these devices would make \(waiting) devices wait in this tenant's queues, more than the \(entriesPerTenantMax) allowed; buy licences, or take waiting devices out of the queue, then try again; this batch was not committed"
     }
 }
 

@@ -39,11 +39,18 @@ public enum RetireAllowance: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Nil when retiring `retiring` devices of a fleet of `fleet` is allowed; otherwise the
-    /// refusal: how many would go, and the option that allows it.
+    /// refusal: how many would go, and what would allow it (each face names its own option).
     public func refusal(retiring: Int, fleet: Int) -> String? {
         precondition(retiring >= 0 && retiring <= fleet, "the devices to retire are part of the fleet")
         guard retiring > devicesAllowed(fleet: fleet) else { return nil }
-        let share = fleet == 0 ? 100 : (retiring * 100 + fleet - 1) / fleet
-        return "the file leaves out \(retiring) of the tenant's \(fleet) managed devices (\(share)%), and retiring them is more than the \(description) allowed; if the file is complete, allow it with --max-retire \(retiring) (or --max-retire \(share)%), nothing was changed"
+        let share = Self.share(retiring: retiring, fleet: fleet)
+        return "the file leaves out \(retiring) of the tenant's \(fleet) managed devices (\(share)%), and retiring them is more than the \(description) allowed; nothing was changed; if the file is complete, allow retiring \(retiring) devices (\(share)%)"
+    }
+}
+
+extension RetireAllowance {
+    /// The share of a fleet that `retiring` devices are, rounded up: what a refusal offers to allow.
+    public static func share(retiring: Int, fleet: Int) -> Int {
+        fleet == 0 ? 100 : (retiring * 100 + fleet - 1) / fleet
     }
 }

@@ -10,7 +10,9 @@
 /// 4. some token is active but its read failed otherwise (Apple refused or answered
 ///    something unusable): sync again later;
 /// 5. otherwise no token is active: renew, take over or add one.
-/// An over-allocation is a reason of its own, beside any of these.
+/// An over-allocation is a reason of its own, beside any of these, and so is drift left
+/// unrepaired: the ledger says a device holds a licence Apple does not (or the other way), and
+/// a cron job that only reads the exit code must hear of it.
 public enum SyncAttention {
     /// One token's sync as the rule needs it.
     public struct TokenRead: Sendable, Hashable {
@@ -23,13 +25,18 @@ public enum SyncAttention {
         public let appleUnreachable: Bool
         /// Apps of this token with more licences in use than Apple's total.
         public let overAllocatedApps: Int
+        /// Licences Apple and the ledger disagree on, left after the sync (and its repair).
+        public let unrepairedDrift: Int
 
-        public init(tokenId: TokenID, state: TokenState, failure: String?, appleUnreachable: Bool, overAllocatedApps: Int) {
+        public init(tokenId: TokenID, state: TokenState, failure: String?, appleUnreachable: Bool, overAllocatedApps: Int,
+                    unrepairedDrift: Int = 0) {
+            precondition(unrepairedDrift >= 0, "drift counts licences")
             self.tokenId = tokenId
             self.state = state
             self.failure = failure
             self.appleUnreachable = appleUnreachable
             self.overAllocatedApps = overAllocatedApps
+            self.unrepairedDrift = unrepairedDrift
         }
 
         var isActiveAndRead: Bool { state == .active && failure == nil }
@@ -43,6 +50,8 @@ public enum SyncAttention {
         case activeTokensUnread(tokens: [TokenID], failure: String)
         case noActiveToken
         case overAllocated(apps: Int)
+        /// Licences Apple and the ledger disagree on, over the tenant's tokens.
+        case drift(licences: Int)
     }
 
     public static func reasons(_ tokens: [TokenRead]) -> [Reason] {
@@ -50,6 +59,8 @@ public enum SyncAttention {
         if let supply = supplyReason(tokens) { reasons.append(supply) }
         let over = tokens.reduce(0) { $0 + $1.overAllocatedApps }
         if over > 0 { reasons.append(.overAllocated(apps: over)) }
+        let drift = tokens.reduce(0) { $0 + $1.unrepairedDrift }
+        if drift > 0 { reasons.append(.drift(licences: drift)) }
         return reasons
     }
 

@@ -16,6 +16,12 @@ public enum TokenState: String, Sendable, Codable, CaseIterable, Hashable {
 
     /// A token that keeps its assignments counted but supplies no new ones.
     public var suppliesNewAssignments: Bool { self == .active }
+
+    /// The reconcile schedule syncs this token: an active one (to notice a claim, an expiry, a
+    /// refund) and a claimed one (to notice the location is free again). Dead and removed
+    /// tokens only answer with the error that killed them. Its SQL twin is
+    /// `TokenState.scheduledSQL` in the ledger, tested to agree.
+    public var isScheduled: Bool { self == .active || self == .claimedElsewhere }
 }
 
 extension TokenState {

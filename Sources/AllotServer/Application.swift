@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import Foundation
 import Hummingbird
@@ -124,11 +125,12 @@ public struct ShutdownSettings: Sendable {
 }
 
 /// `allot serve`: the API and the outbox worker in one process until SIGTERM or SIGINT. On
-/// either signal, in this order: the engine stops starting Apple calls; the server stops
-/// accepting connections and lets in-flight requests finish; the worker waits for the Apple
-/// calls in flight. Each wait is bounded by `shutdown.drainSeconds`, so the process exits in
-/// bounded time whether Apple answers, hangs or is gone (issue 11, point 3). Everything not
-/// delivered is in the outbox already and goes out on the next start.
+/// either signal, in this order: the engine stops starting Apple calls and the drain's one
+/// deadline starts (`shutdown.drainSeconds` from the signal); the server stops accepting
+/// connections and lets in-flight requests answer; the worker waits for the Apple calls in
+/// flight; both until that deadline, after which what still runs is cancelled and its leases
+/// released. So the process exits in bounded time whether Apple answers, hangs or is gone.
+/// Everything not delivered is in the outbox already and goes out on the next start.
 ///
 /// The admin key is `adminKey`, else `$ALLOT_ADMIN_KEY`, else a key created on first start
 /// whose SHA-256 is kept beside the database (`DB.admin-key-sha256`) and which is printed
@@ -154,50 +156,66 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
         listening.flag.store(true, ordering: .releasing)
         await onReady(port)
     })
-    let worker = OutboxWorker(engine: engine, logger: logger, drainSeconds: shutdown.drainSeconds)
+    let deadline = ShutdownDeadline(drainSeconds: shutdown.drainSeconds)
+    let worker = OutboxWorker(engine: engine, logger: logger, deadline: deadline)
     let scheduler = ReconcileScheduler(engine: engine, settings: reconcile, logger: logger) {
         // Bounded by the group: a server that never listens fails the group, which cancels this.
         while !listening.flag.load(ordering: .acquiring) && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
     }
-    // Graceful shutdown runs in reverse order: Apple calls stop first, then the server drains,
-    // then the worker waits for its calls in flight.
-    // The webhook sender stops last: it is cancelled mid-post, and its leases are given back.
+    // Graceful shutdown runs in reverse order: Apple calls stop starting and the drain's one
+    // deadline starts; the server stops accepting and lets its requests in flight answer; the
+    // worker waits for its Apple calls in flight until the same deadline, then gives back the
+    // leases of those that did not finish. The webhook sender stops last: it is cancelled
+    // mid-post, and its leases are given back.
     let webhooks = WebhookSender(engine: engine, logger: logger, listeningPort: boundPort.port)
-    var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app, StopDeliveryOnShutdown(engine: engine)],
+    var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app,
+                                                     StopDeliveryOnShutdown(engine: engine, deadline: deadline)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-    // Past this the group cancels the services: a request that hangs cannot hold the process.
-    group.maximumGracefulShutdownDuration = .seconds(2 * shutdown.drainSeconds + 1)
+    // Past this the group cancels the services: a request still running at the deadline is
+    // cancelled (its client gets no answer) rather than hold the process. The second is room
+    // for the worker to give back its leases once its wait ended.
+    group.maximumGracefulShutdownDuration = .seconds(shutdown.drainSeconds + ShutdownDeadline.leaseReleaseSeconds)
     try await ServiceGroup(configuration: group).run()
 }
 
-/// The first to hear of a shutdown: tells the engine to start no more Apple calls, so in-flight
-/// HTTP requests that push (a batch) finish quickly.
+/// The first to hear of a shutdown: starts the drain's deadline and tells the engine to start no
+/// more Apple calls, so in-flight HTTP requests that call Apple (a batch's push, a sync) answer
+/// once their call in flight has.
 struct StopDeliveryOnShutdown: Service {
     let engine: Allot
+    let deadline: ShutdownDeadline
 
     func run() async throws {
         try? await gracefulShutdown()
+        deadline.start()
         await engine.stopDelivering()
     }
 }
 
+
 /// The outbox worker as a service: pushes while there is work, idles otherwise. On shutdown it
-/// waits for the push in progress (which starts no new Apple call once the engine is told to
-/// stop) at most `drainSeconds`, then returns: an Apple call that hangs does not hold the
-/// process past its bound.
+/// lets the push in progress finish its Apple calls in flight (it starts no new one once the
+/// engine is told to stop) until the drain's deadline: a call cut short is a call Apple may
+/// have acted on without this node knowing, so it would be sent again after the restart. Past
+/// the deadline it cancels them and gives back their leases: an Apple call that hangs does not
+/// hold the process past its bound.
 public struct OutboxWorker: Service {
     let engine: Allot
     let logger: Logger
     let idleSeconds: Double
-    let drainSeconds: Double
+    let deadline: ShutdownDeadline
     /// The pause between checks while draining.
     static let drainCheckSeconds = 0.05
 
     public init(engine: Allot, logger: Logger, idleSeconds: Double = 1, drainSeconds: Double = 10) {
+        self.init(engine: engine, logger: logger, idleSeconds: idleSeconds, deadline: ShutdownDeadline(drainSeconds: drainSeconds))
+    }
+
+    init(engine: Allot, logger: Logger, idleSeconds: Double = 1, deadline: ShutdownDeadline) {
         self.engine = engine
         self.logger = logger
         self.idleSeconds = idleSeconds
-        self.drainSeconds = drainSeconds
+        self.deadline = deadline
     }
 
     public func run() async throws {
@@ -214,21 +232,26 @@ public struct OutboxWorker: Service {
         }
         try? await gracefulShutdown()
         await engine.stopDelivering()
-        pushes.cancel()
-        let deadline = ContinuousClock.now + .seconds(drainSeconds)
+        // Not cancelled yet: the calls in flight are waited for, their answers recorded.
+        let deadline = self.deadline.start()
         while !finished.flag.load(ordering: .acquiring) && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .seconds(Self.drainCheckSeconds))
         }
         if !finished.flag.load(ordering: .acquiring) {
+            pushes.cancel()
             logger.warning("stopping with Apple calls still in flight; their operations stay in the outbox for the next start")
-            do { try await engine.releaseLeases() } catch {
-                logger.warning("could not release the outbox leases; they expire on their own", metadata: ["error": "\(type(of: error))"])
-            }
+        }
+        // Also after a push that ended early on an error: a claim left behind would hold its
+        // operation from the other nodes until its lease expired.
+        do { try await engine.releaseLeases() } catch {
+            logger.warning("could not release the outbox leases; they expire on their own", metadata: ["error": "\(type(of: error))"])
         }
     }
 
     private func pushUntilStopped() async {
         while !Task.isCancelled {
+            // A push begins with a call to Apple (its live limits): none once stopping.
+            if await engine.isStoppingDelivery { return }
             var busy = false
             do {
                 let report = try await engine.push()
@@ -239,8 +262,12 @@ public struct OutboxWorker: Service {
             } catch {
                 logger.warning("outbox push failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
-            if await engine.isStoppingDelivery { return }
-            do { try await Task.sleep(for: .seconds(busy ? 0.05 : idleSeconds)) } catch { return }
+            // Idle in short naps: a stop ends the wait at once instead of after `idleSeconds`.
+            let naps = max(1, Int(((busy ? Self.drainCheckSeconds : idleSeconds) / Self.drainCheckSeconds).rounded()))
+            for _ in 0..<naps {
+                if await engine.isStoppingDelivery { return }
+                do { try await Task.sleep(for: .seconds(Self.drainCheckSeconds)) } catch { return }
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotViews
 import Hummingbird
 

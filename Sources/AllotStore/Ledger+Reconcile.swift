@@ -11,15 +11,10 @@ public struct DueSync: Sendable, Hashable {
 extension Ledger {
     // MARK: The reconcile schedule (issue 12, point 1)
 
-    /// States the schedule syncs: an active token (to notice a claim, an expiry, a refund) and
-    /// a claimed one (to notice the location is free again). Dead and removed tokens only
-    /// answer with the error that killed them.
-    static let scheduledStates = "('active', 'claimed_elsewhere')"
-
     /// Gives every scheduled token without a row its first due time, from `firstDue`.
     public func scheduleNewTokens(firstDue: (TokenID) -> Int64) throws {
         let missing = try database.query("""
-            SELECT t.id FROM tokens t WHERE t.state IN \(Self.scheduledStates)
+            SELECT t.id FROM tokens t WHERE t.state IN \(TokenState.scheduledSQL)
             AND NOT EXISTS (SELECT 1 FROM token_schedule s WHERE s.token_id = t.id) ORDER BY t.id
             """) { TokenID($0.int64(0)) }
         guard !missing.isEmpty else { return }
@@ -36,7 +31,7 @@ extension Ledger {
         precondition(limit > 0, "a read of due syncs reads some")
         return try database.query("""
             SELECT s.token_id, t.tenant_id, s.next_sync_at FROM token_schedule s JOIN tokens t ON t.id = s.token_id
-            WHERE s.next_sync_at <= ?1 AND t.state IN \(Self.scheduledStates) ORDER BY s.next_sync_at, s.token_id LIMIT ?2
+            WHERE s.next_sync_at <= ?1 AND t.state IN \(TokenState.scheduledSQL) ORDER BY s.next_sync_at, s.token_id LIMIT ?2
             """, [.integer(now), .integer(Int64(limit))]) { DueSync(token: TokenID($0.int64(0)), tenant: TenantID($0.int64(1)), dueAt: $0.int64(2)) }
     }
 

@@ -22,7 +22,7 @@ extension Ledger {
         let roster: Roster
         do { roster = try Roster(csv: csv) } catch { throw AllotError.invalidInput(error.message) }
         if let first = roster.rejected.first {
-            throw AllotError.invalidInput("line \(first.line) of the roster is rejected (\(first.reason)); with --retire-missing every line must be good, since the device on a bad line would be retired, so fix it and run again (nothing was changed)")
+            throw AllotError.invalidInput("line \(first.line) of the roster is rejected (\(first.reason)); when the devices a roster leaves out are retired every line must be good, since the device on a bad line would be retired, so fix it and run again (nothing was changed)")
         }
         let inputs = roster.rows.map { DeviceInput(serial: $0.serial, name: $0.name, model: $0.model, group: $0.group) }
         let listed = Set(roster.rows.map(\.serial.value))
@@ -31,7 +31,8 @@ extension Ledger {
                                                   [.integer(tenant.rawValue)]) { (id: DeviceID($0.int64(0)), serial: $0.string(1)) }
             let missing = managed.filter { !listed.contains($0.serial) }
             if let refusal = allowance.refusal(retiring: missing.count, fleet: managed.count) {
-                throw AllotError.invalidInput(refusal)
+                throw AllotError(.invalidInput, refusal, subject: .retireShareExceeded(
+                    retiring: missing.count, percent: RetireAllowance.share(retiring: missing.count, fleet: managed.count)))
             }
             var report = RosterSyncReport(imported: try self.upsertDevices(tenant: tenant, inputs), dryRun: dryRun)
             if !missing.isEmpty { report.revocation = try self.retire(tenant: tenant, missing.map(\.id)) }

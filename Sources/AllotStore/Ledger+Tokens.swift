@@ -162,7 +162,7 @@ extension Ledger {
     @discardableResult
     public func eraseDrainedSecrets() throws -> Int {
         try database.run("""
-            UPDATE tokens SET secret = NULL WHERE state = 'removed' AND secret IS NOT NULL
+            UPDATE tokens SET secret = NULL WHERE state = \(TokenState.removed.sql) AND secret IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.token_id = tokens.id AND outbox.state IN \(OutboxState.unfinishedSQL))
             """)
     }

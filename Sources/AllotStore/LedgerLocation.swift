@@ -47,14 +47,14 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         // The sentences name the URL's shape, never the text given: it may hold a password.
         let shape = "write it as postgres://user@host:port/database (a password, if any, after user:)"
         guard let components = URLComponents(string: text), let scheme = components.scheme, Self.schemes.contains(scheme.lowercased()) else {
-            throw AllotError.invalidInput("the --db URL is not a PostgreSQL URL; \(shape)")
+            throw AllotError.invalidInput("the ledger URL is not a PostgreSQL URL; \(shape)")
         }
-        guard let host = components.host, !host.isEmpty else { throw AllotError.invalidInput("the --db URL names no host; \(shape)") }
-        guard let user = components.user, !user.isEmpty else { throw AllotError.invalidInput("the --db URL names no user; \(shape)") }
+        guard let host = components.host, !host.isEmpty else { throw AllotError.invalidInput("the ledger URL names no host; \(shape)") }
+        guard let user = components.user, !user.isEmpty else { throw AllotError.invalidInput("the ledger URL names no user; \(shape)") }
         let database = String(components.path.drop { $0 == "/" })
-        guard !database.isEmpty, !database.contains("/") else { throw AllotError.invalidInput("the --db URL names no database; \(shape)") }
+        guard !database.isEmpty, !database.contains("/") else { throw AllotError.invalidInput("the ledger URL names no database; \(shape)") }
         if let items = components.queryItems, !items.isEmpty {
-            throw AllotError.invalidInput("the --db URL has options (\(items.map(\.name).joined(separator: ", "))) that allot does not read; \(shape)")
+            throw AllotError.invalidInput("the ledger URL has options (\(items.map(\.name).joined(separator: ", "))) that allot does not read; \(shape)")
         }
         self.host = host
         port = components.port ?? Self.defaultPort

@@ -28,6 +28,9 @@ extension OutboxKind {
 extension TokenState {
     public var sql: String { "'\(rawValue)'" }
 
+    /// `(…)`: the states `isScheduled` holds for, for `state IN \(…)`.
+    public static let scheduledSQL = "(" + allCases.filter(\.isScheduled).map(\.sql).joined(separator: ", ") + ")"
+
     /// `TokenState.isUsable` as a SQL condition on the columns (or placeholders) named.
     public static func usableSQL(state: String, expiresAt: String, now: String) -> String {
         let supplying = allCases.filter(\.suppliesNewAssignments).map(\.sql).joined(separator: ", ")

@@ -39,14 +39,14 @@ public struct PostgresFailure: Error, Sendable, CustomStringConvertible {
         guard let error = error as? PSQLError else {
             // NIO's own (a refused TCP connection, a timeout): the server cannot be reached.
             guard let target else { return nil }
-            self.init(sqlState: nil, message: "cannot reach PostgreSQL at \(target.printable): \(type(of: error)); check that the server runs and the --db URL", sql: nil, isConnectionLoss: true)
+            self.init(sqlState: nil, message: "cannot reach PostgreSQL at \(target.printable): \(type(of: error)); check that the server runs and the ledger URL", sql: nil, isConnectionLoss: true)
             return
         }
         let state = error.serverInfo?[.sqlState]
         let lost = [PSQLError.Code.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown].contains(error.code)
         var message = error.serverInfo?[.message] ?? (lost ? "the connection to PostgreSQL was lost" : "postgres-nio failed: \(error.code)")
         if let target {
-            message = lost ? "cannot reach PostgreSQL at \(target.printable); check that the server runs and the --db URL" : "PostgreSQL at \(target.printable) refused the connection: \(message)"
+            message = lost ? "cannot reach PostgreSQL at \(target.printable); check that the server runs and the ledger URL" : "PostgreSQL at \(target.printable) refused the connection: \(message)"
         }
         self.init(sqlState: state, message: message, sql: sql, isConnectionLoss: lost || state?.hasPrefix("57P") == true || state?.hasPrefix("08") == true)
     }

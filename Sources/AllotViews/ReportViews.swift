@@ -11,6 +11,8 @@ public struct PushView: Encodable, Sendable {
     public let failed: Int
     public let unfinished: Int
     public let pausedTokens: [Int64]
+    /// Tokens whose stored file could not be opened (another token key): their operations wait.
+    public let unreadableTokens: [Int64]
     /// Tokens that had something to deliver (one lane each).
     public let tokens: Int
     /// Tokens Apple told to wait (429, or 5xx with Retry-After).
@@ -24,6 +26,7 @@ public struct PushView: Encodable, Sendable {
         failed = report.failed
         unfinished = report.unfinished
         pausedTokens = report.pausedTokens.map(\.rawValue)
+        unreadableTokens = report.unreadableTokens.map(\.rawValue)
         tokens = report.tokens
         tokensBackingOff = report.tokensBackingOff
     }

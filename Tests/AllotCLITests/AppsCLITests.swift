@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `allot apps`: the merged pools as people and scripts read them.
-@Suite struct AppsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct AppsCLITests {
     /// A location with a free app Apple counts without limit (totalCount 2147483647). `unlimited`
     /// is the simulator's seed flag for it; `total` says the same to a simulator without it.
     static let seed = """

@@ -1,9 +1,10 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// Bad input (issue 10.4) and the files' modes (issue 10.5): one clear sentence, nothing changed,
 /// nothing from the input reaching the terminal raw.
-@Suite struct BadInputCLITests {
+@Suite(.timeLimit(.minutes(5))) struct BadInputCLITests {
     @Test func anImpossibleExpiryDateIsNamedOnce() throws {
         let workspace = try Workspace()
         try workspace.simulator()
@@ -95,7 +96,7 @@ import Testing
         let running = try workspace.launch(["serve", "--host", "127.0.0.1", "--port", String(Int.random(in: 20_000...60_000))])
         defer { running.process.terminate(); _ = try? running.wait() }
         // While the server holds the database open, its WAL and shared-memory files exist.
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = TestDeadlines.date(after: 10)
         while Date() < deadline && !FileManager.default.fileExists(atPath: workspace.path("allot.sqlite-shm")) {
             Thread.sleep(forTimeInterval: 0.05)
         }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Assign and revoke against the simulator: results per item, exit codes, and Apple in step.
-@Suite struct BatchCLITests {
+@Suite(.timeLimit(.minutes(5))) struct BatchCLITests {
     @Test func anAssignmentDrawsOnBothTokensUntilThePoolRunsOut() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 20)

@@ -1,4 +1,5 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// The built `allot` binary: beside the test bundle (`swift build --build-tests` puts both in
@@ -89,8 +90,21 @@ final class Workspace {
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         process.standardOutput = out
         process.standardError = err
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
         try process.run()
-        process.waitUntilExit()
+        // Bounded: a child that hangs is stopped and reaped, and the test fails saying so,
+        // instead of the run hanging with a stuck process.
+        if exited.wait(timeout: .now() + TestDeadlines.childProcessSecondsMax) == .timedOut {
+            process.terminate()
+            if exited.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                exited.wait()
+            }
+            try? out.close()
+            try? err.close()
+            throw ChildProcessStuck(arguments: arguments, seconds: TestDeadlines.childProcessSecondsMax)
+        }
         try out.close()
         try err.close()
         return CLIResult(status: process.terminationStatus,
@@ -122,4 +136,11 @@ extension [String: Any] {
     subscript(int key: String) -> Int? { self[key] as? Int }
     subscript(array key: String) -> [[String: Any]] { self[key] as? [[String: Any]] ?? [] }
     subscript(object key: String) -> [String: Any] { self[key] as? [String: Any] ?? [:] }
+}
+
+/// A child `allot` that did not exit within its bound; it was stopped and reaped.
+struct ChildProcessStuck: Error, CustomStringConvertible {
+    let arguments: [String]
+    let seconds: Double
+    var description: String { "allot \(arguments.joined(separator: " ")) was still running after \(Int(seconds)) s; it was stopped" }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// The published views through the built binary: the same fields as the HTTP API, optional
 /// ones present and null (one contract, AllotViews); shell completion from the parser.
-@Suite struct ContractCLITests {
+@Suite(.timeLimit(.minutes(5))) struct ContractCLITests {
     @Test func optionalFieldsArePresentAndNullAndTheHTTPFieldsAreThereToo() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 2)

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct DemoCLITests {
+@Suite(.timeLimit(.minutes(5))) struct DemoCLITests {
     @Test func theDemoTellsTheWholeStoryAndCleansUp() throws {
         let workspace = try Workspace()
         let scratch = workspace.path("tmp")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct DevicesCLITests {
+@Suite(.timeLimit(.minutes(5))) struct DevicesCLITests {
     @Test func aRosterImportCountsNewKnownAndRejectedLines() throws {
         let workspace = try Workspace()
         try workspace.run("tenant", "create", "springfield")

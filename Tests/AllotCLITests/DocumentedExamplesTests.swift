@@ -13,7 +13,7 @@ import Testing
 /// command says its exit status; without one it must be 0. `$ export NAME=VALUE …` sets
 /// variables for the commands after it. Blocks marked ```` ```sh ```` are not run. The blocks of
 /// one document run in order, in one folder, as a reader would type them.
-@Suite struct DocumentedExamplesTests {
+@Suite(.timeLimit(.minutes(5))) struct DocumentedExamplesTests {
     // About 40 commands: 5 to 7 s alone, 52 s beside the other CLI suites on 2 shared cores.
     @Test(.timeLimit(.minutes(3)))
     func readmeWalkthroughPrintsWhatItSays() throws {

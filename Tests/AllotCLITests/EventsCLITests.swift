@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct EventsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct EventsCLITests {
     @Test func eventsCarryAnISODateAKindAndADetailObject() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 3)

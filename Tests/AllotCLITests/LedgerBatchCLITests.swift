@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Batches that need no Apple: every item's result, the counts, and the exit codes.
-@Suite struct LedgerBatchCLITests {
+@Suite(.timeLimit(.minutes(5))) struct LedgerBatchCLITests {
     @Test func anAppInNoTokenIsRefusedWholeBeforeItsItemsAreDecided() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 2)

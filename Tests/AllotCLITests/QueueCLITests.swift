@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `assign --queue`, `queue list`, `queue cancel`: devices wait for licences and are served in order.
-@Suite struct QueueCLITests {
+@Suite(.timeLimit(.minutes(5))) struct QueueCLITests {
     @Test func devicesWaitInOrderAndARevocationServesTheHead() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 18)

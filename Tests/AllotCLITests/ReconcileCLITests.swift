@@ -1,9 +1,10 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// `allot serve --sync-interval` notices on its own what changed at Apple, `allot sync --all`
 /// does it by hand for cron, and bad values are refused in one sentence (issue 12, point 1).
-@Suite struct ReconcileCLITests {
+@Suite(.timeLimit(.minutes(5))) struct ReconcileCLITests {
     @Test func aRunningServerNoticesAClaimAndARefundWithinOneIntervalWithoutAnyRequest() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 12)
@@ -33,7 +34,7 @@ import Testing
         #expect(try workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1001",
                                   "--app", Workspace.sharedApp, "--total", "5").status == 0)
         var kinds: [String] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = TestDeadlines.date(after: 30)
         while Date() < deadline {
             kinds = try workspace.json("events", "--tenant", "springfield", "--limit", "500")[array: "events"].compactMap { $0["kind"] as? String }
             if kinds.contains("token_claimed") && kinds.contains("over_allocated") { break }

@@ -1,10 +1,11 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// Roll-outs larger than one batch (issue 16.1): chunks that each commit whole, one transaction
 /// for all-or-nothing and dry-run, one summary, Ctrl-C between chunks. Small chunk sizes stand in
 /// for a million devices.
-@Suite struct RollOutCLITests {
+@Suite(.timeLimit(.minutes(5))) struct RollOutCLITests {
     @Test func aRollOutCommitsEachChunkAndSumsTheCounts() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 25)
@@ -69,7 +70,7 @@ import Testing
         let running = try workspace.launch(["assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices",
                                             "--chunk-size", "2", "--no-push", "--json"])
         // Wait until some chunks have committed (their batch events are visible), then Ctrl-C.
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = TestDeadlines.date(after: 30)
         while Date() < deadline {
             let events = try workspace.run("events", "--tenant", "springfield", "--kind", "assign_batch", "--limit", "1", "--json")
             if events.status == 0, try !events.json()[array: "events"].isEmpty { break }

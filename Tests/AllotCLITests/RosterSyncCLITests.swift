@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `devices import --retire-missing`: the roster is the fleet, and a truncated one is refused.
-@Suite struct RosterSyncCLITests {
+@Suite(.timeLimit(.minutes(5))) struct RosterSyncCLITests {
     func roster(_ workspace: Workspace, _ indexes: some Sequence<Int>) throws -> String {
         try workspace.write("sync.csv", "serial_number,name\n" + indexes.map { "\(Workspace.serial($0)),Device \($0)\n" }.joined())
     }
@@ -45,7 +45,7 @@ import Testing
 }
 
 /// `token resolve`: Apple's total fell below what a token holds; the excess is given back.
-@Suite struct ResolveCLITests {
+@Suite(.timeLimit(.minutes(5))) struct ResolveCLITests {
     @Test func theExcessMovesToATokenWithFreeLicencesOrIsRevoked() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 15)

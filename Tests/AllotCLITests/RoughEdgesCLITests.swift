@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The small things of issue 16.4, each as a user meets it.
-@Suite struct RoughEdgesCLITests {
+@Suite(.timeLimit(.minutes(5))) struct RoughEdgesCLITests {
     @Test func versionIsPrinted() throws {
         let result = try Workspace().run("--version")
         #expect(result.status == 0)

@@ -3,7 +3,7 @@ import Testing
 
 /// What scripts and cron jobs rely on (issue 16.2, 16.3): global options in either place, an exit
 /// code and JSON fields for Apple trouble, and errors as one JSON object with `--json`.
-@Suite struct ScriptsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct ScriptsCLITests {
     @Test func globalOptionsWorkBeforeTheCommandToo() throws {
         let workspace = try Workspace()
         let other = workspace.path("other.sqlite")

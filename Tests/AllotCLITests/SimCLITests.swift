@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct SimCLITests {
+@Suite(.timeLimit(.minutes(5))) struct SimCLITests {
     @Test func initWritesATokenFilePerLocation() throws {
         let workspace = try Workspace()
         let result = try workspace.run("sim", "init", "--seed", workspace.write("seed.json", Workspace.seed), "--state", workspace.path("sim.json"),

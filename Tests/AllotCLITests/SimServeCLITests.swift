@@ -5,7 +5,7 @@ import FoundationNetworking
 import Testing
 
 /// `allot sim serve` and `--apple http://…`: the same story as with `sim:PATH`, over real HTTP.
-@Suite struct SimServeCLITests {
+@Suite(.timeLimit(.minutes(5))) struct SimServeCLITests {
     /// Starts `allot sim serve` on a free loopback port; returns the process and its base URL.
     /// `stderr`: a file for its log (nothing kept by default).
     func serve(_ workspace: Workspace, stderr: String? = nil, options: [String] = []) throws -> (Process, String) {
@@ -35,6 +35,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.1)
         }
         process.terminate()
+        process.waitUntilExit()
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "allot sim serve printed no base URL in 30 s"])
     }
 

@@ -4,7 +4,7 @@ import Testing
 /// `deploy/allot.service` is checked by systemd itself where systemd is installed: a misspelt
 /// key is only a warning at boot ("Unknown key … ignoring"), and a hardening line ignored that
 /// way would leave the service unprotected without anyone noticing.
-@Suite struct SystemdUnitTests {
+@Suite(.timeLimit(.minutes(5))) struct SystemdUnitTests {
     static let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is not installed here; deploy/allot.service is not verified"),

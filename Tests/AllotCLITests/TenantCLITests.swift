@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct TenantCLITests {
+@Suite(.timeLimit(.minutes(5))) struct TenantCLITests {
     @Test func createdTenantsAreListedWithSlugNameAndPolicy() throws {
         let workspace = try Workspace()
         let created = try workspace.run("tenant", "create", "springfield", "--name", "Springfield Schools", "--policy", "latest-expiry")

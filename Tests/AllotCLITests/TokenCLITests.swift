@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct TokenCLITests {
+@Suite(.timeLimit(.minutes(5))) struct TokenCLITests {
     @Test func twoLocationsMergeIntoOnePoolPerApp() throws {
         let workspace = try Workspace()
         try workspace.world(devices: 1)

@@ -3,6 +3,7 @@ import PostgresTestCluster
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import TestDeadlines
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 
 /// Two `allot serve` nodes on one PostgreSQL database, the served simulator as Apple, clients
 /// racing assign batches through both, one node killed mid-load (issue 13, point 3).
-@Suite struct TwoNodesCLITests {
+@Suite(.timeLimit(.minutes(5))) struct TwoNodesCLITests {
     static let licences = 20
     static let devices = 48
     static let batchSize = 2
@@ -42,7 +43,7 @@ import Glibc
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try process.run()
-        let deadline = Date().addingTimeInterval(Self.startSecondsMax)
+        let deadline = TestDeadlines.date(after: Self.startSecondsMax)
         while Date() < deadline && process.isRunning {
             let text = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self)
             if let range = text.range(of: #"serving the HTTP API on (http://[0-9.]+:[0-9]+)"#, options: .regularExpression) {
@@ -176,7 +177,7 @@ import Glibc
         // Apple: once node 2's worker has delivered (the dead node's lease runs out first),
         // Apple holds exactly the ledger's set, each device once.
         var appleSerials: [String] = []
-        let deadline = Date().addingTimeInterval(Self.deliverSecondsMax)
+        let deadline = TestDeadlines.date(after: Self.deliverSecondsMax)
         while Date() < deadline {
             appleSerials = try workspace.appleAssignments().compactMap { $0["serialNumber"] as? String }
             if Set(appleSerials) == ledgerSerials { break }

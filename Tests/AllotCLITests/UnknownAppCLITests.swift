@@ -3,7 +3,7 @@ import Testing
 
 /// An app that no token of the tenant has is a mistake in the command: `assign` and `revoke`
 /// refuse it in one sentence, before anything is written (no batch, no event), exit 1.
-@Suite struct UnknownAppCLITests {
+@Suite(.timeLimit(.minutes(5))) struct UnknownAppCLITests {
     @Test(.timeLimit(.minutes(2)))
     func anAppNoTokenHasIsRefusedBeforeAnyBatchIsWritten() throws {
         let workspace = try Workspace()

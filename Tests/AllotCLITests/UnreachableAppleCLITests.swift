@@ -3,7 +3,7 @@ import Testing
 
 /// Each piece of advice `sync` gives is checked against the state that produced it: with Apple
 /// unreachable the tokens are not dead, so the advice is about reaching Apple, not renewing.
-@Suite struct UnreachableAppleCLITests {
+@Suite(.timeLimit(.minutes(5))) struct UnreachableAppleCLITests {
     /// Nothing listens on the discard port of loopback: every connection is refused at once.
     static let unreachableApple = "http://127.0.0.1:9/mdm/v2"
 

@@ -84,7 +84,7 @@ import Testing
     }
 }
 
-@Suite struct ServeLogOptionsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct ServeLogOptionsCLITests {
     @Test func aLogLevelOrFormatThatDoesNotExistIsAUsageError() throws {
         let workspace = try Workspace()
         for arguments in [["--log-level", "loud"], ["--log-format", "xml"]] {

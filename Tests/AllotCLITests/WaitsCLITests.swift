@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import TestDeadlines
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 /// Every wait a person sees has a count or a bound: the simulator's notifications to a
 /// receiver that has gone fail fast and say so; the push after a batch counts its requests
 /// and estimates the time left on a terminal, with `--json` untouched.
-@Suite struct WaitsCLITests {
+@Suite(.timeLimit(.minutes(5))) struct WaitsCLITests {
     /// Bounded waits of this suite.
     static let serveStartSecondsMax = 60.0
     static let receiverSecondsMax = 60.0
@@ -54,7 +55,7 @@ import Glibc
         }
         // Apple's TEST_NOTIFICATION to each token's receiver is what configuring it answers.
         var configured = 0
-        let deadline = Date().addingTimeInterval(Self.receiverSecondsMax)
+        let deadline = TestDeadlines.date(after: Self.receiverSecondsMax)
         var serveLog = ""
         while Date() < deadline && serve.isRunning && configured < 2 {
             try await Task.sleep(for: .milliseconds(200))
@@ -90,7 +91,7 @@ import Glibc
         let (_, response) = try await URLSession(configuration: .ephemeral).data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         var logged = ""
-        let logDeadline = Date().addingTimeInterval(NotificationBound.secondsMax + 10)
+        let logDeadline = TestDeadlines.date(after: NotificationBound.secondsMax + 10)
         while Date() < logDeadline && !logged.contains("was not delivered") {
             try await Task.sleep(for: .milliseconds(200))
             logged = String(decoding: FileManager.default.contents(atPath: workspace.path("sim-serve.err")) ?? Data(), as: UTF8.self)

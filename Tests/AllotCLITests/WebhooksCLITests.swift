@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite struct WebhooksCLITests {
+@Suite(.timeLimit(.minutes(5))) struct WebhooksCLITests {
     @Test func aWebhookIsAddedWithItsSecretShownOnceListedWithoutItAndRemoved() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 1)

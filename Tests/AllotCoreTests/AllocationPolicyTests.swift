@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct AllocationPolicyTests {
+@Suite(.timeLimit(.minutes(5))) struct AllocationPolicyTests {
     let early = PoolCandidate(tokenId: TokenID(1), available: 5, expiresAt: 1_000, priority: 2)
     let late = PoolCandidate(tokenId: TokenID(2), available: 3, expiresAt: 2_000, priority: 1)
     let empty = PoolCandidate(tokenId: TokenID(3), available: 0, expiresAt: 3_000, priority: 0)

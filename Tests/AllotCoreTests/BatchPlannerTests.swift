@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct BatchPlannerTests {
+@Suite(.timeLimit(.minutes(5))) struct BatchPlannerTests {
     let app = AssetKey(adamId: "361309726")
     let book = AssetKey(adamId: "999", pricingParam: .standard)
 

@@ -3,7 +3,7 @@ import Testing
 
 /// The tally of a roll-out keeps memory bounded: every item for a selection within the bound,
 /// only the failed ones (up to the bound) beyond it; the counts always cover every item.
-@Suite struct BatchTallyTests {
+@Suite(.timeLimit(.minutes(5))) struct BatchTallyTests {
     static let asset = AssetKey(adamId: "361309726")
 
     static func outcomes(_ count: Int, failingEvery step: Int) -> [ItemOutcome] {

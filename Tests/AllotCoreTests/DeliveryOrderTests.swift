@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct DeliveryOrderTests {
+@Suite(.timeLimit(.minutes(5))) struct DeliveryOrderTests {
     static let pages = AssetKey(adamId: "361309726")
     static let keynote = AssetKey(adamId: "361285480")
 

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct LaneRoundTests {
+@Suite(.timeLimit(.minutes(5))) struct LaneRoundTests {
     static let pages = AssetKey(adamId: "361309726")
     static let now: Int64 = 1_000
 

@@ -3,7 +3,7 @@ import Testing
 
 /// Every rule of the outbox machine, without a network: an operation, Apple's answer and the
 /// time give one action.
-@Suite struct OutboxMachineTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxMachineTests {
     let now: Int64 = 1_000_000
     var settings: OutboxSettings {
         var settings = OutboxSettings()

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct ReconcileScheduleTests {
+@Suite(.timeLimit(.minutes(5))) struct ReconcileScheduleTests {
     @Test func tenThousandTokensAreSpreadEvenlyOverTheInterval() {
         let interval = SyncInterval.default
         let now: Int64 = 1_800_000_000
@@ -60,7 +60,7 @@ import Testing
     }
 }
 
-@Suite struct AlertRulesTests {
+@Suite(.timeLimit(.minutes(5))) struct AlertRulesTests {
     static let day: Int64 = 86_400
 
     @Test func eachExpiryMilestoneIsAnnouncedOnceTheNearestFirst() {

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct RosterCSVTests {
+@Suite(.timeLimit(.minutes(5))) struct RosterCSVTests {
     func roster(_ text: String) throws -> Roster { try Roster(csv: Array(text.utf8)) }
 
     @Test func quotedFieldsCRLFAndAByteOrderMarkAreAccepted() throws {

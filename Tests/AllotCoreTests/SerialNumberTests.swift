@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct SerialNumberTests {
+@Suite(.timeLimit(.minutes(5))) struct SerialNumberTests {
     @Test func serialsAreTrimmedAndUppercased() {
         #expect(SerialNumber("  c02abc12def3 \t")?.value == "C02ABC12DEF3")
     }
@@ -18,7 +18,7 @@ import Testing
     }
 }
 
-@Suite struct AssetKeyTests {
+@Suite(.timeLimit(.minutes(5))) struct AssetKeyTests {
     @Test func pricingDefaultsToStandard() {
         #expect(AssetKey(parsing: "361309726") == AssetKey(adamId: "361309726", pricingParam: .standard))
         #expect(AssetKey(parsing: "361309726:plus") == AssetKey(adamId: "361309726", pricingParam: .plus))

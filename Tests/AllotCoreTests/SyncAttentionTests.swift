@@ -2,9 +2,17 @@ import AllotCore
 import Testing
 
 /// Each reason is the advice for the state that produced it (the ladder in `SyncAttention`).
-@Suite struct SyncAttentionTests {
-    func read(_ id: Int64, _ state: TokenState, failure: String? = nil, unreachable: Bool = false, over: Int = 0) -> SyncAttention.TokenRead {
-        SyncAttention.TokenRead(tokenId: TokenID(id), state: state, failure: failure, appleUnreachable: unreachable, overAllocatedApps: over)
+@Suite(.timeLimit(.minutes(5))) struct SyncAttentionTests {
+    func read(_ id: Int64, _ state: TokenState, failure: String? = nil, unreachable: Bool = false, over: Int = 0,
+              drift: Int = 0) -> SyncAttention.TokenRead {
+        SyncAttention.TokenRead(tokenId: TokenID(id), state: state, failure: failure, appleUnreachable: unreachable, overAllocatedApps: over,
+                                unrepairedDrift: drift)
+    }
+
+    @Test func driftLeftUnrepairedIsAReasonBesideAnyOther() {
+        #expect(SyncAttention.reasons([read(1, .active, drift: 2), read(2, .active, drift: 1)]) == [.drift(licences: 3)])
+        #expect(SyncAttention.reasons([read(1, .active, over: 1, drift: 1)]) == [.overAllocated(apps: 1), .drift(licences: 1)])
+        #expect(SyncAttention.reasons([read(1, .active)]) == [])
     }
 
     @Test func aTenantWithoutTokensIsToldToAddOne() {

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct TimeLeftTests {
+@Suite(.timeLimit(.minutes(5))) struct TimeLeftTests {
     @Test func thePaceSoFarAppliesToWhatIsLeft() {
         #expect(TimeLeft.seconds(done: 50, total: 200, elapsedSeconds: 5) == 15)
         #expect(TimeLeft.seconds(done: 200, total: 200, elapsedSeconds: 19) == 0)

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct TokenLifeMachineTests {
+@Suite(.timeLimit(.minutes(5))) struct TokenLifeMachineTests {
     @Test func appleAnswersKillAnActiveToken() {
         #expect(TokenLife.next(.active, on: .expired) == .expired)
         #expect(TokenLife.next(.active, on: .revokedByApple) == .revoked)

@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct UnknownAppRuleTests {
+@Suite(.timeLimit(.minutes(5))) struct UnknownAppRuleTests {
     let known = AssetKey(adamId: "361309726")
     let typo = AssetKey(adamId: "999999")
 

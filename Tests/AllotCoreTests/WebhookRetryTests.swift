@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite struct WebhookRetryTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookRetryTests {
     let policy = WebhookRetryPolicy()
     let eventAt: Int64 = 1_000_000
 

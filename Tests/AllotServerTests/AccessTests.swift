@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import Foundation
@@ -6,7 +7,7 @@ import NIOHTTP1
 import Testing
 
 /// Keys, refusals and tenant isolation over real HTTP.
-@Suite struct AccessTests {
+@Suite(.timeLimit(.minutes(5))) struct AccessTests {
     @Test func healthzAnswersWithoutAKey() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }

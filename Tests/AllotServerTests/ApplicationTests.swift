@@ -8,7 +8,7 @@ import Testing
 
 /// The application as a whole: the OpenAPI document agrees with the routes; graceful shutdown
 /// lets in-flight work finish; the admin key's hash file.
-@Suite struct ApplicationTests {
+@Suite(.timeLimit(.minutes(5))) struct ApplicationTests {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// "METHOD /path" for every operation under `paths:` of openapi.yaml. A line-based reader:

@@ -7,7 +7,7 @@ import Testing
 
 /// Devices and batches over HTTP: registration, rosters, selectors, modes, idempotent retries,
 /// concurrency, limits.
-@Suite struct BatchesRoutesTests {
+@Suite(.timeLimit(.minutes(5))) struct BatchesRoutesTests {
     static let base = "/v1/tenants/springfield"
 
     /// A tenant with Main and North added (shared app: 10 + 5 licences) and `devices` devices.

@@ -7,7 +7,7 @@ import Glibc
 
 /// Issue 10.3: idle connections and connections with unfinished headers are closed after the
 /// idle timeout, and the number open at once is bounded, over real loopback sockets.
-@Suite struct ConnectionLimitsTests {
+@Suite(.timeLimit(.minutes(5))) struct ConnectionLimitsTests {
     /// A plain TCP connection to the server, for what an HTTP client would never do.
     /// Blocking socket calls run on a thread of their own, never on the cooperative pool (two
     /// threads on this machine), where they would stall every server of the test run.

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import AppleAppsAndBooks
@@ -8,13 +9,14 @@ import Crypto
 import Foundation
 import Logging
 import ServiceLifecycle
+import TestDeadlines
 import Testing
 
 /// Issue 12, points 1 to 3, over real HTTP on loopback: the in-process server with its
 /// reconcile schedule and outbox worker, and the simulator, whose notification sender posts to
 /// the server's receiver. Nothing here asks the server anything: what changed at Apple is
 /// noticed by the server on its own.
-@Suite struct KeptInStepTests {
+@Suite(.timeLimit(.minutes(5))) struct KeptInStepTests {
     static let quiet = Logger(label: "allot.server.test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// An engine that polls Apple's events only after an hour: what completes an operation
@@ -70,16 +72,6 @@ import Testing
     /// bound is for a machine busy with the whole suite.
     static let patienceSeconds = 20.0
 
-    /// Waits until `condition` holds, at most `seconds`.
-    static func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
-    }
-
     static func kinds(_ engine: Allot) async throws -> [String] {
         try await engine.events(tenant: "springfield", limit: 1_000).map(\.kind)
     }
@@ -101,7 +93,7 @@ import Testing
             // Apple Configurator takes North; Main's only copy of app 409183694 is refunded to 1.
             try await world.simulator.claim(location: "1002", mdmInfo: MDMInfo(id: "ac2-1", name: "Apple Configurator 2", metadata: "2.17"))
             try await world.simulator.setTotal(location: "1001", adamId: "409183694", pricingParam: "STDQ", total: 1)
-            let noticed = try await Self.eventually(Self.patienceSeconds) {
+            let noticed = try await TestDeadlines.eventually(Self.patienceSeconds) {
                 let kinds = try await Self.kinds(engine)
                 return kinds.contains("token_claimed") && kinds.contains("over_allocated")
             }
@@ -113,7 +105,7 @@ import Testing
 
             // Then Main's token expires at Apple.
             try await world.simulator.expireToken(location: "1001")
-            let expired = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("token_expired") }
+            let expired = try await TestDeadlines.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("token_expired") }
             let seenThen = try await Self.kinds(engine)
             #expect(expired, "seen: \(seenThen); logs: \(logs.text)")
             #expect(try await engine.tokens(tenant: "springfield").first { $0.id == main.id }?.state == .expired)
@@ -138,16 +130,16 @@ import Testing
         try await Self.serving(world, engine, interval: nil, publicURL: true, logs: logs) { live in
             // Added while the server receives: configured at once, Apple's test notification taken.
             let token = try await engine.addToken(tenant: "springfield", fileContents: try world.tokenFile("1001"))
-            let configured = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
+            let configured = try await TestDeadlines.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
             #expect(configured, "logs: \(logs.text)")
 
             _ = try await engine.assign(tenant: "springfield", (1...4).map { BatchItem(asset: AssetKey(adamId: "361309726"), serial: ServerWorld.serial($0)) })
-            let sent = try await Self.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .sent } }
+            let sent = try await TestDeadlines.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .sent } }
             #expect(sent)
             // Apple finishes the event (the next call that touches the location settles it) and
             // notifies; the first poll is an hour away.
             _ = try await world.simulator.allAssignments(location: "1001")
-            let done = try await Self.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .done } }
+            let done = try await TestDeadlines.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .done } }
             let states = try await engine.outbox(tenant: "springfield").map(\.state)
             #expect(done, "outbox: \(states)")
             let operation = try #require(try await engine.outbox(tenant: "springfield").first)
@@ -158,7 +150,7 @@ import Testing
 
             // A refund told by ASSET_COUNT moves the pool's total at once.
             try await world.simulator.setTotal(location: "1001", adamId: "361309726", pricingParam: "STDQ", total: 3)
-            let moved = try await Self.eventually(Self.patienceSeconds) {
+            let moved = try await TestDeadlines.eventually(Self.patienceSeconds) {
                 try await engine.apps(tenant: "springfield").first { $0.adamId == "361309726" }?.total == 3
             }
             #expect(moved)
@@ -182,7 +174,7 @@ import Testing
         let logs = LogCapture()
         try await Self.serving(world, engine, interval: nil, publicURL: true, logs: logs) { _ in
             _ = try await engine.addToken(tenant: "springfield", fileContents: try world.tokenFile("1001"))
-            let configured = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
+            let configured = try await TestDeadlines.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
             #expect(configured, "logs: \(logs.text)")
             let total = try #require(try await engine.apps(tenant: "springfield").first { $0.adamId == app.adamId }?.total)
             let serials = (1...(total + 2)).map { ServerWorld.serial($0) }
@@ -194,7 +186,7 @@ import Testing
 
             // One more licence bought at Apple: the head of the queue gets it, the other waits.
             try await world.simulator.setTotal(location: "1001", adamId: app.adamId, pricingParam: "STDQ", total: total + 1)
-            let served = try await Self.eventually(Self.patienceSeconds) {
+            let served = try await TestDeadlines.eventually(Self.patienceSeconds) {
                 try await engine.queue(tenant: "springfield", asset: app).count == 1
             }
             #expect(served, "logs: \(logs.text)")
@@ -216,16 +208,16 @@ import Testing
         let logs = LogCapture()
         try await Self.serving(world, engine, interval: nil, publicURL: true, logs: logs) { _ in
             _ = try await engine.addToken(tenant: "springfield", fileContents: try world.tokenFile("1001"))
-            let configured = try await Self.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
+            let configured = try await TestDeadlines.eventually(Self.patienceSeconds) { try await Self.kinds(engine).contains("notifications_configured") }
             #expect(configured, "logs: \(logs.text)")
             try await world.simulator.failNextEvents(count: 1)
             _ = try await engine.assign(tenant: "springfield", (1...2).map { BatchItem(asset: AssetKey(adamId: "361309726"), serial: ServerWorld.serial($0)) })
-            let sent = try await Self.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .sent } }
+            let sent = try await TestDeadlines.eventually(Self.patienceSeconds) { try await engine.outbox(tenant: "springfield").allSatisfy { $0.state == .sent } }
             #expect(sent)
             // Apple fails the event and says so: the poll, an hour away, is made now, and the
             // operation leaves `sent` (sent again, or given up, as the poll's answer says).
             _ = try await world.simulator.allAssignments(location: "1001")
-            let polled = try await Self.eventually(Self.patienceSeconds) {
+            let polled = try await TestDeadlines.eventually(Self.patienceSeconds) {
                 try await engine.outbox(tenant: "springfield").allSatisfy { $0.state != .sent || $0.attempts > 1 }
             }
             let states = try await engine.outbox(tenant: "springfield").map { "\($0.state) \($0.attempts)" }
@@ -265,7 +257,7 @@ import Testing
             // Apple sends every notification twice: each is worked on once.
             try await world.simulator.duplicateNotifications(true)
             try await world.simulator.setTotal(location: "1001", adamId: "361309726", pricingParam: "STDQ", total: 7)
-            let moved = try await Self.eventually(Self.patienceSeconds) {
+            let moved = try await TestDeadlines.eventually(Self.patienceSeconds) {
                 try await engine.apps(tenant: "springfield").first { $0.adamId == "361309726" }?.total == 7
             }
             #expect(moved)

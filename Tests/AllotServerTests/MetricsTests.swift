@@ -8,7 +8,7 @@ import Testing
 
 /// GET /metrics after real work over HTTP: the counters the engine moved and the gauges read
 /// from the ledger, in Prometheus text, without a key and without a tenant's name.
-@Suite struct MetricsTests {
+@Suite(.timeLimit(.minutes(5))) struct MetricsTests {
     /// `name{labels} value` lines of Prometheus text, by the whole series.
     struct Scrape {
         let series: [String: Double]

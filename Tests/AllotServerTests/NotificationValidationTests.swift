@@ -1,8 +1,10 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import Crypto
 import Foundation
+import TestDeadlines
 import Testing
 
 /// Issue 28.4 over real HTTP on loopback: notifications with the token's valid bearer but
@@ -16,15 +18,6 @@ import Testing
         settings.paceRequests = false
         settings.pollIntervalSeconds = 0
         return try Allot(databasePath: world.databasePath, apple: world.simulator, secrets: box, settings: settings)
-    }
-
-    static func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return try await condition()
     }
 
     @Test func valuesOutsideApplesTypesAndRangesAreRefusedAndTheTokenIsSyncedInstead() async throws {
@@ -79,7 +72,7 @@ import Testing
             }
 
             // The sync queued in place of the refused counts read Apple's 12; nothing was applied.
-            #expect(try await Self.eventually(10) { try await total() == 12 }, "the token was synced")
+            #expect(try await TestDeadlines.eventually(10) { try await total() == 12 }, "the token was synced")
             let kinds = try await engine.events(tenant: "springfield", limit: 1_000).map(\.kind)
             #expect(kinds.count { $0 == "apple_count_refused" } == outOfRange.count, "\(kinds)")
             #expect(!kinds.contains("apple_count_changed"))
@@ -87,7 +80,7 @@ import Testing
 
             // A count in range still moves the pool.
             #expect(try await post("good-1", "ASSET_COUNT", count("-2")).status == 200)
-            #expect(try await Self.eventually(10) { try await total() == 10 })
+            #expect(try await TestDeadlines.eventually(10) { try await total() == 10 })
         }
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// The real answers of every route, checked against openapi.yaml's schemas: a field renamed,
 /// dropped, added without a word in the document, or a status the document does not list,
 /// fails here. One request (or more) per documented operation, against a live server.
-@Suite struct OpenAPIConformanceTests {
+@Suite(.timeLimit(.minutes(5))) struct OpenAPIConformanceTests {
     /// What one call got, with the documented path it exercised.
     struct Exchange {
         let method: HTTPMethod

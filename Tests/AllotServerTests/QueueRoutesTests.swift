@@ -1,11 +1,12 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import Foundation
 import Testing
 
 /// `"queue": true` on an assign batch, `GET …/queue`, `POST …/queue/cancel` (issue 14 point 1).
-@Suite struct QueueRoutesTests {
+@Suite(.timeLimit(.minutes(5))) struct QueueRoutesTests {
     static let base = "/v1/tenants/springfield"
 
     @Test func devicesWaitAndARevocationServesTheHeadOfTheQueue() async throws {

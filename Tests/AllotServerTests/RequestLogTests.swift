@@ -7,7 +7,7 @@ import Testing
 
 /// The server's log: one line per request with its route pattern, status and duration, one JSON
 /// object per line with `--log-format json`, and never a key, a token file or a secret.
-@Suite struct RequestLogTests {
+@Suite(.timeLimit(.minutes(5))) struct RequestLogTests {
     final class Lines: Sendable {
         let lines = Mutex<[String]>([])
         var all: [String] { lines.withLock { $0 } }

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import Foundation
@@ -6,7 +7,7 @@ import Testing
 
 /// The HTTP selectors `group` and `allDevices` take a tenant of any size (issue 16.1): in chunks
 /// of `RollOutLimits.chunkItemsDefault`, each committed whole, one answer with the counts summed.
-@Suite struct RollOutRoutesTests {
+@Suite(.timeLimit(.minutes(5))) struct RollOutRoutesTests {
     static let base = "/v1/tenants/springfield"
 
     @Test func allDevicesOverMoreThanOneChunkCommitsChunkByChunkAndAnswersOnce() async throws {

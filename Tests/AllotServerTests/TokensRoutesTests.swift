@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// Token routes against the simulator in-process: upload, list, sync, renew, take over, remove.
-@Suite struct TokensRoutesTests {
+@Suite(.timeLimit(.minutes(5))) struct TokensRoutesTests {
     @Test func theWholeLifeOfATokenOverHTTPNeverShowsItsSecret() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }

@@ -8,7 +8,7 @@ import Testing
 /// An app that no token of the tenant has is a mistake in the request: refused with 422
 /// `unknown_app` before anything is written. An `items` batch that also names a known app keeps
 /// the per-item `unknown_app`.
-@Suite struct UnknownAppRoutesTests {
+@Suite(.timeLimit(.minutes(5))) struct UnknownAppRoutesTests {
     static let base = BatchesRoutesTests.base
 
     @Test(.timeLimit(.minutes(2)))

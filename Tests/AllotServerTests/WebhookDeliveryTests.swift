@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AllotServer
 import Crypto
@@ -8,6 +9,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import TestDeadlines
 import Testing
 
 /// A receiver of webhook posts on loopback: records every post, and fails the first ones it is
@@ -95,7 +97,7 @@ final class TestReceiver: Sendable {
                                    requestTimeoutSeconds: 1)
         let group = ServiceGroup(configuration: .init(services: [sender], logger: logger))
         let running = Task { try await group.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
+        let deadline = TestDeadlines.instant(after: 20)
         while !until(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         await group.triggerGracefulShutdown()
         try await running.value

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Bad input gets a clear refusal or a per-item result, and never a partial write.
-@Suite struct BadInputTests {
+@Suite(.timeLimit(.minutes(5))) struct BadInputTests {
     let app = AssetKey(adamId: "361309726")
     static let injection = "'; DROP TABLE devices;--"
 

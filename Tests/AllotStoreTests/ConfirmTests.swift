@@ -7,7 +7,7 @@ import Testing
 /// An associate Apple finished confirms exactly its own devices' assignments: a confirm walks
 /// the range of dense device ids (`Ledger.denseSpanFactor`) and must not confirm a device in
 /// that range that another operation still carries, nor any device of a sparse set's gaps.
-@Suite struct ConfirmTests {
+@Suite(.timeLimit(.minutes(5))) struct ConfirmTests {
     let app = AssetKey(adamId: "361309726")
     let owner = "worker-confirm"
 

@@ -1,12 +1,13 @@
 import AllotCore
 import AllotStore
 import Foundation
+import TestDeadlines
 import Testing
 
 /// Invariant 4: a crash at any instant leaves every batch whole or absent. A child process writes
 /// batches and is killed with SIGKILL at random moments; after each kill the database is
 /// reopened and checked.
-@Suite struct CrashAtomicityTests {
+@Suite(.timeLimit(.minutes(5))) struct CrashAtomicityTests {
     static let rounds = 25
     /// How long the writer runs before it is killed, at most, once set up.
     static let runMillisecondsMax = 400
@@ -50,7 +51,7 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             try process.run()
 
-            let deadline = Date().addingTimeInterval(Self.readyWaitSeconds)
+            let deadline = TestDeadlines.date(after: Self.readyWaitSeconds)
             while !FileManager.default.fileExists(atPath: path + ".ready") && process.isRunning && Date() < deadline {
                 usleep(5_000)
             }

@@ -6,7 +6,7 @@ import Testing
 
 /// The queue of unmet demand on the ledger (issue 14 point 1). Every test makes its ledger with
 /// `LedgerFixture` (the one factory), so the same tests run against each backend.
-@Suite struct DemandQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct DemandQueueTests {
     static let app = AssetKey(adamId: "361309726")
 
     /// A tenant, one token holding `total` licences of the app, and `devices` devices.
@@ -130,7 +130,7 @@ import Testing
 /// Random revocations, total changes and retirements interleaved with queued demand, against a
 /// model simple enough to be obviously right: the queue is served in order, never above the
 /// pool, never twice. The engine serves after every change that can free licences; so does this.
-@Suite struct DemandQueuePropertyTests {
+@Suite(.timeLimit(.minutes(5))) struct DemandQueuePropertyTests {
     static let steps = 600
 
     struct Model {

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The in-memory device cache of the assign path must answer exactly as the devices table does.
-@Suite struct DeviceCacheTests {
+@Suite(.timeLimit(.minutes(5))) struct DeviceCacheTests {
     let app = AssetKey(adamId: "361309726")
 
     private func world(_ label: String = #function) throws -> (LedgerFixture, Tenant) {

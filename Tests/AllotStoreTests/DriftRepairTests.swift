@@ -6,7 +6,7 @@ import Testing
 
 /// The ledger's side of a drift repair: one transaction, counters moved by the rows that
 /// changed, the invariants kept.
-@Suite struct DriftRepairTests {
+@Suite(.timeLimit(.minutes(5))) struct DriftRepairTests {
     let app = AssetKey(adamId: "361309726")
 
     @Test(arguments: TestBackend.all) func repairRecordsAppleHoldsAndQueuesWhatAppleLacksKeepingTheCountsExact(_ backend: TestBackend) throws {

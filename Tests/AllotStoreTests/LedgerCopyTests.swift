@@ -6,7 +6,7 @@ import Testing
 
 /// Issue 13, point 5: `allot db copy` moves a SQLite ledger into PostgreSQL whole, refuses a
 /// target that is not empty, and the copy goes on where the original stopped.
-@Suite(.enabled(if: TestPostgres.server != nil, "no PostgreSQL for the tests; set ALLOT_TEST_POSTGRES_URL or install PostgreSQL"))
+@Suite(.enabled(if: TestPostgres.server != nil, "no PostgreSQL for the tests; set ALLOT_TEST_POSTGRES_URL or install PostgreSQL"), .timeLimit(.minutes(5)))
 struct LedgerCopyTests {
     let app = AssetKey(adamId: "361309726")
 

@@ -7,7 +7,7 @@ import Testing
 /// Thousands of random operations over three tenants, each checked against a model simple enough
 /// to be obviously right, and against the invariants of the database itself, after every step.
 /// The generator is seeded: a failure names its seed and step, and repeats exactly.
-@Suite struct LedgerPropertyTests {
+@Suite(.timeLimit(.minutes(5))) struct LedgerPropertyTests {
     /// Steps of one run: fewer on PostgreSQL, whose every statement is a loopback round trip,
     /// to keep the suite about a minute.
     static func steps(_ backend: TestBackend) -> Int { backend == .sqlite ? 2_000 : 250 }

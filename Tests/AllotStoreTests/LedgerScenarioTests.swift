@@ -4,7 +4,7 @@ import AllotCore
 import Foundation
 import Testing
 
-@Suite struct LedgerScenarioTests {
+@Suite(.timeLimit(.minutes(5))) struct LedgerScenarioTests {
     let app = AssetKey(adamId: "361309726")
     let otherApp = AssetKey(adamId: "284882215", pricingParam: .plus)
 

@@ -22,6 +22,15 @@ import Testing
         }
     }
 
+    @Test(arguments: TestBackend.all) func theSQLListOfScheduledTokenStatesAgreesWithTheSwiftRuleOnEveryState(_ backend: TestBackend) throws {
+        let f = try LedgerFixture(backend)
+        for state in TokenState.allCases {
+            let scheduled = try f.ledger.database.queryFirst("SELECT CASE WHEN ? IN \(TokenState.scheduledSQL) THEN 1 ELSE 0 END",
+                                                             [.text(state.rawValue)]) { $0.int(0) }
+            #expect(scheduled == (state.isScheduled ? 1 : 0), "\(state)")
+        }
+    }
+
     @Test(arguments: TestBackend.all) func theSQLOfAUsableTokenAgreesWithTheSwiftRuleOnEveryStateAndExpiry(_ backend: TestBackend) throws {
         let f = try LedgerFixture(backend)
         let now: Int64 = 1_000_000

@@ -5,7 +5,7 @@ import Testing
 
 /// Migration 007 moves every operation's serials out of the outbox row into `outbox_serials`:
 /// an operation waiting in a ledger written by an older allot keeps its serials, in order.
-@Suite struct OutboxSerialsMigrationTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxSerialsMigrationTests {
     @Test func anOperationWaitingBeforeMigration7KeepsItsSerials() throws {
         let folder = try TemporaryFolder()
         let path = folder.path("ledger.sqlite")

@@ -7,7 +7,7 @@ import Testing
 /// Issue 13, point 2: what SQLite's one writer never had to face. Several connections (nodes)
 /// decide batches for one tenant and pool at once on one PostgreSQL database: the pool is never
 /// over-allocated, an idempotency key holds across them, and every answered batch is present.
-@Suite(.enabled(if: TestPostgres.server != nil, "no PostgreSQL for the tests (see the note above); set ALLOT_TEST_POSTGRES_URL or install PostgreSQL"))
+@Suite(.enabled(if: TestPostgres.server != nil, "no PostgreSQL for the tests (see the note above); set ALLOT_TEST_POSTGRES_URL or install PostgreSQL"), .timeLimit(.minutes(6)))
 struct PostgresConcurrencyTests {
     let app = AssetKey(adamId: "361309726")
     /// Writers racing, each on its own connection, as on separate nodes.

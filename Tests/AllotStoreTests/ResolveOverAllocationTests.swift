@@ -6,7 +6,7 @@ import Testing
 
 /// `token resolve` on the ledger (issue 14 point 3). Every test makes its ledger with
 /// `LedgerFixture` (the one factory), so the same tests run against each backend.
-@Suite struct ResolveOverAllocationTests {
+@Suite(.timeLimit(.minutes(5))) struct ResolveOverAllocationTests {
     static let app = AssetKey(adamId: "361309726")
 
     /// Two tokens; eight devices assigned on token 1 in two batches of four (devices 5 to 8 in

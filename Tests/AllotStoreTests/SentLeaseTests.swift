@@ -6,7 +6,7 @@ import Testing
 /// A worker that polls an event at once after sending keeps its lease over the sent
 /// operation (`markSent(…, keepingLeaseFor:)`): no other worker polls or completes it
 /// meanwhile, and the lease still runs out if that worker dies.
-@Suite struct SentLeaseTests {
+@Suite(.timeLimit(.minutes(5))) struct SentLeaseTests {
     let app = AssetKey(adamId: "361309726")
 
     @Test(arguments: TestBackend.all) func aSentOperationWhoseLeaseIsKeptStaysWithItsWorkerUntilTheLeaseRunsOut(_ backend: TestBackend) throws {

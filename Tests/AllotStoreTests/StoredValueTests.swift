@@ -5,7 +5,7 @@ import Testing
 
 /// Issue 10, point 6: a stored value this allot does not know is corruption; reading it back
 /// throws, naming the column, instead of becoming a default that hides it.
-@Suite struct StoredValueTests {
+@Suite(.timeLimit(.minutes(5))) struct StoredValueTests {
     /// Writes `sql` past the schema's CHECKs, as a damaged file or a newer allot would.
     func corrupt(_ f: LedgerFixture, _ sql: String) throws {
         switch f.backend {

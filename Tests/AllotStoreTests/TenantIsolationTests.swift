@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Invariant 3: tenants are sealed. Tenant A can neither see nor change anything of tenant B.
-@Suite struct TenantIsolationTests {
+@Suite(.timeLimit(.minutes(5))) struct TenantIsolationTests {
     let shared = AssetKey(adamId: "361309726")
     let onlyB = AssetKey(adamId: "409183694")
 

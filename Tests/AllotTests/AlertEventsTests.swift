@@ -1,11 +1,12 @@
 import Allot
+import AllotStore
 import AllotCore
 import Foundation
 import Testing
 
 /// Issue 12, point 3: the events people act on, each once per occurrence however often the
 /// engine looks (every sync, every batch).
-@Suite struct AlertEventsTests {
+@Suite(.timeLimit(.minutes(5))) struct AlertEventsTests {
     static let day: Int64 = 86_400
 
     func kinds(_ world: World, _ kind: String) async throws -> [Event] {
@@ -93,7 +94,7 @@ import Testing
 
 /// Issue 12, point 1: the schedule's due times live in the ledger, so two engines on one
 /// database (two `allot serve` processes, later two nodes) sync each due token once.
-@Suite struct ReconcileScheduleEngineTests {
+@Suite(.timeLimit(.minutes(5))) struct ReconcileScheduleEngineTests {
     @Test func twoEnginesOnOneLedgerSyncEachDueTokenOnce() async throws {
         let world = try await World()
         defer { world.cleanUp() }

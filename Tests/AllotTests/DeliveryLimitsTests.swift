@@ -1,11 +1,12 @@
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct DeliveryLimitsTests {
+@Suite(.timeLimit(.minutes(5))) struct DeliveryLimitsTests {
     @Test(arguments: AppleTransport.allCases)
     func operationsAreChunkedToApplesLiveSerialLimit(transport: AppleTransport) async throws {
         let world = try await World(transport: transport)

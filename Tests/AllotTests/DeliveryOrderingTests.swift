@@ -7,7 +7,7 @@ import Testing
 
 /// Operations on one (token, asset, serial) reach Apple in commit order, whatever retries,
 /// backoff and PENDING events do (issue 10, point 1).
-@Suite struct DeliveryOrderingTests {
+@Suite(.timeLimit(.minutes(5))) struct DeliveryOrderingTests {
     static let springfield = "springfield"
 
     /// Pushes until nothing is left, moving the clock past every backoff; bounded.

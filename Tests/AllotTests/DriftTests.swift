@@ -7,7 +7,7 @@ import Testing
 
 /// Issue 10, point 2: sync compares Apple's assignments with the ledger's, reports each
 /// difference, and `repair` brings the two back in step.
-@Suite struct DriftTests {
+@Suite(.timeLimit(.minutes(5))) struct DriftTests {
     @Test(arguments: AppleTransport.allCases)
     func driftMadeBehindTheEnginesBackIsReportedAndRepairBringsAppleAndTheLedgerInStep(transport: AppleTransport) async throws {
         let world = try await World(transport: transport)

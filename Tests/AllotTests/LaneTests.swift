@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleSimulator
@@ -7,7 +8,7 @@ import Testing
 
 /// A token's lane keeps several Apple calls in flight: Apple's limit is calls per second per
 /// token, and one call at a time at 150 ms would use under half of 15 a second.
-@Suite struct LaneTests {
+@Suite(.timeLimit(.minutes(5))) struct LaneTests {
     @Test func aTokensBacklogGoesToAppleWithSeveralCallsInFlight() async throws {
         let world = try await World()
         defer { world.cleanUp() }

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleSimulator
@@ -7,7 +8,7 @@ import Testing
 
 /// Two workers (two engines on one database: two `allot push` processes, or `allot serve` and a
 /// push) share one outbox through leases in the ledger.
-@Suite struct LeaseTests {
+@Suite(.timeLimit(.minutes(5))) struct LeaseTests {
     @Test func twoWorkersRacingOnOneOutboxSendEveryOperationOnce() async throws {
         let world = try await World()
         defer { world.cleanUp() }

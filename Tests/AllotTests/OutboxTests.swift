@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// Delivery to Apple: exactly once through faults, restarts and refusals.
-@Suite struct OutboxTests {
+@Suite(.timeLimit(.minutes(5))) struct OutboxTests {
     @Test(arguments: AppleTransport.allCases)
     func withInjected503And429AndAFailedEventEveryOperationLandsExactlyOnce(transport: AppleTransport) async throws {
         let world = try await World(transport: transport)

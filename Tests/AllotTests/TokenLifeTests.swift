@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The seeds' stories of DESIGN.md "Tokens", end to end against the simulator in-process.
-@Suite struct TokenLifeTests {
+@Suite(.timeLimit(.minutes(5))) struct TokenLifeTests {
     @Test(arguments: AppleTransport.allCases)
     func oneAppInTwoTokensShowsOnceAndLicencesComeFromEither(transport: AppleTransport) async throws {
         let world = try await World(transport: transport)

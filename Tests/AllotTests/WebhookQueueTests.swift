@@ -7,7 +7,7 @@ import Testing
 /// The webhook queue in the ledger: cursors over the events, one try per webhook at a time,
 /// retries on the policy's schedule, give-up after the window (no network: the tries' results
 /// are given by hand; WebhookDeliveryTests posts to a real receiver).
-@Suite struct WebhookQueueTests {
+@Suite(.timeLimit(.minutes(5))) struct WebhookQueueTests {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-webhooks-\(UUID().uuidString)")
     let clock = TestClock(1_800_000_000)
     let box = SecretBox(key: SymmetricKey(size: .bits256))

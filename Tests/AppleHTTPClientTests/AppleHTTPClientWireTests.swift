@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The client against recorded Apple-shaped answers on a loopback server.
-@Suite struct AppleHTTPClientWireTests {
+@Suite(.timeLimit(.minutes(5))) struct AppleHTTPClientWireTests {
     @Test func pagesAreReadWithTheBearerTokenExactlyAsInTheFileAndApplesQuery() async throws {
         let apple = RecordedApple { seen in
             let index = seen.query.contains("pageIndex=1") ? 1 : 0

@@ -1,4 +1,5 @@
 import Allot
+import AllotStore
 import AllotCore
 import AppleAppsAndBooks
 import AppleHTTPClient
@@ -7,7 +8,7 @@ import Testing
 
 /// Issue 17: the engine's state after answers in Apple's documented shapes, replayed over
 /// loopback HTTP to the real client.
-@Suite struct DocumentedAppleEngineTests {
+@Suite(.timeLimit(.minutes(5))) struct DocumentedAppleEngineTests {
     /// Answers every call a token's life makes; each test changes what it is about.
     struct Answers: Sendable {
         var assets: @Sendable (_ uId: String) -> RecordedApple.Answer = { uId in

@@ -3,7 +3,7 @@ import AppleAppsAndBooks
 import Foundation
 import Testing
 
-@Suite struct RequestBodyJSONTests {
+@Suite(.timeLimit(.minutes(5))) struct RequestBodyJSONTests {
     @Test func associationBodiesDecodeToTheRequestSent() throws {
         let request = AssociationRequest(assets: [WireAssetKey(adamId: "361309726", pricingParam: "STDQ")],
                                          serialNumbers: ["C02ABC", "quote\"back\\slash", "tab\tnewline\n\u{01}", "é☃"])

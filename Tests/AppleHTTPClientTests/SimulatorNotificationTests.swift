@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import TestDeadlines
 import Testing
 
 /// A receiver of Apple's notifications on loopback: records every POST it accepts, and answers
@@ -79,7 +80,7 @@ final class NotificationReceiver: Sendable {
 
     /// Waits (bounded) until `count` notifications of `type` arrived.
     func wait(for count: Int, of type: String, secondsMax: Double = 30) async throws -> [Received] {
-        let deadline = Date().addingTimeInterval(secondsMax)
+        let deadline = TestDeadlines.date(after: secondsMax)
         while Date() < deadline {
             let matching = notifications.filter { $0.type == type }
             if matching.count >= count { return matching }
@@ -94,7 +95,7 @@ final class NotificationReceiver: Sendable {
     }
 }
 
-@Suite struct SimulatorNotificationTests {
+@Suite(.timeLimit(.minutes(5))) struct SimulatorNotificationTests {
     static let ours = MDMInfo(id: "ours", name: "allot", metadata: "1.0")
     static let receiverToken = "receiver-secret-42"
 

@@ -109,7 +109,7 @@ func appleFailure<T>(_ call: () async throws -> T) async -> AppleServiceError? {
     }
 }
 
-@Suite struct SimulatorRulesTests {
+@Suite(.timeLimit(.minutes(5))) struct SimulatorRulesTests {
     @Test(arguments: SimulatorTransport.allCases)
     func callsAboveTheRatePerTokenAnswer9646With429AndRetryAfter(_ transport: SimulatorTransport) async throws {
         try await withRules(transport) { world in

@@ -10,7 +10,7 @@ import NIOHTTP1
 import Testing
 
 /// The served simulator: Apple's paths, statuses, error bodies and Retry-After; the control paths.
-@Suite struct SimulatorServerTests {
+@Suite(.timeLimit(.minutes(5))) struct SimulatorServerTests {
     static let seed = """
         {"locations": [
           {"uId": "1001", "locationName": "Main Campus", "orgName": "Springfield Schools", "expires": "2027-09-01T00:00:00Z", "mdmInfo": null,

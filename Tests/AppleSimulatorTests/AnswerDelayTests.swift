@@ -8,7 +8,7 @@ import Testing
 /// passed, its answer goes out even while another call holds the actor. At fleet scale a
 /// simulator that resumed on its actor after the delay held answers back behind every other
 /// location's transaction (669 of 1,000 status answers in a push's last half second).
-@Suite struct AnswerDelayTests {
+@Suite(.timeLimit(.minutes(5))) struct AnswerDelayTests {
     /// A second connection to the state file, to hold its write lock from outside.
     final class LockHolder {
         let handle: OpaquePointer

@@ -3,7 +3,7 @@ import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct AuthenticationTests {
+@Suite(.timeLimit(.minutes(5))) struct AuthenticationTests {
     @Test func currentTokenFileContentAuthenticatesItsLocation() async throws {
         let fixture = try SimulatorFixture()
         let config = try await fixture.simulator.clientConfig(token: fixture.token())

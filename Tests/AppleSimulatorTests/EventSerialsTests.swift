@@ -5,7 +5,7 @@ import Testing
 
 /// An event's serials are stored as JSON text and inserted by SQLite straight from it: any
 /// serial a caller sends must come back exactly, in the order sent, on every path.
-@Suite struct EventSerialsTests {
+@Suite(.timeLimit(.minutes(5))) struct EventSerialsTests {
     /// Characters JSON must escape, characters it may, and text beyond ASCII.
     static let awkward = [#"Q"UOTE"#, #"BACK\SLASH"#, "NEW\nLINE", "TAB\tCTRL\u{01}\u{1F}", "SLASH/ED",
                           "ÜNÏCODE-序列", "EMOJI-📱", "  SPACED  ", #"\u0041"#, "Z-LAST", "A-FIRST"]

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Writes are asynchronous; their effect lands once, when the event completes.
-@Suite struct EventTests {
+@Suite(.timeLimit(.minutes(5))) struct EventTests {
     @Test func eventStaysPendingForTheSetPollsThenCompletesAndAppliesOnce() async throws {
         let fixture = try SimulatorFixture(appTotal: 10)
         try await fixture.simulator.setPendingPolls(2)

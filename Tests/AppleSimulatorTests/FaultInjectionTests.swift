@@ -3,7 +3,7 @@ import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct FaultInjectionTests {
+@Suite(.timeLimit(.minutes(5))) struct FaultInjectionTests {
     @Test func theNextCallsAnswer503With9729AndRetryAfterThenRecover() async throws {
         let fixture = try SimulatorFixture()
         try await fixture.simulator.injectFaults(.temporarilyUnavailable(retryAfterSeconds: 7), count: 2)

@@ -3,7 +3,7 @@ import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct PagingTests {
+@Suite(.timeLimit(.minutes(5))) struct PagingTests {
     @Test func assetsComeInPagesAndTheLastHasNoNextPageIndex() async throws {
         // 3 seeded assets + 8 extra = 11 assets, 4 per page: pages of 4, 4, 3.
         let fixture = try SimulatorFixture(extraAssets: 8)

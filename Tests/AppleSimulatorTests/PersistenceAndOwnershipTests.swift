@@ -3,7 +3,7 @@ import AppleSimulator
 import Foundation
 import Testing
 
-@Suite struct PersistenceAndOwnershipTests {
+@Suite(.timeLimit(.minutes(5))) struct PersistenceAndOwnershipTests {
     @Test func stateSurvivesANewSimulatorOnTheSameFile() async throws {
         let fixture = try SimulatorFixture()
         _ = try await fixture.assign([SimulatorFixture.app], ["S1", "S2"])

@@ -5,7 +5,7 @@ import Testing
 
 /// Apple holds every token to `maxRequestPerSecond`; so does the simulator, unless told not to,
 /// so that whoever tests against it meets 9646 (HTTP 429, `Retry-After`) as they would at Apple.
-@Suite struct RequestRateTests {
+@Suite(.timeLimit(.minutes(5))) struct RequestRateTests {
     @Test(.timeLimit(.minutes(1)))
     func aSimulatorMadeFromASeedWithoutSettingsEnforcesApplesRate() async throws {
         let fixture = try SimulatorFixture(enforceRequestRate: true)

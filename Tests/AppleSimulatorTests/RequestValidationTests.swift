@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Synchronous refusals: HTTP 400, no event, nothing changed.
-@Suite struct RequestValidationTests {
+@Suite(.timeLimit(.minutes(5))) struct RequestValidationTests {
     let fixture: SimulatorFixture
     let token: String
 

@@ -5,7 +5,7 @@ import Testing
 
 /// The state in SQLite: the old JSON format and foreign files are refused with one sentence;
 /// instances with their own connections write at the same time without losing anything.
-@Suite struct StateFileTests {
+@Suite(.timeLimit(.minutes(5))) struct StateFileTests {
     func refusal(_ contents: Data) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-state-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The token files `sim init` writes must look exactly like Apple's.
-@Suite struct TokenFileTests {
+@Suite(.timeLimit(.minutes(5))) struct TokenFileTests {
     /// Decodes a token file the way a third party would, without the simulator's or the engine's code.
     static func decoded(_ content: String) throws -> [String: Any] {
         let json = try #require(Data(base64Encoded: content))
