@@ -6,6 +6,9 @@ extension Allot {
     /// before the ledger is asked to run it: nothing is written, not even the batch row.
     func refuseUnknownApps(tenant: Tenant, _ apps: Set<AssetKey>, direction: BatchDirection) throws {
         let known = try ledger.knownApps(tenant: tenant.id, among: apps)
-        if let refusal = UnknownAppRule.refusal(requested: apps, known: known, direction: direction) { throw refusal }
+        guard UnknownAppRule.refusal(requested: apps, known: known, direction: direction) != nil else { return }
+        // Refused: the tenant's apps, read now for the suggestion of the nearest one.
+        let existing = try ledger.mergedPools(tenant: tenant.id).compactMap { AssetKey(parsing: "\($0.adamId):\($0.pricingParam)") }
+        if let refusal = UnknownAppRule.refusal(requested: apps, known: known, direction: direction, existing: existing) { throw refusal }
     }
 }

@@ -1,3 +1,4 @@
+import AllotCore
 import ArgumentParser
 import Foundation
 
@@ -177,22 +178,6 @@ extension CommandLineWords {
 
     /// The candidate within a small edit distance of `word`, if one is clearly nearest.
     static func nearest(_ word: String, among candidates: [String]) -> String? {
-        let allowed = max(2, word.count / 3)
-        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= allowed }
-        return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
-    }
-
-    /// Levenshtein distance; inputs are command and option names, a few dozen characters.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.prefix(64)), b = Array(b.prefix(64))
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
+        NearestName.nearest(word, among: candidates)
     }
 }

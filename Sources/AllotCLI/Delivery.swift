@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotViews
 import Foundation
 
 /// What happened to the Apple side of a committed change: pushed now, or left in the outbox.
@@ -15,6 +16,16 @@ struct Delivery: Encodable {
     let note: String?
 
     enum CodingKeys: String, CodingKey { case pushed, push, pushError }
+
+    /// Every field always, `null` when it does not apply: a script reads `.delivery.push.sent`
+    /// after checking `.delivery.pushed`, not after guessing whether the key is there. `push` is
+    /// the published `push --json` view.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(pushed, forKey: .pushed)
+        if let push { try container.encode(PushView(push), forKey: .push) } else { try container.encodeNil(forKey: .push) }
+        if let pushError { try container.encode(pushError, forKey: .pushError) } else { try container.encodeNil(forKey: .pushError) }
+    }
 
     static let none = Delivery(pushed: false, push: nil, pushError: nil, note: nil)
 

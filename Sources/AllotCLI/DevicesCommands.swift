@@ -181,12 +181,14 @@ struct DevicesCommand: AsyncParsableCommand {
             let device: DeviceView
             let licences: [Licence]
 
-            enum CodingKeys: String, CodingKey { case licences }
+            enum CodingKeys: String, CodingKey { case licenses, licences }
 
-            /// The device's fields (as in `devices list`), then its licences.
+            /// The device's fields (as in `devices list`), then its licences: `licenses` in
+            /// Apple's spelling, `licences` the same list under its first name.
             func encode(to encoder: any Encoder) throws {
                 try device.encode(to: encoder)
                 var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(licences, forKey: .licenses)
                 try container.encode(licences, forKey: .licences)
             }
         }

@@ -24,7 +24,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...Self.limitMax).contains(limit) else { throw ValidationError("--limit must be 1 to \(Text.count(Self.limitMax))") }
-        if let kind, EventKind(rawValue: kind) == nil { throw ValidationError(Self.unknownKind(kind)) }
+        if let kind, EventKind(named: kind) == nil { throw ValidationError(Self.unknownKind(kind)) }
         if let since, Self.moment(since, now: Date()) == nil {
             throw ValidationError("--since '\(Text.printable(since))' is not a moment; give a date (2026-05-01), a time (2026-05-01T16:00:00Z) or an age (30m, 24h, 7d)")
         }
@@ -35,8 +35,9 @@ struct EventsCommand: AsyncParsableCommand {
     /// kinds that contain the word: `assign` → assign_batch) and every kind.
     static func unknownKind(_ kind: String) -> String {
         let kinds = EventKind.allCases.map(\.rawValue)
+        let names = kinds + EventKind.allCases.compactMap(\.licenseSpelling)
         let word = kind.lowercased().replacingOccurrences(of: "-", with: "_")
-        let near = CommandLineWords.nearest(word, among: kinds).map { [$0] } ?? kinds.filter { !word.isEmpty && $0.contains(word) }
+        let near = CommandLineWords.nearest(word, among: names).map { [$0] } ?? kinds.filter { !word.isEmpty && $0.contains(word) }
         let suggestion = near.isEmpty ? "" : "did you mean \(near.prefix(3).joined(separator: " or "))? "
         return "--kind '\(Text.printable(kind))' is not an event kind; \(suggestion)The kinds: \(kinds.joined(separator: ", "))"
     }

@@ -1,5 +1,6 @@
 import AllotCore
 import AllotStore
+import AllotViews
 import AppleAppsAndBooks
 import AppleSimulator
 import ArgumentParser
@@ -39,8 +40,12 @@ enum ExitStatus {
         let (code, message, status) = describe(error, parsed: parsed)
         Standard.error(message)
         if jsonRequested {
-            // One object, the HTTP API's error shape and codes (AllotServer's ErrorBody).
-            try? JSONOutput.emit(["error": ["code": code, "message": message]])
+            // One object, the one the HTTP API answers (ErrorView); a usage error's message is
+            // its one sentence, and how the command is used goes in `usage`.
+            let view = status == usage
+                ? ErrorView(code: code, message: UsageText.sentence(for: error), usage: UsageText.usage())
+                : ErrorView(code: code, message: message)
+            Standard.output(String(decoding: view.json, as: UTF8.self))
         }
         return status
     }

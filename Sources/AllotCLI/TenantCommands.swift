@@ -86,7 +86,9 @@ extension TenantCommand {
     struct LicencesLow: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "licences-low",
-            abstract: "Show or set when the tenant's licences_low event fires: percents of an app's total (default 20,10; none for never)."
+            abstract: "Show or set when the tenant's licences_low event fires: percents of an app's total (default 20,10; none for never).",
+            // Apple's spelling, as every new name of the contract.
+            aliases: ["licenses-low"]
         )
         @Argument(help: ArgumentHelp("The tenant's slug.", valueName: "slug"))
         var slug: String
@@ -105,7 +107,8 @@ extension TenantCommand {
             if let percents { try await allot.setLicenceThresholds(tenant: slug, try LicenceThresholds(parsing: percents)) }
             let thresholds = try await allot.licenceThresholds(tenant: slug)
             if global.json {
-                try JSONOutput.emit(["slug": slug, "licencesLow": thresholds.description])
+                // `licensesLow` in Apple's spelling, `licencesLow` its first name: the same value.
+                try JSONOutput.emit(["slug": slug, "licensesLow": thresholds.description, "licencesLow": thresholds.description])
             } else if thresholds.percents.isEmpty {
                 Standard.output("Tenant \(slug) records no licences_low event.")
             } else {

@@ -68,15 +68,37 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case queueCancelled = "queue_cancelled"
     case overAllocationResolved = "over_allocation_resolved"
 
-    /// The stored kinds a filter by `name` finds: the name itself; for the one condition that
-    /// had two names, both (old events keep the name they were written with); for a token's
-    /// state change, the alerts that stand for one (a transition is written once, as its alert
-    /// when it has one).
+    /// The stored kinds a filter by `name` finds: the name itself; for a kind that has two names,
+    /// both (old events keep the name they were written with); for a token's state change, the
+    /// alerts that stand for one (a transition is written once, as its alert when it has one).
     public static func filterNames(_ name: String) -> [String] {
         switch name {
         case overAllocation.rawValue, overAllocated.rawValue: [overAllocated.rawValue, overAllocation.rawValue]
         case tokenStateChanged.rawValue: [tokenStateChanged.rawValue, tokenClaimed.rawValue, tokenExpired.rawValue, tokenRevoked.rawValue]
-        default: [name]
+        default:
+            if let kind = EventKind(named: name), let alias = kind.licenseSpelling { [kind.rawValue, alias] } else { [name] }
+        }
+    }
+
+    /// The contract spells new names as Apple does (`license`); the kinds published before that
+    /// keep their spelling (scripts and webhook receivers match on it) and take Apple's as an
+    /// alias that every filter accepts.
+    public var licenseSpelling: String? {
+        switch self {
+        case .licencesLow: "licenses_low"
+        case .licencesReleased: "licenses_released"
+        default: nil
+        }
+    }
+
+    /// The kind a filter names, by its published spelling or its `license` alias.
+    public init?(named name: String) {
+        if let kind = EventKind(rawValue: name) {
+            self = kind
+        } else if let kind = EventKind.allCases.first(where: { $0.licenseSpelling == name }) {
+            self = kind
+        } else {
+            return nil
         }
     }
 

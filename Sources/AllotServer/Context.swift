@@ -1,6 +1,7 @@
 import Allot
 import AllotStore
 import AllotCore
+import AllotViews
 import Foundation
 import Hummingbird
 import Logging
@@ -72,8 +73,8 @@ public struct AllotRequestContext: RequestContext {
     }
 }
 
-/// A refusal of the HTTP layer itself (the engine's are `AllotError`). Rendered like them:
-/// `{"code": ..., "message": ...}`.
+/// A refusal of the HTTP layer itself (the engine's are `AllotError`). Rendered like them, as
+/// the published `ErrorView`.
 struct APIError: Error {
     let status: HTTPResponse.Status
     let code: String
@@ -84,12 +85,6 @@ struct APIError: Error {
     static func notFound(_ message: String) -> APIError { APIError(status: .notFound, code: "not_found", message: message) }
     static func invalidInput(_ message: String) -> APIError { APIError(status: .badRequest, code: "invalid_input", message: message) }
     static func tooLarge(_ message: String) -> APIError { APIError(status: .contentTooLarge, code: "too_large", message: message) }
-}
-
-/// The JSON body of every error answer. `code` is stable; `message` is one sentence for people.
-struct ErrorBody: Codable {
-    let code: String
-    let message: String
 }
 
 /// Turns every error into a JSON answer with a stable code. Outermost, so it also covers
@@ -183,7 +178,8 @@ struct JSONErrorMiddleware: RouterMiddleware {
     }
 
     static func response(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-        let data = (try? JSONEncoder().encode(ErrorBody(code: code, message: message))) ?? Data()
+        // The published error (AllotViews), the same object as the CLI's `--json` error.
+        let data = ErrorView(code: code, message: message).json
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }

@@ -1,4 +1,5 @@
 import AllotCore
+import AllotViews
 import HTTPTypes
 import Logging
 import NIOCore
@@ -221,11 +222,12 @@ final class ConnectionAdmissionHandler: ChannelDuplexHandler, RemovableChannelHa
     /// send it again shortly" (not a new code: one word for one thing), then the connection is
     /// closed.
     private func refuseBusy(_ context: ChannelHandlerContext) {
-        let body = #"{"code":"unavailable","message":"the server is at its connection limit; only /healthz and requests with a key are served now; retry after Retry-After seconds"}"#
-        var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
-        buffer.writeString(body)
+        let body = ErrorView(code: AllotError.Code.unavailable.rawValue,
+                             message: "the server is at its connection limit; only /healthz and requests with a key are served now; retry after Retry-After seconds").json
+        var buffer = context.channel.allocator.buffer(capacity: body.count)
+        buffer.writeBytes(body)
         let head = HTTPResponse(status: .serviceUnavailable, headerFields: [
-            .contentType: "application/json", .contentLength: "\(body.utf8.count)", .connection: "close", .retryAfter: "1",
+            .contentType: "application/json", .contentLength: "\(body.count)", .connection: "close", .retryAfter: "1",
         ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(buffer)), promise: nil)

@@ -14,12 +14,13 @@ extension Ledger {
     /// The newest events first; with `since`, only those at or after it (seconds since 1970).
     public func events(tenant: TenantID, limit: Int = 50, kind: String? = nil, since: Int64? = nil) throws -> [Event] {
         let limit = max(1, min(limit, 10_000))
-        // A kind's other name (`EventKind.filterNames`), or the kind again.
-        let names = kind.map(EventKind.filterNames)
+        // A kind's other names (`EventKind.filterNames`), or the kind alone.
+        let names = kind.map(EventKind.filterNames) ?? []
+        let kinds = names.isEmpty ? "" : " AND kind IN (" + names.indices.map { "?\($0 + 4)" }.joined(separator: ", ") + ")"
         return try database.query("""
             SELECT id, at, kind, token_id, detail FROM events
-            WHERE tenant_id = ?1 AND (kind = ?2 OR kind = ?5 OR ?2 IS NULL) AND (at >= ?4 OR ?4 IS NULL) ORDER BY id DESC LIMIT ?3
-            """, [.integer(tenant.rawValue), SQLValue(names?.first), .integer(Int64(limit)), SQLValue(since), SQLValue(names?.last)]) { row in
+            WHERE tenant_id = ?1 AND (at >= ?3 OR ?3 IS NULL)\(kinds) ORDER BY id DESC LIMIT ?2
+            """, [.integer(tenant.rawValue), .integer(Int64(limit)), SQLValue(since)] + names.map { .text($0) }) { row in
             Event(id: row.int64(0), at: row.int64(1), kind: row.string(2),
                   tokenId: row.optionalInt64(3).map(TokenID.init), detail: row.string(4))
         }

@@ -60,11 +60,14 @@ public struct SyncView: Encodable, Sendable {
         public let countDifferences: [CountDifference]
         /// Assignments Apple and the ledger disagree on (`missing_at_apple`, `unknown_to_ledger`).
         public let drift: [AssignmentDrift]
-        /// `full`, or `unchanged` when Apple's versionId had not moved since the last agreement.
-        public let assignmentsRead: String?
-        /// What `--repair` did.
-        public let repair: DriftRepair?
-        public let subscribedNotificationTypes: [String]?
+        /// `full`, or `unchanged` when Apple's versionId had not moved since the last agreement;
+        /// null when Apple could not be read.
+        @AlwaysPresent public var assignmentsRead: String?
+        /// What `--repair` did; null when no repair was asked.
+        @AlwaysPresent public var repair: DriftRepair?
+        /// The notification types Apple says the location is subscribed to; null when Apple's
+        /// client config could not be read (or does not say).
+        @AlwaysPresent public var subscribedNotificationTypes: [String]?
 
         public init(_ report: TokenSyncReport) {
             tokenId = report.tokenId.rawValue

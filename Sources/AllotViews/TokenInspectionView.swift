@@ -27,6 +27,10 @@ public struct TokenInspectionView: Encodable, Sendable {
     public let expiringSoon: Bool
     public let managedBy: ManagedBy
     public let apps: Int
+    /// Their licences, Apple's totals. Spelled as Apple does, like every new name of the
+    /// contract; `licences` and `licencesInUse` are the same numbers under their first names.
+    public let licenses: Int
+    public let licensesInUse: Int
     public let licences: Int
     public let licencesInUse: Int
     public let takeoverNeeded: Bool
@@ -50,6 +54,8 @@ public struct TokenInspectionView: Encodable, Sendable {
         case .anotherServer(let name): ManagedBy(state: "another_server", name: name)
         }
         apps = inspection.apps
+        licenses = inspection.licences
+        licensesInUse = inspection.licencesInUse
         licences = inspection.licences
         licencesInUse = inspection.licencesInUse
         takeoverNeeded = inspection.takeoverNeeded

@@ -50,6 +50,21 @@ import Testing
         #expect(empty.stdout.contains("No device is waiting"), "a retired device leaves every queue: \(empty)")
     }
 
+    @Test func aCutListSaysHowToSeeTheRestAndLimitOrAllShowsIt() throws {
+        let workspace = try Workspace()
+        try workspace.world(devices: 28)
+        #expect(try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue").status == 3)
+        let cut = try workspace.run("queue", "list", "--tenant", "springfield")
+        #expect(cut.stdout.contains("… and 3 more; --all lists every one."), "13 wait, 10 shown: \(cut)")
+        let all = try workspace.run("queue", "list", "--tenant", "springfield", "--all")
+        #expect(all.status == 0 && all.stdout.contains(Workspace.serial(28)) && !all.stdout.contains("more;"), "\(all)")
+        let three = try workspace.run("queue", "list", "--tenant", "springfield", "--limit", "3")
+        #expect(three.stdout.contains("… and 10 more; --all lists every one."), "\(three)")
+        #expect(!three.stdout.contains(Workspace.serial(19)), "the fourth waiting device is not shown: \(three)")
+        let both = try workspace.run("queue", "list", "--tenant", "springfield", "--limit", "3", "--all")
+        #expect(both.status == 2 && both.stderr.contains("--limit and --all cannot go together"), "\(both)")
+    }
+
     @Test func aRevokeCannotQueue() throws {
         let workspace = try Workspace()
         try workspace.run("tenant", "create", "springfield")

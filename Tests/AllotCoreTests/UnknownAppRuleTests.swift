@@ -27,4 +27,13 @@ import Testing
         let refusal = try #require(UnknownAppRule.refusal(requested: apps, known: [known], direction: .assign))
         #expect(refusal.message.hasPrefix("apps 101:STDQ, 102:STDQ, 103:STDQ, 104:STDQ, 105:STDQ and 3 more are in none"))
     }
+
+    @Test func aMistypedIdIsAnsweredWithTheTenantsNearestApp() throws {
+        let book = AssetKey(adamId: "1448295111")
+        let dropped = AssetKey(adamId: "36130972")
+        let refusal = try #require(UnknownAppRule.refusal(requested: [dropped], known: [], direction: .assign, existing: [book, known]))
+        #expect(refusal.message.hasPrefix("app 36130972:STDQ is in none of this tenant's tokens (did you mean 361309726:STDQ?), so nothing was assigned; "))
+        let far = try #require(UnknownAppRule.refusal(requested: [typo], known: [], direction: .assign, existing: [book, known]))
+        #expect(!far.message.contains("did you mean"), "no app is near 999999: \(far.message)")
+    }
 }
