@@ -1,4 +1,5 @@
 import Allot
+import AllotCore
 import Foundation
 
 /// Requests derived from openapi.yaml, in the manner of a schema fuzzer (schemathesis): for each
@@ -9,7 +10,7 @@ import Foundation
 /// happens to stay valid is checked as valid.
 struct OpenAPIRequestGenerator {
     /// Which key a request carries; the tenant's is read when it is sent (a rotation changes it).
-    enum Credential: Sendable, CustomStringConvertible {
+    enum Credential: Sendable, Equatable, CustomStringConvertible {
         case none, garbage, tenant, admin
         var description: String {
             switch self {
@@ -26,6 +27,8 @@ struct OpenAPIRequestGenerator {
         let template: String
         let path: String
         let credential: Credential
+        /// Whether it carries the key its operation takes (the tenant's, or the admin key).
+        let properKey: Bool
         let contentType: String?
         let body: [UInt8]?
         /// Why the request does not fit the document, or empty when it does.
@@ -76,22 +79,23 @@ struct OpenAPIRequestGenerator {
         guard let node = spec.operation(method, template) else { return [] }
         let parameters = try (node["parameters"] as? [[String: Any]] ?? []).map(spec.resolve)
         let secured = (node["security"] as? [Any])?.isEmpty != true
-        let adminOnly = secured && !template.contains("{slug}") || template.hasSuffix("/api-key")
+        // Tenant management (the list, creating one, rotating a key) takes the admin key.
+        let adminOnly = secured && (!template.contains("{slug}") || template.hasSuffix("/api-key"))
         let credential: Credential = !secured ? .none : adminOnly ? .admin : .tenant
         let path = try fill(template, parameters)
-        let validQuery = try parameters.filter { $0["in"] as? String == "query" }.compactMap { parameter -> (String, String)? in
+        let validQuery = parameters.filter { $0["in"] as? String == "query" }.compactMap { parameter -> (String, String)? in
             guard let name = parameter["name"] as? String, let example = parameter["example"] else { return nil }
-            _ = try spec.resolve(parameter["schema"] as? [String: Any] ?? [:])
             return (name, "\(example)")
         }
         let bodies = try self.bodies(node, method: method, template: template)
         // The first example carries the auth, path and query variants.
         let base = bodies.first
         var made: [Request] = []
+        let operationCredential = credential
         func add(_ label: String, path: String, query: [(String, String)] = [], credential: Credential = credential,
                  body: Body? = base, queryProblems: [String] = []) {
             made.append(Request(method: method, template: template, path: path + Self.encode(query), credential: credential,
-                                contentType: body?.contentType, body: body?.bytes, schemaProblems: queryProblems + (body?.problems ?? []),
+                                properKey: secured && credential == operationCredential, contentType: body?.contentType, body: body?.bytes, schemaProblems: queryProblems + (body?.problems ?? []),
                                 opaqueBody: body?.opaque ?? false, label: label))
         }
 
@@ -102,7 +106,7 @@ struct OpenAPIRequestGenerator {
         }
         for parameter in parameters where parameter["in"] as? String == "path" {
             guard let name = parameter["name"] as? String else { continue }
-            for wrong in ["999999", "nobody-here", "%C3%A9t%C3%A9"] where name != "slug" || wrong != "999999" {
+            for wrong in ["999999", "nobody-here", "%C3%A9t%C3%A9"] {
                 add("path \(name)=\(wrong)", path: try fill(template, parameters, overriding: [name: wrong]))
             }
         }
@@ -319,18 +323,12 @@ struct OpenAPIRequestGenerator {
     }
 }
 
-/// SplitMix64: a small generator with a fixed seed, so every run sends the same requests.
+/// Random choices from a fixed seed (the core's SplitMix64), so every run sends the same requests.
 struct SeededRandom: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 
