@@ -29,6 +29,7 @@ struct OpenAPIRequestGenerator {
         let credential: Credential
         /// Whether it carries the key its operation takes (the tenant's, or the admin key).
         let properKey: Bool
+        let headers: [(String, String)]
         let contentType: String?
         let body: [UInt8]?
         /// Why the request does not fit the document, or empty when it does.
@@ -92,10 +93,10 @@ struct OpenAPIRequestGenerator {
         let base = bodies.first
         var made: [Request] = []
         let operationCredential = credential
-        func add(_ label: String, path: String, query: [(String, String)] = [], credential: Credential = credential,
-                 body: Body? = base, queryProblems: [String] = []) {
+        func add(_ label: String, path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+                 credential: Credential = credential, body: Body? = base, queryProblems: [String] = []) {
             made.append(Request(method: method, template: template, path: path + Self.encode(query), credential: credential,
-                                properKey: secured && credential == operationCredential, contentType: body?.contentType, body: body?.bytes, schemaProblems: queryProblems + (body?.problems ?? []),
+                                properKey: secured && credential == operationCredential, headers: headers, contentType: body?.contentType, body: body?.bytes, schemaProblems: queryProblems + (body?.problems ?? []),
                                 opaqueBody: body?.opaque ?? false, label: label))
         }
 
@@ -116,6 +117,14 @@ struct OpenAPIRequestGenerator {
             for value in queryValues(schema, example: parameter["example"]) {
                 let problems = try spec.problems(Self.queryValue(value, schema), schema, at: "query \(name)")
                 add("query \(name)=\(value)", path: path, query: [(name, value)], queryProblems: problems)
+            }
+        }
+        for parameter in parameters where parameter["in"] as? String == "header" {
+            guard let name = parameter["name"] as? String else { continue }
+            let schema = try spec.resolve(parameter["schema"] as? [String: Any] ?? [:])
+            for value in headerValues(schema) {
+                let problems = try spec.problems(.string(value), schema, at: "header \(name)")
+                add("header \(name) of \(value.count) characters", path: path, headers: [(name, value)], queryProblems: problems)
             }
         }
         for (index, body) in bodies.enumerated() {
@@ -302,6 +311,15 @@ struct OpenAPIRequestGenerator {
         encoder.outputFormatting = .sortedKeys
         return encoder
     }()
+
+    /// Empty, one character, and each length bound and one past it. Each value is another
+    /// length, so no two requests share an idempotency key.
+    private func headerValues(_ schema: [String: Any]) -> [String] {
+        var lengths = [0, 1]
+        if let least = schema["minLength"] as? Int, least > 1 { lengths += [least - 1, least] }
+        if let most = schema["maxLength"] as? Int { lengths += [most, most + 1] }
+        return lengths.map { String(repeating: "k", count: $0) }
+    }
 
     static func types(_ schema: [String: Any]) -> [String] { OpenAPISpec.types(schema["type"]) ?? [] }
 

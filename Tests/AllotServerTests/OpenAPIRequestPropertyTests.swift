@@ -72,7 +72,7 @@ import Testing
                 case .admin: world.adminKey
                 }
                 let reply = try await live.send(HTTPMethod(rawValue: request.method), request.path, key: key, body: request.body,
-                                                headers: request.contentType.map { [("Content-Type", $0)] } ?? [])
+                                                headers: request.headers + (request.contentType.map { [("Content-Type", $0)] } ?? []))
                 if request.template == "/v1/tenants/{slug}/api-key", reply.status == 200, reply.json["slug"] as? String == "springfield",
                    let rotated = reply.json["apiKey"] as? String {
                     tenantKey = rotated
