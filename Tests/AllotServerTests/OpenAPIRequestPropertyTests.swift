@@ -8,7 +8,7 @@ import Testing
 /// mutations of them, from a fixed seed) sent to a live server on loopback, each answer checked
 /// as a schema fuzzer checks it. The response side of the happy paths is
 /// `OpenAPIConformanceTests`; this finds what a client that reads only the document meets.
-@Suite struct OpenAPIRequestPropertyTests {
+@Suite(.timeLimit(.minutes(2))) struct OpenAPIRequestPropertyTests {
     /// What a fuzzer checks, one finding per request and check.
     enum Check: String, CaseIterable, Sendable {
         case noServerError = "no 5xx answer"
@@ -32,8 +32,7 @@ import Testing
     /// grows past it fails here rather than making the suite slow.
     static let requestsMax = 2_000
 
-    @Test(.timeLimit(.minutes(2)))
-    func requestsDerivedFromTheDocumentGetTheAnswersItPromises() async throws {
+    @Test func requestsDerivedFromTheDocumentGetTheAnswersItPromises() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }
         let mainFile = try world.tokenFile("1001")
