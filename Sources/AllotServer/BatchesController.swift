@@ -109,13 +109,22 @@ struct BatchesController {
         if let items = body.items {
             guard body.app == nil else { throw APIError.invalidInput("`items` name their own app; leave `app` out") }
             try checkCount(items.count)
+            try refuseEmptySerial(items.map(\.serialNumber), field: { "items[\($0)].serialNumber" })
             return try items.map { BatchItem(asset: try asset($0.app), serial: $0.serialNumber) }
         }
         guard let app = body.app else { throw APIError.invalidInput("`app` is required, e.g. \"361309726:STDQ\"") }
         let key = try asset(app)
         let serials = body.serialNumbers ?? []
         try checkCount(serials.count)
+        try refuseEmptySerial(serials, field: { "serialNumbers[\($0)]" })
         return serials.map { BatchItem(asset: key, serial: $0) }
+    }
+
+    /// An empty serial is a malformed request (the document's `minLength: 1`), refused whole; a
+    /// serial that is not one Apple could know is an item's result, `invalid_serial`.
+    static func refuseEmptySerial(_ serials: [String], field: (Int) -> String) throws {
+        guard let index = serials.firstIndex(where: \.isEmpty) else { return }
+        throw APIError.invalidInput("`\(field(index))` is empty; give the device's serial number or leave the item out")
     }
 
     static func checkCount(_ count: Int) throws {

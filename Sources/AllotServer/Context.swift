@@ -255,6 +255,11 @@ extension Request {
     func decodeJSON<T: Decodable>(_ type: T.Type) async throws -> T {
         let bytes = try await bodyBytes()
         guard !bytes.isEmpty else { throw APIError.invalidInput("the request needs a JSON body; see openapi.yaml") }
+        if ExplicitNull.occurs(in: bytes), let field = ExplicitNull.location(in: bytes) {
+            throw APIError.invalidInput(field == "the body"
+                ? "the body is null; send the JSON object openapi.yaml describes"
+                : "`\(field)` is null; leave the field out or give it a value of the type openapi.yaml names")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {

@@ -3,8 +3,11 @@ import Foundation
 import Yams
 
 /// openapi.yaml, read with a YAML parser, and a checker for the part of JSON Schema it uses:
-/// `$ref`, `oneOf`, `type` (one or a list, `null` included), `properties`, `required`, `items`, `enum`,
-/// `const`, `additionalProperties` and `format: date-time`.
+/// `$ref`, `oneOf` (exactly one), `allOf`, `not`, `type` (one or a list, `null` included),
+/// `properties` (a property `false` is ruled out), `required`, `items`, `enum`, `const`,
+/// `additionalProperties`, the bounds (`minLength`, `maxLength`, `pattern`, `minItems`,
+/// `maxItems`, `minimum`, `maximum`) and `format` `date-time` and `int64`. Lengths count
+/// Unicode scalars, as JSON Schema does.
 ///
 /// Stricter than JSON Schema on one point, on purpose: an object whose schema lists
 /// `properties` may not carry others. A field the server sends but the document does not name is
@@ -60,12 +63,21 @@ struct OpenAPISpec {
     /// The problems of `value` against `schema`, each naming where it is ("$.tokens[0].state").
     func problems(_ value: JSONValue, _ schema: [String: Any], at location: String = "$") throws -> [String] {
         let schema = try resolve(schema)
+        var found: [String] = []
         if let alternatives = schema["oneOf"] as? [[String: Any]] {
             let fits = try alternatives.map { try problems(value, $0, at: location) }
-            if fits.contains(where: \.isEmpty) { return [] }
-            return ["\(location) fits none of the oneOf schemas: " + fits.map { $0.joined(separator: "; ") }.joined(separator: " | ")]
+            switch fits.count(where: \.isEmpty) {
+            case 1: break
+            case 0: found.append("\(location) fits none of the oneOf schemas: " + fits.map { $0.joined(separator: "; ") }.joined(separator: " | "))
+            default: found.append("\(location) fits more than one of the oneOf schemas")
+            }
         }
-        var found: [String] = []
+        for part in schema["allOf"] as? [[String: Any]] ?? [] {
+            found += try problems(value, part, at: location)
+        }
+        if let excluded = schema["not"] as? [String: Any], try problems(value, excluded, at: location).isEmpty {
+            found.append("\(location) fits the schema it must not (`not`)")
+        }
         if let types = Self.types(schema["type"]), !types.contains(where: { Self.value(value, is: $0) }) {
             return ["\(location) is \(Self.kind(of: value)), the document says \(types.joined(separator: " or "))"]
         }
@@ -79,24 +91,59 @@ struct OpenAPISpec {
            (try? Date(text, strategy: .iso8601)) == nil {
             found.append("\(location) '\(text)' is not an ISO 8601 date-time")
         }
+        found += try Self.boundProblems(value, schema, at: location)
         switch value {
         case .object(let fields):
             let properties = schema["properties"] as? [String: Any]
             for key in schema["required"] as? [String] ?? [] where fields[key] == nil {
                 found.append("\(location) lacks the required field `\(key)`")
             }
+            // Strict only where the schema says what the object is: a `oneOf` alternative that
+            // only adds `required` or rules a field out names no type and constrains no others.
+            let strict = Self.types(schema["type"])?.contains("object") == true
             for (key, field) in fields.sorted(by: { $0.key < $1.key }) {
-                if let property = properties?[key] as? [String: Any] {
+                if properties?[key] as? Bool == false {
+                    found.append("\(location).\(key) is sent where the document rules it out")
+                } else if let property = properties?[key] as? [String: Any] {
                     found += try problems(field, property, at: "\(location).\(key)")
                 } else if let additional = schema["additionalProperties"] as? [String: Any] {
                     found += try problems(field, additional, at: "\(location).\(key)")
-                } else if properties != nil && schema["additionalProperties"] as? Bool != true {
+                } else if strict && properties != nil && schema["additionalProperties"] as? Bool != true {
                     found.append("\(location).\(key) is sent but not in the document")
                 }
             }
         case .array(let elements):
-            if let items = schema["items"] as? [String: Any] {
+            // An array past its `maxItems` is already wrong; its items are not read one by one
+            // (100,001 of them, a pattern each, would cost seconds).
+            let pastMost = (schema["maxItems"] as? Int).map { elements.count > $0 } ?? false
+            if let items = schema["items"] as? [String: Any], !pastMost {
                 for (index, element) in elements.enumerated() { found += try problems(element, items, at: "\(location)[\(index)]") }
+            }
+        default:
+            break
+        }
+        return found
+    }
+
+    /// `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`, `minimum`, `maximum` and
+    /// `format: int64` (a whole number a signed 64-bit integer holds).
+    static func boundProblems(_ value: JSONValue, _ schema: [String: Any], at location: String) throws -> [String] {
+        var found: [String] = []
+        switch value {
+        case .string(let text):
+            if let least = schema["minLength"] as? Int, text.unicodeScalars.count < least { found.append("\(location) is shorter than \(least) characters") }
+            if let most = schema["maxLength"] as? Int, text.unicodeScalars.count > most { found.append("\(location) is longer than \(most) characters") }
+            if let pattern = schema["pattern"] as? String, try text.firstMatch(of: PatternCache.shared.regex(pattern)) == nil {
+                found.append("\(location) does not match \(pattern)")
+            }
+        case .array(let elements):
+            if let least = schema["minItems"] as? Int, elements.count < least { found.append("\(location) has fewer than \(least) items") }
+            if let most = schema["maxItems"] as? Int, elements.count > most { found.append("\(location) has more than \(most) items") }
+        case .number(let number):
+            if let least = schema["minimum"] as? Int, number < Double(least) { found.append("\(location) is below \(least)") }
+            if let most = schema["maximum"] as? Int, number > Double(most) { found.append("\(location) is above \(most)") }
+            if schema["format"] as? String == "int64", !(number >= -0x1p63 && number < 0x1p63) {
+                found.append("\(location) is beyond a 64-bit integer")
             }
         default:
             break
@@ -134,6 +181,23 @@ struct OpenAPISpec {
         case .number(let number): (expected as? Int).map { Double($0) == number } ?? false
         case .bool(let flag): (expected as? Bool) == flag
         default: false
+        }
+    }
+}
+
+/// Compiled patterns: a 100,001-item body checks the same pattern on every item.
+final class PatternCache: @unchecked Sendable {
+    static let shared = PatternCache()
+    // Guarded by `lock`.
+    private var compiled: [String: Regex<AnyRegexOutput>] = [:]
+    private let lock = NSLock()
+
+    func regex(_ pattern: String) throws -> Regex<AnyRegexOutput> {
+        try lock.withLock {
+            if let regex = compiled[pattern] { return regex }
+            let regex = try Regex(pattern)
+            compiled[pattern] = regex
+            return regex
         }
     }
 }
