@@ -11,7 +11,7 @@ import Glibc
 /// One contract in both faces: the same error object from `--json` and the HTTP API, every
 /// field of a published view present, one timestamp format, Apple's `license` beside the first
 /// spellings.
-@Suite(.timeLimit(.minutes(3))) struct OneContractCLITests {
+@Suite(.timeLimit(.minutes(5))) struct OneContractCLITests {
     /// The keys of the one error object, in both faces.
     static let errorKeys: Set<String> = ["code", "message", "usage", "error"]
     /// Seconds an HTTP request may take before the test gives up on it (scaled on a busy machine).

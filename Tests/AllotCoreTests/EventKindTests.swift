@@ -1,7 +1,7 @@
 import AllotCore
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct EventKindTests {
+@Suite(.timeLimit(.minutes(5))) struct EventKindTests {
     @Test func applesSpellingNamesTheSameKindsAsTheFirstOne() {
         #expect(EventKind(named: "licenses_low") == .licencesLow)
         #expect(EventKind(named: "licenses_released") == .licencesReleased)

@@ -4,7 +4,7 @@ import Testing
 
 /// Every refusal of the HTTP API is the one published error object (`ErrorView`), whichever
 /// layer refuses: the routes, the key check, the method table, the body reader, the engine.
-@Suite(.timeLimit(.minutes(2))) struct ErrorObjectTests {
+@Suite(.timeLimit(.minutes(5))) struct ErrorObjectTests {
     @Test func everyKindOfRefusalIsTheOneErrorObjectWithItsFormerShapeInside() async throws {
         let world = try ServerWorld()
         defer { world.cleanUp() }

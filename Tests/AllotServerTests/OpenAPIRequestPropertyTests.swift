@@ -8,7 +8,7 @@ import Testing
 /// mutations of them, from a fixed seed) sent to a live server on loopback, each answer checked
 /// as a schema fuzzer checks it. The response side of the happy paths is
 /// `OpenAPIConformanceTests`; this finds what a client that reads only the document meets.
-@Suite(.timeLimit(.minutes(2))) struct OpenAPIRequestPropertyTests {
+@Suite(.timeLimit(.minutes(5))) struct OpenAPIRequestPropertyTests {
     /// What a fuzzer checks, one finding per request and check.
     enum Check: String, CaseIterable, Sendable {
         case noServerError = "no 5xx answer"

@@ -87,7 +87,7 @@ final class TestReceiver: Sendable {
         return try Allot(databasePath: folder.appendingPathComponent("allot.sqlite").path, secrets: box, settings: settings)
     }
 
-    /// Runs a sender until `until` holds (at most 20 s), then stops it as `allot serve` does.
+    /// Runs a sender until `until` holds (at most a minute), then stops it as `allot serve` does.
     /// `resolve` stands for DNS: by default the system's (the tests name only loopback hosts).
     func runSender(_ engine: Allot, listeningPort: Int? = nil,
                    resolve: @escaping @Sendable (String) async -> [IPAddress] = HostResolver.addresses(of:),
@@ -97,7 +97,8 @@ final class TestReceiver: Sendable {
                                    requestTimeoutSeconds: 1)
         let group = ServiceGroup(configuration: .init(services: [sender], logger: logger))
         let running = Task { try await group.run() }
-        let deadline = TestDeadlines.instant(after: 20)
+        // A minute: the sender shares two cores with the whole suite; it ends as soon as `until` holds.
+        let deadline = TestDeadlines.instant(after: 60)
         while !until(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         await group.triggerGracefulShutdown()
         try await running.value
