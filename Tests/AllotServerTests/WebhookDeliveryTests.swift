@@ -94,7 +94,7 @@ final class TestReceiver: Sendable {
                    until: @escaping @Sendable () -> Bool) async throws {
         let logger = Logger(label: "webhook-sender-test") { _ in SwiftLogNoOpLogHandler() }
         let sender = WebhookSender(engine: engine, logger: logger, idleSeconds: 0.02, listeningPort: { listeningPort }, resolve: resolve,
-                                   requestTimeoutSeconds: 1)
+                                   requestTimeoutSeconds: Int64(TestDeadlines.seconds(5)))
         let group = ServiceGroup(configuration: .init(services: [sender], logger: logger))
         let running = Task { try await group.run() }
         // A minute: the sender shares two cores with the whole suite; it ends as soon as `until` holds.
