@@ -5,17 +5,17 @@ import Testing
     @Test func aWebhookIsAddedWithItsSecretShownOnceListedWithoutItAndRemoved() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 1)
-        let added = try workspace.json("webhooks", "add", "--tenant", "springfield", "https://mdm.example.com/allot-events")
+        let added = try workspace.json("webhooks", "add", "--tenant", "springfield", "https://mdm.example.invalid/allot-events")
         let secret = try #require(added["secret"] as? String)
         #expect(secret.hasPrefix("whsec_"))
         let webhook = try #require(added["webhook"] as? [String: Any])
         let id = try #require(webhook["id"] as? Int)
-        #expect(webhook["url"] as? String == "https://mdm.example.com/allot-events")
+        #expect(webhook["url"] as? String == "https://mdm.example.invalid/allot-events")
         #expect(webhook["pendingEvents"] as? Int == 1, "its first event says it was added")
 
         let listed = try workspace.run("webhooks", "list", "--tenant", "springfield")
         #expect(listed.status == 0)
-        #expect(listed.stdout.contains("https://mdm.example.com/allot-events"))
+        #expect(listed.stdout.contains("https://mdm.example.invalid/allot-events"))
         let listedJSON = try workspace.run("webhooks", "list", "--tenant", "springfield", "--json")
         for output in [listed.stdout + listed.stderr, listedJSON.stdout + listedJSON.stderr] {
             #expect(!output.contains(secret), "the secret is never shown again")
@@ -34,14 +34,14 @@ import Testing
     @Test func aURLThatIsNotHTTPOrIsMalformedIsOneSentenceAndChangesNothing() throws {
         let workspace = try Workspace()
         try workspace.tenantWithDevices(count: 1)
-        for bad in ["ftp://mdm.example.com/x", "mdm.example.com/hook", "https://"] {
+        for bad in ["ftp://mdm.example.invalid/x", "mdm.example.invalid/hook", "https://"] {
             let result = try workspace.run("webhooks", "add", "--tenant", "springfield", bad)
             #expect(result.status == 1, "\(result)")
             result.expectOneSentence(containing: "webhook URL")
         }
         #expect(try workspace.json("webhooks", "list", "--tenant", "springfield")[array: "webhooks"].isEmpty)
         // Issue 28.3: inside addresses and http are the operator's to allow, with serve's flags.
-        for inside in ["http://mdm.example.com/x", "https://127.1/x", "https://[::ffff:169.254.169.254]/x", "https://metadata.google.internal/"] {
+        for inside in ["http://mdm.example.invalid/x", "https://127.1/x", "https://[::ffff:169.254.169.254]/x", "https://metadata.google.internal/"] {
             let result = try workspace.run("webhooks", "add", "--tenant", "springfield", inside)
             #expect(result.status == 1, "\(result)")
             result.expectOneSentence(containing: "(rule ")

@@ -53,7 +53,7 @@ import Testing
             #expect(batch.status == 200)
             _ = try await live.json(.POST, base + "/assignments", key: key,
                                     ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000001"], "mode": "dry-run"])
-            _ = try await live.json(.POST, base + "/webhooks", key: key, ["url": "https://mdm.example.com/allot"])
+            _ = try await live.json(.POST, base + "/webhooks", key: key, ["url": "https://mdm.example.invalid/allot"])
             // Apple says "too many requests" to the next call: counted with its error number.
             try await world.simulator.injectFaults(.tooManyRequests, count: 1)
             _ = try await live.send(.POST, base + "/sync", key: key)

@@ -122,9 +122,9 @@ import Testing
                              expect: 401)
 
             let webhooks = "/v1/tenants/{slug}/webhooks"
-            let hook = try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 201)
-            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.com/allot-events"], expect: 409)
-            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "ftp://mdm.example.com/"], expect: 400)
+            let hook = try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.invalid/allot-events"], expect: 201)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "https://mdm.example.invalid/allot-events"], expect: 409)
+            try await r.call(.POST, webhooks, base + "/webhooks", key: key, json: ["url": "ftp://mdm.example.invalid/"], expect: 400)
             try await r.call(.GET, webhooks, base + "/webhooks", key: key, expect: 200)
             let hookId = try #require((hook.json["webhook"] as? [String: Any])?["id"] as? Int)
             try await r.call(.DELETE, "/v1/tenants/{slug}/webhooks/{webhook}", base + "/webhooks/\(hookId)", key: key, expect: 200)

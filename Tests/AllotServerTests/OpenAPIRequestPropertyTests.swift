@@ -48,7 +48,7 @@ import Testing
             _ = try await live.send(.POST, base + "/tokens", key: tenantKey, body: Array(northFile.utf8))
             _ = try await live.json(.POST, base + "/devices", key: tenantKey,
                                     ["devices": [["serialNumber": "DMPX1234ABCD", "group": "lab"], ["serialNumber": "DMPX1234ABCE", "group": "lab"]]])
-            let hook = try await live.json(.POST, base + "/webhooks", key: tenantKey, ["url": "https://mdm.example.com/hook"])
+            let hook = try await live.json(.POST, base + "/webhooks", key: tenantKey, ["url": "https://mdm.example.invalid/hook"])
             // Renewed only now: a renewal makes the first file stale.
             let renewed = try await world.renewedTokenFile("1001")
             let mainId = try #require(main.json["id"] as? Int, "adding the token answered \(main.status): \(main.text)")

@@ -32,7 +32,7 @@ import Testing
             let key = try await live.createTenant("springfield", adminKey: world.adminKey)
             let base = "/v1/tenants/springfield"
             #expect(try await live.send(.POST, base + "/tokens", key: key, body: Array(tokenFile.utf8)).status == 201)
-            let hook = try await live.json(.POST, base + "/webhooks", key: key, ["url": "https://mdm.example.com/allot"])
+            let hook = try await live.json(.POST, base + "/webhooks", key: key, ["url": "https://mdm.example.invalid/allot"])
             let rotated = try await live.send(.POST, "/v1/tenants/springfield/api-key", key: world.adminKey)
             let newKey = try #require(rotated.json["apiKey"] as? String)
             #expect(try await live.get(base + "/tokens", key: newKey).status == 200)

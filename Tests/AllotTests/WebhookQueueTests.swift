@@ -27,7 +27,7 @@ import Testing
         let engine = try engine()
         _ = try await engine.createTenant(slug: "springfield")
         try await devices(engine, ["DMPX1000001A"])
-        let (webhook, secret) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        let (webhook, secret) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
         #expect(secret.hasPrefix("whsec_") && secret.count > 40)
         try await devices(engine, ["DMPX1000002A"])
         try await devices(engine, ["DMPX1000003A"])
@@ -56,7 +56,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let engine = try engine()
         _ = try await engine.createTenant(slug: "springfield")
-        _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
         try await devices(engine, ["DMPX1000002A"])
 
         let first = try #require(try await engine.claimWebhookDeliveries().first)
@@ -83,7 +83,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let engine = try engine()
         _ = try await engine.createTenant(slug: "springfield")
-        let (webhook, _) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        let (webhook, _) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
         try await devices(engine, ["DMPX1000002A"])
         try await devices(engine, ["DMPX1000003A"])
         clock.advance(3_600)
@@ -120,7 +120,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let crashed = try engine()
         _ = try await crashed.createTenant(slug: "springfield")
-        _ = try await crashed.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        _ = try await crashed.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
         let lost = try #require(try await crashed.claimWebhookDeliveries().first)
         // The sender dies mid-post: nothing is finished, nothing released.
         let restarted = try engine()
@@ -143,8 +143,8 @@ import Testing
         let engine = try engine()
         _ = try await engine.createTenant(slug: "springfield")
         _ = try await engine.createTenant(slug: "shelbyville")
-        let (mine, _) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
-        let (theirs, _) = try await engine.addWebhook(tenant: "shelbyville", url: "https://mdm.example.com/allot")
+        let (mine, _) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
+        let (theirs, _) = try await engine.addWebhook(tenant: "shelbyville", url: "https://mdm.example.invalid/allot")
         try await devices(engine, ["DMPX1000002A"])
         _ = try await engine.importRoster(tenant: "shelbyville", csv: Array("serial_number\nDMPX2000001A\n".utf8))
         var seen: [Int64: [Int64]] = [:]
@@ -174,8 +174,8 @@ import Testing
         for bad in ["ftp://example.com/x", "not a url", "https://ops:hunter2@example.com/"] {
             await #expect(throws: AllotError.self) { _ = try await engine.addWebhook(tenant: "springfield", url: bad) }
         }
-        _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
-        await #expect(throws: AllotError.self) { _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot") }
+        _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
+        await #expect(throws: AllotError.self) { _ = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot") }
         #expect(try await engine.webhooks(tenant: "springfield").count == 1)
         #expect(try await engine.events(tenant: "springfield").count == before + 1, "only the one webhook_added")
         await #expect(throws: AllotError.self) { _ = try await engine.removeWebhook(tenant: "springfield", id: 999) }
@@ -185,7 +185,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let engine = try engine()
         _ = try await engine.createTenant(slug: "springfield")
-        let (_, secret) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.com/allot")
+        let (_, secret) = try await engine.addWebhook(tenant: "springfield", url: "https://mdm.example.invalid/allot")
         let claim = try #require(try await engine.claimWebhookDeliveries().first)
         #expect(!"\(claim.signer)".contains(secret))
         let expected = HMAC<SHA256>.authenticationCode(for: Array("body".utf8), using: SymmetricKey(data: Array(secret.utf8)))
