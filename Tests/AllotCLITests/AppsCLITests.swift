@@ -13,23 +13,23 @@ import Testing
         ]}
         """
 
-    @Test func anUnlimitedFreeAppSaysUnlimitedToPeopleAndCarriesTheFlagInJSON() throws {
+    @Test func anUnlimitedFreeAppSaysUnlimitedToPeopleAndCarriesTheFlagInJSON() async throws {
         let workspace = try Workspace()
-        try workspace.simulator(seed: Self.seed)
-        try workspace.tenantWithDevices(count: 2)
-        let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
+        try await workspace.simulator(seed: Self.seed)
+        try await workspace.tenantWithDevices(count: 2)
+        let added = try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
         #expect(added.status == 0, "\(added)")
-        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", "284882215", "--serial", Workspace.serial(1))
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", "284882215", "--serial", Workspace.serial(1))
         #expect(assigned.status == 0, "\(assigned)")
 
-        let text = try workspace.run("apps", "--tenant", "springfield")
+        let text = try await workspace.run("apps", "--tenant", "springfield")
         #expect(text.status == 0, "\(text)")
         let line = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("284882215:STDQ") })
         #expect(line.contains("unlimited"))
         #expect(!text.stdout.contains("2,147,483"))
         #expect(text.stdout.contains("10 licences available to devices (and 1 app without limit)"))
 
-        let apps = try workspace.json("apps", "--tenant", "springfield")[array: "apps"]
+        let apps = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"]
         let free = try #require(apps.first { $0["adamId"] as? String == "284882215" })
         #expect(free["unlimited"] as? Bool == true)
         #expect(free[int: "total"] == 2_147_483_647)

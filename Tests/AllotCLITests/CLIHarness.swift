@@ -41,7 +41,7 @@ struct CLIResult: CustomStringConvertible {
 }
 
 /// A temporary folder with its own database: each test runs `allot` there, alone.
-final class Workspace {
+final class Workspace: @unchecked Sendable {
     let folder: URL
     var environment: [String: String]
 
@@ -65,13 +65,19 @@ final class Workspace {
     }
 
     /// Runs `allot ARGS…` in the folder. Output goes through files, so a large answer cannot
-    /// fill a pipe and stall the child.
+    /// fill a pipe and stall the child. The wait for the child runs off Swift's cooperative
+    /// pool (`OffThePool`), so a slow child never holds a thread another test needs.
     @discardableResult
-    func run(_ arguments: String..., environment extra: [String: String] = [:]) throws -> CLIResult {
-        try run(arguments: arguments, environment: extra)
+    func run(_ arguments: String..., environment extra: [String: String] = [:]) async throws -> CLIResult {
+        try await run(arguments: arguments, environment: extra)
     }
 
-    func run(arguments: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
+    @discardableResult
+    func run(arguments: [String], environment extra: [String: String] = [:]) async throws -> CLIResult {
+        try await OffThePool.run { try self.runWaiting(arguments: arguments, environment: extra) }
+    }
+
+    private func runWaiting(arguments: [String], environment extra: [String: String]) throws -> CLIResult {
         let id = UUID().uuidString
         let outPath = path(".out-\(id)"), errPath = path(".err-\(id)")
         FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -113,19 +119,19 @@ final class Workspace {
     }
 
     /// Runs and requires exit 0, returning the JSON object printed.
-    func json(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let result = try run(arguments: arguments + ["--json"])
+    func json(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let result = try await run(arguments: arguments + ["--json"])
         #expect(result.status == 0, "\(arguments.joined(separator: " ")) failed: \(result)", sourceLocation: sourceLocation)
         return try result.json(sourceLocation: sourceLocation)
     }
 
     /// A tenant with a roster of `count` devices SER00000001…, half in group `lab`.
-    func tenantWithDevices(_ slug: String = "springfield", count: Int) throws {
-        let created = try run("tenant", "create", slug)
+    func tenantWithDevices(_ slug: String = "springfield", count: Int) async throws {
+        let created = try await run("tenant", "create", slug)
         #expect(created.status == 0, "\(created)")
         var csv = "serial_number,name,model,group\n"
         for index in 1...count { csv += "\(Self.serial(index)),Device \(index),iPad,\(index % 2 == 0 ? "lab" : "library")\n" }
-        let imported = try run("devices", "import", "--tenant", slug, write("roster-\(slug).csv", csv))
+        let imported = try await run("devices", "import", "--tenant", slug, write("roster-\(slug).csv", csv))
         #expect(imported.status == 0, "\(imported)")
     }
 

@@ -16,17 +16,17 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct DocumentedExamplesTests {
     // About 40 commands: 5 to 7 s alone, 52 s beside the other CLI suites on 2 shared cores.
     @Test(.timeLimit(.minutes(5)))
-    func readmeWalkthroughPrintsWhatItSays() throws {
+    func readmeWalkthroughPrintsWhatItSays() async throws {
         let examples = try DocumentedExamples(document: "README.md")
         #expect(examples.commands.count >= 10, "README.md should show its walkthrough in console blocks")
-        try examples.runAndCompare()
+        try await examples.runAndCompare()
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func cliReferenceExamplesPrintWhatTheySay() throws {
+    func cliReferenceExamplesPrintWhatTheySay() async throws {
         let examples = try DocumentedExamples(document: "docs/cli.md")
         #expect(examples.commands.count >= 3, "docs/cli.md should show examples in console blocks")
-        try examples.runAndCompare()
+        try await examples.runAndCompare()
     }
 
     /// The README is for users and the documents are for their readers: the development log
@@ -127,7 +127,7 @@ struct DocumentedExamples {
 
     /// Runs every command in order in one temporary folder and records a failure for each whose
     /// status or output differs from the document.
-    func runAndCompare() throws {
+    func runAndCompare() async throws {
         let workspace = try Workspace()
         try FileManager.default.createSymbolicLink(
             at: workspace.folder.appendingPathComponent("examples"),
@@ -149,7 +149,7 @@ struct DocumentedExamples {
                 }
                 continue
             }
-            let (status, output) = try Self.shell(command, in: workspace.folder, environment: environment)
+            let (status, output) = try await Self.shell(command, in: workspace.folder, environment: environment)
             let actual = output.replacingOccurrences(of: folder, with: Self.documentFolder)
             let actualLines = Self.lines(actual)
             let expectedLines = Self.lines(example.expectedOutput.joined(separator: "\n"))
@@ -170,7 +170,7 @@ struct DocumentedExamples {
     }
 
     /// `/bin/sh -c COMMAND`, standard output and standard error into one file, in order.
-    static func shell(_ command: String, in folder: URL, environment: [String: String]) throws -> (Int32, String) {
+    static func shell(_ command: String, in folder: URL, environment: [String: String]) async throws -> (Int32, String) {
         let outputURL = folder.appendingPathComponent(".doc-output-\(UUID().uuidString)")
         try #require(FileManager.default.createFile(atPath: outputURL.path, contents: nil), "cannot create \(outputURL.path)")
         defer { try? FileManager.default.removeItem(at: outputURL) }
@@ -184,7 +184,7 @@ struct DocumentedExamples {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        process.waitUntilExit()
+        await process.endedOrKilled()
         try output.close()
         let text = String(decoding: FileManager.default.contents(atPath: outputURL.path) ?? Data(), as: UTF8.self)
         return (process.terminationStatus, text)

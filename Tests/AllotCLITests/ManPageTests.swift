@@ -11,8 +11,8 @@ import Testing
 
     /// The displayed commands in the order of the tree (a command, then its subcommands), and
     /// every long option name.
-    static func commandTree() throws -> (commands: [String], options: Set<String>) {
-        let dump = try Workspace().run("--experimental-dump-help")
+    static func commandTree() async throws -> (commands: [String], options: Set<String>) {
+        let dump = try await Workspace().run("--experimental-dump-help")
         try #require(dump.status == 0, "\(dump)")
         let root = try #require(try JSONSerialization.jsonObject(with: Data(dump.stdout.utf8)) as? [String: Any])
         var commands: [String] = []
@@ -32,9 +32,9 @@ import Testing
         return (commands, options)
     }
 
-    @Test func theManPageListsEveryCommandInOrderAndEveryOption() throws {
+    @Test func theManPageListsEveryCommandInOrderAndEveryOption() async throws {
         let page = try String(contentsOf: Self.page, encoding: .utf8)
-        let (commands, options) = try Self.commandTree()
+        let (commands, options) = try await Self.commandTree()
         #expect(commands.count >= 40, "the tree has its commands: \(commands)")
         for command in ["assign", "revoke", "inspect", "serve", "demo"] { #expect(commands.contains(command)) }
         // A command with an alias is listed as `"licences-low, licenses-low"`: its name first.
@@ -49,13 +49,13 @@ import Testing
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: ManPageTests.generator), "generate-manual is built beside allot"))
-    func theManPageIsWhatGenerateManualWritesNow() throws {
+    func theManPageIsWhatGenerateManualWritesNow() async throws {
         let workspace = try Workspace()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.generator)
         process.arguments = [AllotBinary.path, "--output-directory", workspace.folder.path, "--authors", "The allot authors"]
         try process.run()
-        process.waitUntilExit()
+        await process.endedOrKilled()
         #expect(process.terminationStatus == 0)
         // The date line is the day it was generated.
         func body(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.hasPrefix(".Dd ") } }

@@ -47,18 +47,17 @@ import Glibc
 
     @Test func theSameMistakeGetsTheSameErrorObjectFromTheCommandLineAndTheHTTPAPI() async throws {
         let workspace = try Workspace()
-        let created = try workspace.run("tenant", "create", "springfield", "--json")
+        let created = try await workspace.run("tenant", "create", "springfield", "--json")
         #expect(created.status == 0, "\(created)")
         let key = try #require(try created.json()["apiKey"] as? String)
-        let served = try TwoNodesCLITests().node(workspace, "api")
+        let served = try await TwoNodesCLITests().node(workspace, "api")
         defer {
-            kill(served.0.processIdentifier, SIGKILL)
-            served.0.waitUntilExit()
+            served.0.stopInTheBackground()
         }
         let base = served.1 + "/v1/tenants"
 
         // An app no token of the tenant has.
-        let cli = try workspace.run("assign", "--tenant", "springfield", "--app", "99999", "--serial", "C02XK1ABJHD5", "--no-push", "--json")
+        let cli = try await workspace.run("assign", "--tenant", "springfield", "--app", "99999", "--serial", "C02XK1ABJHD5", "--no-push", "--json")
         #expect(cli.status == 1, "\(cli)")
         Self.expectOneErrorObject(try cli.json(), code: "unknown_app", "CLI")
         let (status, http) = try await Self.request("POST", base + "/springfield/assignments", key: key,
@@ -67,7 +66,7 @@ import Glibc
         Self.expectOneErrorObject(http, code: "unknown_app", "HTTP")
 
         // A tenant that does not exist.
-        let missing = try workspace.run("apps", "--tenant", "nosuch", "--json")
+        let missing = try await workspace.run("apps", "--tenant", "nosuch", "--json")
         #expect(missing.status == 1, "\(missing)")
         Self.expectOneErrorObject(try missing.json(), code: "not_found", "CLI")
         let (missingStatus, missingHTTP) = try await Self.request("GET", base + "/nosuch/apps", key: key)
@@ -75,12 +74,12 @@ import Glibc
         Self.expectOneErrorObject(missingHTTP, code: "not_found", "HTTP")
     }
 
-    @Test func aUsageErrorInJSONIsOneSentenceWithTheUsageInAFieldOfItsOwn() throws {
+    @Test func aUsageErrorInJSONIsOneSentenceWithTheUsageInAFieldOfItsOwn() async throws {
         let workspace = try Workspace()
-        #expect(try workspace.run("tenant", "create", "springfield").status == 0)
+        #expect(try await workspace.run("tenant", "create", "springfield").status == 0)
         for words in [["--json", "assign", "--tenant", "springfield"], ["assign", "--tennant", "springfield", "--json"],
                       ["queue", "list", "--tenant", "springfield", "--limit", "0", "--json"]] {
-            let result = try workspace.run(arguments: words)
+            let result = try await workspace.run(arguments: words)
             #expect(result.status == 2, "\(words): \(result)")
             let object = try result.json()
             #expect(Set(object.keys) == Self.errorKeys, "\(object)")
@@ -95,12 +94,12 @@ import Glibc
         }
     }
 
-    @Test func syncAndBatchesAnswerEveryFieldNullRatherThanMissing() throws {
+    @Test func syncAndBatchesAnswerEveryFieldNullRatherThanMissing() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 3)
+        try await workspace.world(devices: 3)
         let tokenKeys: Set<String> = ["tokenId", "locationUid", "state", "assets", "assetsAdded", "overAllocated", "warnings", "error",
                                       "appleUnreachable", "countDifferences", "drift", "assignmentsRead", "repair", "subscribedNotificationTypes"]
-        let sync = try workspace.json("sync", "--tenant", "springfield")
+        let sync = try await workspace.json("sync", "--tenant", "springfield")
         #expect(Set(sync.keys) == ["tokens", "needsAttention", "attention"], "\(sync)")
         let tokens = sync[array: "tokens"]
         #expect(tokens.count == 2)
@@ -108,13 +107,13 @@ import Glibc
             #expect(Set(token.keys) == tokenKeys, "\(token)")
             #expect(token["repair"] is NSNull, "no repair was asked: \(token)")
         }
-        let repaired = try workspace.json("sync", "--tenant", "springfield", "--repair")[array: "tokens"]
+        let repaired = try await workspace.json("sync", "--tenant", "springfield", "--repair")[array: "tokens"]
         #expect(repaired.allSatisfy { Set($0.keys) == tokenKeys }, "with --repair too (null where nothing differed): \(repaired)")
 
-        let waiting = try workspace.json("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(1), "--no-push")
+        let waiting = try await workspace.json("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(1), "--no-push")
         #expect(Set(waiting[object: "delivery"].keys) == ["pushed", "push", "pushError"], "\(waiting)")
         #expect(waiting[object: "delivery"]["push"] is NSNull)
-        let pushed = try workspace.json("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(2))
+        let pushed = try await workspace.json("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(2))
         #expect(Set(pushed[object: "delivery"].keys) == ["pushed", "push", "pushError"], "\(pushed)")
         #expect(pushed[object: "delivery"][object: "push"]["sent"] is Int, "the push as `push --json` shows it: \(pushed)")
     }
@@ -129,15 +128,15 @@ import Glibc
         }
     }
 
-    @Test func everyMomentInJSONIsRFC3339InUTCAndEveryTableShowsOneFormat() throws {
+    @Test func everyMomentInJSONIsRFC3339InUTCAndEveryTableShowsOneFormat() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 16)
-        #expect(try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue").status == 3)
+        try await workspace.world(devices: 16)
+        #expect(try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--queue").status == 3)
         let views = [
-            try workspace.json("token", "list", "--tenant", "springfield"),
-            try workspace.json("events", "--tenant", "springfield"),
-            try workspace.json("queue", "list", "--tenant", "springfield"),
-            try workspace.json("token", "inspect", "--tenant", "springfield", "--renewing", "1001", workspace.tokenFile("1001")),
+            try await workspace.json("token", "list", "--tenant", "springfield"),
+            try await workspace.json("events", "--tenant", "springfield"),
+            try await workspace.json("queue", "list", "--tenant", "springfield"),
+            try await workspace.json("token", "inspect", "--tenant", "springfield", "--renewing", "1001", workspace.tokenFile("1001")),
         ]
         let rfc3339 = #/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/#
         let found = views.flatMap { Self.moments(in: $0) }
@@ -145,8 +144,8 @@ import Glibc
         for moment in found { #expect(moment.wholeMatch(of: rfc3339) != nil, "not RFC 3339 in UTC: \(moment)") }
 
         let table = #/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/#
-        let queue = try workspace.run("queue", "list", "--tenant", "springfield")
-        let events = try workspace.run("events", "--tenant", "springfield")
+        let queue = try await workspace.run("queue", "list", "--tenant", "springfield")
+        let events = try await workspace.run("events", "--tenant", "springfield")
         #expect(queue.stdout.contains("QUEUED (UTC)") && events.stdout.contains("AT (UTC)"), "\(queue)\n\(events)")
         for text in [queue.stdout, events.stdout] {
             #expect(text.contains(table), "\(text)")
@@ -154,28 +153,28 @@ import Glibc
         }
     }
 
-    @Test func applesSpellingIsPresentBesideTheFirstOne() throws {
+    @Test func applesSpellingIsPresentBesideTheFirstOne() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 2)
-        let inspected = try workspace.json("token", "inspect", "--tenant", "springfield", "--renewing", "1001", workspace.tokenFile("1001"))
+        try await workspace.world(devices: 2)
+        let inspected = try await workspace.json("token", "inspect", "--tenant", "springfield", "--renewing", "1001", workspace.tokenFile("1001"))
         #expect(inspected[int: "licenses"] != nil && inspected[int: "licenses"] == inspected[int: "licences"], "\(inspected)")
         #expect(inspected[int: "licensesInUse"] != nil && inspected[int: "licensesInUse"] == inspected[int: "licencesInUse"], "\(inspected)")
 
-        #expect(try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(1)).status == 0)
-        let device = try workspace.json("devices", "show", "--tenant", "springfield", Workspace.serial(1))
+        #expect(try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--serial", Workspace.serial(1)).status == 0)
+        let device = try await workspace.json("devices", "show", "--tenant", "springfield", Workspace.serial(1))
         #expect(device[array: "licenses"].count == 1 && device[array: "licences"].count == 1, "\(device)")
 
-        let thresholds = try workspace.json("tenant", "licenses-low", "springfield", "25,10")
+        let thresholds = try await workspace.json("tenant", "licenses-low", "springfield", "25,10")
         #expect(thresholds["licensesLow"] as? String == "25,10" && thresholds["licencesLow"] as? String == "25,10", "\(thresholds)")
-        #expect(try workspace.json("tenant", "licences-low", "springfield")["licensesLow"] as? String == "25,10")
+        #expect(try await workspace.json("tenant", "licences-low", "springfield")["licensesLow"] as? String == "25,10")
 
         // 10 + 5 licences, 9 assigned more: below 25% and 10% of the total.
         let serials = (2...14).map(Workspace.serial)
-        try workspace.run("devices", "import", "--tenant", "springfield",
+        try await workspace.run("devices", "import", "--tenant", "springfield",
                           workspace.write("more.csv", "serial_number\n" + serials.joined(separator: "\n") + "\n"))
-        #expect(try workspace.run(arguments: ["assign", "--tenant", "springfield", "--app", Workspace.sharedApp] + serials.flatMap { ["--serial", $0] }).status == 0)
-        let first = try workspace.json("events", "--tenant", "springfield", "--kind", "licences_low")[array: "events"]
-        let apple = try workspace.json("events", "--tenant", "springfield", "--kind", "licenses_low")[array: "events"]
+        #expect(try await workspace.run(arguments: ["assign", "--tenant", "springfield", "--app", Workspace.sharedApp] + serials.flatMap { ["--serial", $0] }).status == 0)
+        let first = try await workspace.json("events", "--tenant", "springfield", "--kind", "licences_low")[array: "events"]
+        let apple = try await workspace.json("events", "--tenant", "springfield", "--kind", "licenses_low")[array: "events"]
         #expect(!first.isEmpty, "the app fell below its thresholds")
         #expect(apple.map { $0[int: "id"] } == first.map { $0[int: "id"] }, "a filter by either name finds the same events")
     }

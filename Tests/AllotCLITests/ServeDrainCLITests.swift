@@ -23,52 +23,51 @@ import Glibc
 
     /// A simulator with the two locations, a tenant with `devices` devices and both tokens;
     /// returns the tenant's API key. Set up through `sim:PATH`, before Apple is slowed.
-    func world(_ workspace: Workspace, devices: Int) throws -> String {
-        try workspace.simulator()
-        let created = try workspace.run("tenant", "create", "springfield", "--json")
+    func world(_ workspace: Workspace, devices: Int) async throws -> String {
+        try await workspace.simulator()
+        let created = try await workspace.run("tenant", "create", "springfield", "--json")
         #expect(created.status == 0, "\(created)")
         let key = try #require(try created.json()["apiKey"] as? String)
         var csv = "serial_number\n"
         for index in 1...devices { csv += Workspace.serial(index) + "\n" }
-        #expect(try workspace.run("devices", "import", "--tenant", "springfield", workspace.write("roster.csv", csv)).status == 0)
+        #expect(try await workspace.run("devices", "import", "--tenant", "springfield", workspace.write("roster.csv", csv)).status == 0)
         for uId in ["1001", "1002"] {
-            let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile(uId))
+            let added = try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile(uId))
             #expect(added.status == 0, "\(added)")
         }
         return key
     }
 
     /// The served simulator, answering every call after `latencyMs`; it and its base URL.
-    func slowApple(_ workspace: Workspace, latencyMs: Int) throws -> (Process, String) {
-        try SimServeCLITests().serve(workspace, options: ["--latency-ms", String(latencyMs)])
+    func slowApple(_ workspace: Workspace, latencyMs: Int) async throws -> (Process, String) {
+        try await SimServeCLITests().serve(workspace, options: ["--latency-ms", String(latencyMs)])
     }
 
     /// Starts `allot serve` against `apple`; returns it and its base URL.
-    func serve(_ workspace: Workspace, apple: String, drainSeconds: Double) throws -> (Process, String) {
-        let node = try ServedAllot.start(workspace, arguments: ["--drain-seconds", String(drainSeconds), "--apple", apple],
+    func serve(_ workspace: Workspace, apple: String, drainSeconds: Double) async throws -> (Process, String) {
+        let node = try await ServedAllot.start(workspace, arguments: ["--drain-seconds", String(drainSeconds), "--apple", apple],
                                          environment: ["ALLOT_ADMIN_KEY": Self.adminKey])
         return (node.process, node.base)
     }
 
     /// Sends SIGTERM and waits (bounded) for the exit; returns the status and the seconds taken.
-    static func terminate(_ process: Process) -> (Int32, Double) {
+    static func terminate(_ process: Process) async -> (Int32, Double) {
         let start = Date()
         process.terminate()
         let deadline = start.addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         let seconds = Date().timeIntervalSince(start)
-        reap(process)
+        await process.endedOrKilled(within: 0)
         return (process.terminationStatus, seconds)
     }
 
     /// Kills a child still running and waits for it: no test leaves a process behind.
     static func reap(_ process: Process) {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.stopInTheBackground(graceSeconds: 0)
     }
 
     /// Associate requests Apple has acted on, read from the simulator's state.
-    static func associationsAppleReceived(_ workspace: Workspace) throws -> Int {
+    static func associationsAppleReceived(_ workspace: Workspace) async throws -> Int {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: sqlite3)
         process.arguments = ["-readonly", workspace.path("sim.json"), "SELECT count(*) FROM events WHERE type = 'ASSOCIATE'"]
@@ -78,37 +77,37 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        await process.endedOrKilled()
         return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
     /// Waits (bounded) until Apple has acted on an associate whose answer is still on its way.
-    static func waitForAssociateInFlight(_ workspace: Workspace) throws {
+    static func waitForAssociateInFlight(_ workspace: Workspace) async throws {
         let deadline = TestDeadlines.date(after: firstCallSecondsMax)
-        while try associationsAppleReceived(workspace) < 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(try associationsAppleReceived(workspace) == 1, "the worker never called Apple")
+        while try await associationsAppleReceived(workspace) < 1 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await associationsAppleReceived(workspace) == 1, "the worker never called Apple")
     }
 
     /// The world with four devices' licences committed and waiting in the outbox for Apple.
-    func worldWithWork() throws -> Workspace {
+    func worldWithWork() async throws -> Workspace {
         let workspace = try Workspace()
-        _ = try world(workspace, devices: 4)
-        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push")
+        _ = try await world(workspace, devices: 4)
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push")
         #expect(assigned.status == 0, "\(assigned)")
         return workspace
     }
 
     @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
-    func anAppleCallInFlightIsWaitedForAndNotSentAgain() throws {
-        let workspace = try worldWithWork()
+    func anAppleCallInFlightIsWaitedForAndNotSentAgain() async throws {
+        let workspace = try await worldWithWork()
         let latencySeconds = 3.0
-        let (apple, baseURL) = try slowApple(workspace, latencyMs: Int(latencySeconds * 1000))
+        let (apple, baseURL) = try await slowApple(workspace, latencyMs: Int(latencySeconds * 1000))
         defer { Self.reap(apple) }
-        let (node, _) = try serve(workspace, apple: baseURL, drainSeconds: 10)
+        let (node, _) = try await serve(workspace, apple: baseURL, drainSeconds: 10)
         defer { Self.reap(node) }
 
-        try Self.waitForAssociateInFlight(workspace)
-        let (status, seconds) = Self.terminate(node)
+        try await Self.waitForAssociateInFlight(workspace)
+        let (status, seconds) = await Self.terminate(node)
         #expect(status == 0)
         // It waited for Apple's answer (not cut it short), and no longer than the call.
         #expect(seconds > 0.5, "stopped after \(seconds) s, before Apple could answer")
@@ -118,36 +117,36 @@ import Glibc
         var sentAgain = 0
         var held = 0
         for _ in 0..<5 where held < 4 {
-            let pushed = try workspace.run("push", "--tenant", "springfield", "--json", "--apple", baseURL)
+            let pushed = try await workspace.run("push", "--tenant", "springfield", "--json", "--apple", baseURL)
             #expect(pushed.status == 0, "\(pushed)")
             sentAgain += try pushed.json()[int: "sent"] ?? 0
-            held = try workspace.appleAssignments().count
+            held = try await workspace.appleAssignments().count
         }
         #expect(sentAgain == 0)
-        #expect(try Self.associationsAppleReceived(workspace) == 1)
+        #expect(try await Self.associationsAppleReceived(workspace) == 1)
         #expect(held == 4)
     }
 
     @Test(.timeLimit(.minutes(5)), .enabled(if: FileManager.default.isExecutableFile(atPath: sqlite3)))
-    func anAppleSlowerThanTheBoundDoesNotHoldTheStop() throws {
-        let workspace = try worldWithWork()
+    func anAppleSlowerThanTheBoundDoesNotHoldTheStop() async throws {
+        let workspace = try await worldWithWork()
         let drainSeconds = 1.0
-        let (apple, baseURL) = try slowApple(workspace, latencyMs: 8_000)
+        let (apple, baseURL) = try await slowApple(workspace, latencyMs: 8_000)
         defer { Self.reap(apple) }
-        let (node, _) = try serve(workspace, apple: baseURL, drainSeconds: drainSeconds)
+        let (node, _) = try await serve(workspace, apple: baseURL, drainSeconds: drainSeconds)
         defer { Self.reap(node) }
 
-        try Self.waitForAssociateInFlight(workspace)
-        let (status, seconds) = Self.terminate(node)
+        try await Self.waitForAssociateInFlight(workspace)
+        let (status, seconds) = await Self.terminate(node)
         #expect(status == 0)
         #expect(seconds < drainSeconds + Self.slackSeconds, "took \(seconds) s to stop")
         // Its lease was given back: the next push sends it at once (Apple acts on it again,
         // which is harmless) and Apple holds every licence.
         var held = 0
         for _ in 0..<5 where held < 4 {
-            let pushed = try workspace.run("push", "--tenant", "springfield", "--apple", baseURL)
+            let pushed = try await workspace.run("push", "--tenant", "springfield", "--apple", baseURL)
             #expect(pushed.status == 0, "\(pushed)")
-            held = try workspace.appleAssignments().count
+            held = try await workspace.appleAssignments().count
         }
         #expect(held == 4)
     }
@@ -155,12 +154,12 @@ import Glibc
     @Test(.timeLimit(.minutes(5)))
     func anHTTPSyncInFlightIsAnsweredBeforeTheProcessExits() async throws {
         let workspace = try Workspace()
-        let tenantKey = try world(workspace, devices: 2)
+        let tenantKey = try await world(workspace, devices: 2)
         let latencySeconds = 3.0
-        let (apple, baseURL) = try slowApple(workspace, latencyMs: Int(latencySeconds * 1000))
+        let (apple, baseURL) = try await slowApple(workspace, latencyMs: Int(latencySeconds * 1000))
         defer { Self.reap(apple) }
         let drainSeconds = 10.0
-        let (node, base) = try serve(workspace, apple: baseURL, drainSeconds: drainSeconds)
+        let (node, base) = try await serve(workspace, apple: baseURL, drainSeconds: drainSeconds)
         defer { Self.reap(node) }
 
         // A sync reads each token from Apple, one slow call after another: far longer than the bound.
@@ -175,7 +174,7 @@ import Glibc
         }
         // The request is in flight: its first call to Apple has left.
         try await Task.sleep(for: .seconds(1))
-        let (status, seconds) = Self.terminate(node)
+        let (status, seconds) = await Self.terminate(node)
         // Bounded by the request's own timeout; a whole answer means it left before the exit.
         let answered = await answer.value
         #expect(status == 0)

@@ -38,7 +38,7 @@ import Glibc
 
     /// Starts `allot serve` against `apple`, waits until the worker has had time to call Apple,
     /// sends SIGTERM and returns the exit status and the seconds it took to exit.
-    func serveThenTerminate(_ workspace: Workspace, apple: String) throws -> (Int32, Double) {
+    func serveThenTerminate(_ workspace: Workspace, apple: String) async throws -> (Int32, Double) {
         let errPath = workspace.path("serve.err")
         FileManager.default.createFile(atPath: errPath, contents: nil)
         let process = Process()
@@ -54,57 +54,57 @@ import Glibc
         var serving = false
         for _ in 0..<300 where !serving {
             serving = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self).contains("serving the HTTP API")
-            if !serving { Thread.sleep(forTimeInterval: 0.1) }
+            if !serving { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(serving, "allot serve never said it was serving")
         // The worker's first push is under way: its Apple call is in flight (or refused).
-        Thread.sleep(forTimeInterval: 1)
+        try await Task.sleep(for: .milliseconds(1000))
         let start = Date()
         process.terminate()
         let deadline = TestDeadlines.date(after: 30)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
         let seconds = Date().timeIntervalSince(start)
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await process.endedOrKilled()
         return (process.terminationStatus, seconds)
     }
 
-    func workspaceWithWork() throws -> Workspace {
+    func workspaceWithWork() async throws -> Workspace {
         let workspace = try Workspace()
-        try workspace.world(devices: 4)
-        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push")
+        try await workspace.world(devices: 4)
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push")
         #expect(assigned.status == 0, "\(assigned)")
         return workspace
     }
 
     /// After the stop, the outbox still holds the work: a push to the simulator delivers it.
-    func expectDeliveredAfterwards(_ workspace: Workspace) throws {
+    func expectDeliveredAfterwards(_ workspace: Workspace) async throws {
         // Bounded: an operation refused while Apple was gone waits out its backoff (2 s).
         var held = 0
         for _ in 0..<10 where held < 4 {
-            let pushed = try workspace.run("push", "--tenant", "springfield")
+            let pushed = try await workspace.run("push", "--tenant", "springfield")
             #expect(pushed.status == 0, "\(pushed)")
-            held = try workspace.appleAssignments().count
-            if held < 4 { Thread.sleep(forTimeInterval: 0.5) }
+            held = try await workspace.appleAssignments().count
+            if held < 4 { try await Task.sleep(for: .milliseconds(500)) }
         }
         #expect(held == 4)
     }
 
-    @Test func serveStopsWithinItsBoundWhileAppleHangs() throws {
-        let workspace = try workspaceWithWork()
+    @Test func serveStopsWithinItsBoundWhileAppleHangs() async throws {
+        let workspace = try await workspaceWithWork()
         let (socket, port) = try Self.hangingApple()
         defer { close(socket) }
-        let (status, seconds) = try serveThenTerminate(workspace, apple: "http://127.0.0.1:\(port)/mdm/v2")
+        let (status, seconds) = try await serveThenTerminate(workspace, apple: "http://127.0.0.1:\(port)/mdm/v2")
         #expect(status == 0)
         #expect(seconds < Self.exitSecondsMax, "took \(seconds) s to stop")
-        try expectDeliveredAfterwards(workspace)
+        try await expectDeliveredAfterwards(workspace)
     }
 
-    @Test func serveStopsWithinItsBoundWhenAppleIsGone() throws {
-        let workspace = try workspaceWithWork()
-        let (status, seconds) = try serveThenTerminate(workspace, apple: "http://127.0.0.1:\(try Self.goneApple())/mdm/v2")
+    @Test func serveStopsWithinItsBoundWhenAppleIsGone() async throws {
+        let workspace = try await workspaceWithWork()
+        let (status, seconds) = try await serveThenTerminate(workspace, apple: "http://127.0.0.1:\(try Self.goneApple())/mdm/v2")
         #expect(status == 0)
         #expect(seconds < Self.exitSecondsMax, "took \(seconds) s to stop")
-        try expectDeliveredAfterwards(workspace)
+        try await expectDeliveredAfterwards(workspace)
     }
 }

@@ -8,7 +8,7 @@ enum ServedAllot {
 
     /// Starts `allot serve ARGUMENTS…` in the workspace, its log in `log` there.
     static func start(_ workspace: Workspace, arguments: [String], environment extra: [String: String] = [:],
-                      log: String = "serve.err") throws -> (process: Process, base: String) {
+                      log: String = "serve.err") async throws -> (process: Process, base: String) {
         let logPath = workspace.path(log)
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let process = Process()
@@ -22,10 +22,10 @@ enum ServedAllot {
         let deadline = TestDeadlines.date(after: startSecondsMax)
         while Date() < deadline && process.isRunning {
             if let base = servingURL(logPath) { return (process, base) }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await process.endedOrKilled()
         let text = String(decoding: FileManager.default.contents(atPath: logPath) ?? Data(), as: UTF8.self)
         throw ServeNeverStarted(log: text)
     }

@@ -8,7 +8,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct SimServeCLITests {
     /// Starts `allot sim serve` on a free loopback port; returns the process and its base URL.
     /// `stderr`: a file for its log (nothing kept by default).
-    func serve(_ workspace: Workspace, stderr: String? = nil, options: [String] = []) throws -> (Process, String) {
+    func serve(_ workspace: Workspace, stderr: String? = nil, options: [String] = []) async throws -> (Process, String) {
         let outPath = workspace.path("serve.out")
         FileManager.default.createFile(atPath: outPath, contents: nil)
         let process = Process()
@@ -32,37 +32,36 @@ import Testing
                let url = object["baseUrl"] as? String {
                 return (process, url)
             }
-            Thread.sleep(forTimeInterval: 0.1)
+            try await Task.sleep(for: .milliseconds(100))
         }
         process.terminate()
-        process.waitUntilExit()
+        await process.endedOrKilled()
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "allot sim serve printed no base URL in 30 s"])
     }
 
-    @Test func theStoryWorksTheSameAgainstTheServedSimulator() throws {
+    @Test func theStoryWorksTheSameAgainstTheServedSimulator() async throws {
         let workspace = try Workspace()
-        try workspace.simulator()
-        let (server, baseURL) = try serve(workspace)
+        try await workspace.simulator()
+        let (server, baseURL) = try await serve(workspace)
         defer {
-            server.terminate()
-            server.waitUntilExit()
+            server.stopInTheBackground()
         }
         #expect(baseURL.hasPrefix("http://127.0.0.1:"))
         #expect(baseURL.hasSuffix("/mdm/v2"))
         workspace.environment["ALLOT_APPLE"] = baseURL
-        try workspace.tenantWithDevices(count: 12)
+        try await workspace.tenantWithDevices(count: 12)
         for uId in ["1001", "1002"] {
-            let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile(uId))
+            let added = try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile(uId))
             #expect(added.status == 0, "\(added)")
             #expect(!added.stdout.contains(try String(contentsOfFile: workspace.tokenFile(uId), encoding: .utf8)))
         }
-        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--json")
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--json")
         #expect(assigned.status == 0, "\(assigned)")
         #expect(try assigned.json()[object: "counts"][int: "assigned"] == 12)
 
-        let apple = try workspace.json("sim", "assignments", "--state", workspace.path("sim.json"))
+        let apple = try await workspace.json("sim", "assignments", "--state", workspace.path("sim.json"))
         #expect(apple[array: "assignments"].count == 12)
-        let apps = try workspace.json("apps", "--tenant", "springfield")
+        let apps = try await workspace.json("apps", "--tenant", "springfield")
         #expect(apps[array: "apps"].first { $0["adamId"] as? String == Workspace.sharedApp }?[int: "assigned"] == 12)
     }
 
@@ -90,14 +89,13 @@ import Testing
     @Test(.timeLimit(.minutes(5)))
     func theServedSimulatorEnforcesApplesRateUnlessToldNotTo() async throws {
         let workspace = try Workspace()
-        try workspace.simulator()
+        try await workspace.simulator()
         let token = try String(contentsOfFile: workspace.tokenFile("1001"), encoding: .utf8)
         let calls = 3 * Self.maxRequestPerSecond
         do {
-            let (server, baseURL) = try serve(workspace)
+            let (server, baseURL) = try await serve(workspace)
             defer {
-                server.terminate()
-                server.waitUntilExit()
+                server.stopInTheBackground()
             }
             let (statuses, windows) = try await burst(baseURL, token: token, calls: calls)
             #expect(Set(statuses).isSubset(of: [200, 429]), "\(statuses)")
@@ -105,21 +103,20 @@ import Testing
             #expect(statuses.count { $0 == 200 } <= windows * Self.maxRequestPerSecond, "\(statuses)")
             if windows <= 2 { #expect(statuses.contains(429), "\(calls) calls in \(windows) windows were all answered") }
         }
-        let (server, baseURL) = try serve(workspace, options: ["--no-enforce-request-rate"])
+        let (server, baseURL) = try await serve(workspace, options: ["--no-enforce-request-rate"])
         defer {
-            server.terminate()
-            server.waitUntilExit()
+            server.stopInTheBackground()
         }
         let (statuses, _) = try await burst(baseURL, token: token, calls: calls)
         #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
     }
 
-    @Test func anUnreachableAppleIsOneClearSentence() throws {
+    @Test func anUnreachableAppleIsOneClearSentence() async throws {
         let workspace = try Workspace()
-        try workspace.simulator()
+        try await workspace.simulator()
         workspace.environment["ALLOT_APPLE"] = "http://127.0.0.1:9/mdm/v2"
-        try workspace.tenantWithDevices(count: 1)
-        let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
+        try await workspace.tenantWithDevices(count: 1)
+        let added = try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
         #expect(added.status == 1, "\(added)")
         added.expectOneSentence()
         #expect(!added.stderr.contains(try String(contentsOfFile: workspace.tokenFile("1001"), encoding: .utf8)))

@@ -21,9 +21,9 @@ extension Workspace {
     static let book = "1448295111"
 
     /// Creates a simulated Apple from `seed` and points every later run at it.
-    func simulator(seed: String = Workspace.seed, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func simulator(seed: String = Workspace.seed, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let seedPath = try write("seed.json", seed)
-        let result = try run("sim", "init", "--seed", seedPath, "--state", path("sim.json"), "--tokens-dir", path("tokens"))
+        let result = try await run("sim", "init", "--seed", seedPath, "--state", path("sim.json"), "--tokens-dir", path("tokens"))
         #expect(result.status == 0, "\(result)", sourceLocation: sourceLocation)
         environment["ALLOT_APPLE"] = "sim:" + path("sim.json")
     }
@@ -31,28 +31,28 @@ extension Workspace {
     func tokenFile(_ uId: String) -> String { path("tokens/\(uId).vpptoken") }
 
     /// The simulator, a tenant with `devices` devices, and the two locations' tokens added.
-    func world(devices: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try simulator(sourceLocation: sourceLocation)
-        try tenantWithDevices(count: devices)
+    func world(devices: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await simulator(sourceLocation: sourceLocation)
+        try await tenantWithDevices(count: devices)
         for uId in ["1001", "1002"] {
-            let added = try run("token", "add", "--tenant", "springfield", tokenFile(uId))
+            let added = try await run("token", "add", "--tenant", "springfield", tokenFile(uId))
             #expect(added.status == 0, "\(added)", sourceLocation: sourceLocation)
         }
     }
 
     /// Apple's assignments, as the simulator holds them.
-    func appleAssignments(location: String? = nil) throws -> [[String: Any]] {
-        try json(arguments: ["sim", "assignments", "--state", path("sim.json")] + (location.map { ["--location", $0] } ?? []))[array: "assignments"]
+    func appleAssignments(location: String? = nil) async throws -> [[String: Any]] {
+        try await json(arguments: ["sim", "assignments", "--state", path("sim.json")] + (location.map { ["--location", $0] } ?? []))[array: "assignments"]
     }
 
-    func json(arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let result = try run(arguments: arguments + ["--json"])
+    func json(arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let result = try await run(arguments: arguments + ["--json"])
         #expect(result.status == 0, "\(arguments.joined(separator: " ")) failed: \(result)", sourceLocation: sourceLocation)
         return try result.json(sourceLocation: sourceLocation)
     }
 
     /// The merged pool of the shared app.
-    func sharedPool() throws -> [String: Any] {
-        try json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Self.sharedApp } ?? [:]
+    func sharedPool() async throws -> [String: Any] {
+        try await json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Self.sharedApp } ?? [:]
     }
 }

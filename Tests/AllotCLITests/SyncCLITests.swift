@@ -3,15 +3,15 @@ import Testing
 
 /// `allot sync`: drift between Apple and the ledger, in text and JSON, and `--repair`.
 @Suite(.timeLimit(.minutes(5))) struct SyncCLITests {
-    @Test func aLedgerRestoredFromBackupShowsAppleAsDriftAndRepairRecordsIt() throws {
+    @Test func aLedgerRestoredFromBackupShowsAppleAsDriftAndRepairRecordsIt() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 3)
-        #expect(try workspace.json("sync", "--tenant", "springfield")[array: "tokens"].allSatisfy { ($0["drift"] as? [Any])?.isEmpty == true })
+        try await workspace.world(devices: 3)
+        #expect(try await workspace.json("sync", "--tenant", "springfield")[array: "tokens"].allSatisfy { ($0["drift"] as? [Any])?.isEmpty == true })
 
         // A backup taken now, then two licences granted (and delivered), then the backup restored.
         let files = try FileManager.default.contentsOfDirectory(atPath: workspace.folder.path).filter { $0.hasPrefix("allot.sqlite") }
         for file in files { try FileManager.default.copyItem(atPath: workspace.path(file), toPath: workspace.path("backup-" + file)) }
-        let assigned = try workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp,
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp,
                                          "--serial", Workspace.serial(1), "--serial", Workspace.serial(2))
         #expect(assigned.status == 0, "\(assigned)")
         for file in try FileManager.default.contentsOfDirectory(atPath: workspace.folder.path) where file.hasPrefix("allot.sqlite") {
@@ -20,7 +20,7 @@ import Testing
         for file in files { try FileManager.default.copyItem(atPath: workspace.path("backup-" + file), toPath: workspace.path(file)) }
 
         // Drift is an attention item: a cron job's exit code says Apple and the ledger disagree.
-        let drifting = try workspace.run("sync", "--tenant", "springfield", "--json")
+        let drifting = try await workspace.run("sync", "--tenant", "springfield", "--json")
         #expect(drifting.status == 4, "\(drifting)")
         let answer = try drifting.json()
         #expect(answer["needsAttention"] as? Bool == true)
@@ -32,18 +32,18 @@ import Testing
         #expect(Set(drift.compactMap { $0["serialNumber"] as? String }) == [Workspace.serial(1), Workspace.serial(2)])
         #expect(found.filter { !$0[array: "drift"].isEmpty }.allSatisfy { $0["assignmentsRead"] as? String == "full" })
 
-        let text = try workspace.run("sync", "--tenant", "springfield")
+        let text = try await workspace.run("sync", "--tenant", "springfield")
         #expect(text.status == 4, "\(text)")
         #expect(text.stdout.contains("Needs attention: Apple and the ledger disagree on 2 licences"))
         #expect(text.stdout.contains("DRIFT"))
         #expect(text.stdout.contains("Drift: \(Workspace.sharedApp):STDQ on \(Workspace.serial(1))"))
         #expect(text.stdout.contains("allot sync --repair"))
 
-        let repaired = try workspace.run("sync", "--tenant", "springfield", "--repair")
+        let repaired = try await workspace.run("sync", "--tenant", "springfield", "--repair")
         #expect(repaired.status == 0, "\(repaired)")
         #expect(repaired.stdout.contains("2 recorded"))
-        let after = try workspace.json("sync", "--tenant", "springfield")[array: "tokens"]
+        let after = try await workspace.json("sync", "--tenant", "springfield")[array: "tokens"]
         #expect(after.allSatisfy { ($0["drift"] as? [Any])?.isEmpty == true })
-        #expect(try workspace.sharedPool()[int: "assigned"] == 2)
+        #expect(try await workspace.sharedPool()[int: "assigned"] == 2)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 
     @Test(.enabled(if: analyze != nil, "systemd-analyze is not installed here; deploy/allot.service is not verified"),
           .timeLimit(.minutes(5)))
-    func deployedUnitVerifiesWithoutWarnings() throws {
+    func deployedUnitVerifiesWithoutWarnings() async throws {
         let analyze = try #require(Self.analyze)
         let unit = try String(contentsOf: DocumentedExamples.repository.appendingPathComponent("deploy/allot.service"), encoding: .utf8)
         #expect(unit.contains("ExecStart=/usr/local/bin/allot serve "), "the unit runs the installed allot")
@@ -27,7 +27,7 @@ import Testing
         process.standardError = output
         try process.run()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        await process.endedOrKilled()
         #expect(process.terminationStatus == 0, "systemd-analyze verify failed:\n\(text)")
         // Lines about other units on this host are not ours to judge.
         let ours = text.split(separator: "\n").filter { $0.contains("allot.service") }

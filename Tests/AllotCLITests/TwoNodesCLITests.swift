@@ -28,10 +28,10 @@ import Glibc
         """
 
     /// Starts `allot serve` on any free port; returns the process and its base URL.
-    func node(_ workspace: Workspace, _ name: String) throws -> (Process, String) {
+    func node(_ workspace: Workspace, _ name: String) async throws -> (Process, String) {
         // The shortest lease (`ServeLimits.leaseSecondsMin`): the dead node's claims run out within the delivery wait (the
         // default, 120 s, outlasted it whenever node 1 died holding claims: a loaded machine).
-        let node = try ServedAllot.start(workspace, arguments: ["--drain-seconds", "1", "--lease-seconds", "35"], log: "\(name).err")
+        let node = try await ServedAllot.start(workspace, arguments: ["--drain-seconds", "1", "--lease-seconds", "35"], log: "\(name).err")
         return (node.process, node.base)
     }
 
@@ -67,27 +67,26 @@ import Glibc
         workspace.environment["ALLOT_DB"] = server.url(database)
         workspace.environment["ALLOT_SECRET_KEY"] = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         workspace.environment["ALLOT_ADMIN_KEY"] = Self.adminKey
-        try workspace.simulator(seed: Self.seed)
-        let apple = try SimServeCLITests().serve(workspace)
+        try await workspace.simulator(seed: Self.seed)
+        let apple = try await SimServeCLITests().serve(workspace)
         var processes = [apple.0]
         defer {
-            for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            for process in processes { process.waitUntilExit() }
+            for process in processes { process.stopInTheBackground(graceSeconds: 0) }
         }
         workspace.environment["ALLOT_APPLE"] = apple.1
 
-        let created = try workspace.run("tenant", "create", "springfield", "--json")
+        let created = try await workspace.run("tenant", "create", "springfield", "--json")
         #expect(created.status == 0, "\(created)")
         let tenantKey = try #require(try created.json()["apiKey"] as? String)
         var csv = "serial_number\n"
         for index in 1...Self.devices { csv += Workspace.serial(index) + "\n" }
-        #expect(try workspace.run("devices", "import", "--tenant", "springfield", workspace.write("roster.csv", csv)).status == 0)
-        let added = try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
+        #expect(try await workspace.run("devices", "import", "--tenant", "springfield", workspace.write("roster.csv", csv)).status == 0)
+        let added = try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001"))
         #expect(added.status == 0, "\(added)")
 
-        let first = try node(workspace, "node1")
+        let first = try await node(workspace, "node1")
         processes.append(first.0)
-        let second = try node(workspace, "node2")
+        let second = try await node(workspace, "node2")
         processes.append(second.0)
         let bases = [first.1, second.1]
 
@@ -124,14 +123,14 @@ import Glibc
             return all
         }
         if first.0.isRunning { kill(victim, SIGKILL) }
-        first.0.waitUntilExit()
+        await first.0.endedOrKilled()
         #expect(first.0.terminationReason == .uncaughtSignal)
         #expect(second.0.isRunning, "node 2 went on")
 
         // The ledger: exactly N licences, and every answered batch in it.
-        let pool = try workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == "361309726" } ?? [:]
+        let pool = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == "361309726" } ?? [:]
         #expect(pool[int: "assigned"] == Self.licences, "pool: \(pool)")
-        let holders = try workspace.json("apps", "--tenant", "springfield", "--app", "361309726", "--devices", "--limit", "1000")
+        let holders = try await workspace.json("apps", "--tenant", "springfield", "--app", "361309726", "--devices", "--limit", "1000")
         let ledgerSerials = Set(holders[array: "devices"].compactMap { $0["serialNumber"] as? String })
         #expect(ledgerSerials.count == Self.licences, "holders: \(holders)")
         #expect(answers.count >= killAfter, "answers: \(answers.count)")
@@ -150,14 +149,14 @@ import Glibc
             #expect(again[array: "items"].compactMap { $0["result"] as? String } == items.compactMap { $0["result"] as? String }, "\(answer.key)")
         }
         #expect(answeredAssigned.isSubset(of: ledgerSerials), "answered \(answeredAssigned.sorted()), ledger \(ledgerSerials.sorted())")
-        #expect(try workspace.sharedPool()[int: "assigned"] == Self.licences, "replays spent nothing")
+        #expect(try await workspace.sharedPool()[int: "assigned"] == Self.licences, "replays spent nothing")
 
         // Apple: once node 2's worker has delivered (the dead node's lease runs out first),
         // Apple holds exactly the ledger's set, each device once.
         var appleSerials: [String] = []
         let deadline = TestDeadlines.date(after: Self.deliverSecondsMax)
         while Date() < deadline {
-            appleSerials = try workspace.appleAssignments().compactMap { $0["serialNumber"] as? String }
+            appleSerials = try await workspace.appleAssignments().compactMap { $0["serialNumber"] as? String }
             if Set(appleSerials) == ledgerSerials { break }
             try await Task.sleep(for: .milliseconds(500))
         }

@@ -8,11 +8,11 @@ import Testing
     static let unreachableApple = "http://127.0.0.1:9/mdm/v2"
 
     @Test(.timeLimit(.minutes(5)))
-    func anUnreachableAppleIsNamedNotAdvisedAsDeadTokens() throws {
+    func anUnreachableAppleIsNamedNotAdvisedAsDeadTokens() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 1)
+        try await workspace.world(devices: 1)
         let started = Date()
-        let sync = try workspace.run("sync", "--tenant", "springfield", environment: ["ALLOT_APPLE": Self.unreachableApple])
+        let sync = try await workspace.run("sync", "--tenant", "springfield", environment: ["ALLOT_APPLE": Self.unreachableApple])
         // A refused connection fails at once (no 30 s of retries per call).
         #expect(Date().timeIntervalSince(started) < 20, "sync took \(Date().timeIntervalSince(started)) s")
         #expect(sync.status == 4, "exit 4, attention: \(sync)")
@@ -23,7 +23,7 @@ import Testing
         #expect(!sync.stdout.contains("renew, take over or add one"), "\(sync)")
         #expect(sync.stdout.contains("Synced 0 of 2 tokens: Apple could not be reached for 2."), "\(sync)")
 
-        let json = try workspace.run("sync", "--tenant", "springfield", "--json", environment: ["ALLOT_APPLE": Self.unreachableApple])
+        let json = try await workspace.run("sync", "--tenant", "springfield", "--json", environment: ["ALLOT_APPLE": Self.unreachableApple])
         #expect(json.status == 4)
         let answer = try json.json()
         #expect(answer["needsAttention"] as? Bool == true)
@@ -33,25 +33,25 @@ import Testing
         #expect(tokens.allSatisfy { $0["appleUnreachable"] as? Bool == true && $0["state"] as? String == "active" && $0["error"] is String })
 
         // Reached again, the same tokens sync, and nothing needs attention.
-        let reached = try workspace.run("sync", "--tenant", "springfield", "--json")
+        let reached = try await workspace.run("sync", "--tenant", "springfield", "--json")
         #expect(reached.status == 0, "\(reached)")
         #expect(try reached.json()[array: "tokens"].allSatisfy { $0["appleUnreachable"] as? Bool == false })
     }
 
     @Test(.timeLimit(.minutes(5)))
-    func deadTokensAreAdvisedToBeRenewedAndATenantWithoutTokensToAddOne() throws {
+    func deadTokensAreAdvisedToBeRenewedAndATenantWithoutTokensToAddOne() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 1)
+        try await workspace.world(devices: 1)
         for uId in ["1001", "1002"] {
-            #expect(try workspace.run("sim", "revoke-token", "--state", workspace.path("sim.json"), "--location", uId).status == 0)
+            #expect(try await workspace.run("sim", "revoke-token", "--state", workspace.path("sim.json"), "--location", uId).status == 0)
         }
-        let dead = try workspace.run("sync", "--tenant", "springfield")
+        let dead = try await workspace.run("sync", "--tenant", "springfield")
         #expect(dead.status == 4, "\(dead)")
         #expect(dead.stdout.contains("Needs attention: no token is active; renew, take over or add one"), "\(dead)")
         #expect(!dead.stdout.contains("could not be reached"), "\(dead)")
 
-        #expect(try workspace.run("tenant", "create", "shelbyville").status == 0)
-        let empty = try workspace.run("sync", "--tenant", "shelbyville")
+        #expect(try await workspace.run("tenant", "create", "shelbyville").status == 0)
+        let empty = try await workspace.run("sync", "--tenant", "shelbyville")
         #expect(empty.status == 4, "\(empty)")
         #expect(empty.stdout.contains("Needs attention: the tenant has no token; add one with `allot token add`"), "\(empty)")
     }

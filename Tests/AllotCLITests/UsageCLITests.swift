@@ -19,34 +19,34 @@ import Testing
         ["frobnicate"],
         ["tenant", "create"],
     ])
-    func aWrongCommandLineExitsWithTwo(_ arguments: [String]) throws {
+    func aWrongCommandLineExitsWithTwo(_ arguments: [String]) async throws {
         let workspace = try Workspace()
-        try workspace.run("tenant", "create", "springfield")
-        let result = try workspace.run(arguments: arguments)
+        try await workspace.run("tenant", "create", "springfield")
+        let result = try await workspace.run(arguments: arguments)
         #expect(result.status == 2, "\(arguments): \(result)")
         #expect(result.stdout.isEmpty)
         #expect(!result.stderr.isEmpty)
     }
 
-    @Test func aBadAppleSpecInTheEnvironmentIsAUsageError() throws {
+    @Test func aBadAppleSpecInTheEnvironmentIsAUsageError() async throws {
         let workspace = try Workspace()
-        let result = try workspace.run("tenant", "list", environment: ["ALLOT_APPLE": "carrier-pigeon"])
+        let result = try await workspace.run("tenant", "list", environment: ["ALLOT_APPLE": "carrier-pigeon"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("sim:PATH"))
     }
 
-    @Test func helpExitsWithZeroOnStdout() throws {
+    @Test func helpExitsWithZeroOnStdout() async throws {
         let workspace = try Workspace()
-        let result = try workspace.run("assign", "--help")
+        let result = try await workspace.run("assign", "--help")
         #expect(result.status == 0)
         #expect(result.stdout.contains("--all-or-nothing"))
         #expect(result.stderr.isEmpty)
     }
 
-    @Test func helpListsTheCommandsOwnOptionsBeforeTheGlobalOnes() throws {
+    @Test func helpListsTheCommandsOwnOptionsBeforeTheGlobalOnes() async throws {
         let workspace = try Workspace()
         for command in [["assign"], ["revoke"], ["events"], ["token", "inspect"], ["tenant", "create"]] {
-            let result = try workspace.run(arguments: command + ["--help"])
+            let result = try await workspace.run(arguments: command + ["--help"])
             #expect(result.status == 0, "\(command): \(result)")
             let help = result.stdout
             let own = try #require(help.range(of: "\nOPTIONS:\n"), "\(command): \(help)")
@@ -60,35 +60,35 @@ import Testing
         }
     }
 
-    @Test func onlyAssignOffersTheQueue() throws {
+    @Test func onlyAssignOffersTheQueue() async throws {
         let workspace = try Workspace()
-        #expect(try workspace.run("assign", "--help").stdout.contains("--queue"))
-        #expect(try !workspace.run("revoke", "--help").stdout.contains("--queue"))
+        #expect(try await workspace.run("assign", "--help").stdout.contains("--queue"))
+        #expect(try await !workspace.run("revoke", "--help").stdout.contains("--queue"))
     }
 
-    @Test func theDatabaseComesFromDbThenTheEnvironment() throws {
+    @Test func theDatabaseComesFromDbThenTheEnvironment() async throws {
         let workspace = try Workspace()
-        try workspace.run("tenant", "create", "in-env")
-        try workspace.run("tenant", "create", "in-flag", "--db", workspace.path("other.sqlite"))
-        let fromEnvironment = try workspace.json("tenant", "list")[array: "tenants"].compactMap { $0["slug"] as? String }
-        let fromFlag = try workspace.json("tenant", "list", "--db", workspace.path("other.sqlite"))[array: "tenants"].compactMap { $0["slug"] as? String }
+        try await workspace.run("tenant", "create", "in-env")
+        try await workspace.run("tenant", "create", "in-flag", "--db", workspace.path("other.sqlite"))
+        let fromEnvironment = try await workspace.json("tenant", "list")[array: "tenants"].compactMap { $0["slug"] as? String }
+        let fromFlag = try await workspace.json("tenant", "list", "--db", workspace.path("other.sqlite"))[array: "tenants"].compactMap { $0["slug"] as? String }
         #expect(fromEnvironment == ["in-env"])
         #expect(fromFlag == ["in-flag"])
     }
 
-    @Test func aDatabaseThatCannotBeOpenedIsRefused() throws {
+    @Test func aDatabaseThatCannotBeOpenedIsRefused() async throws {
         let workspace = try Workspace()
-        let result = try workspace.run("tenant", "list", "--db", workspace.path("no/such/folder/allot.sqlite"))
+        let result = try await workspace.run("tenant", "list", "--db", workspace.path("no/such/folder/allot.sqlite"))
         #expect(result.status == 1)
         result.expectOneSentence(containing: "database")
     }
 }
 
 @Suite(.timeLimit(.minutes(5))) struct ServeLogOptionsCLITests {
-    @Test func aLogLevelOrFormatThatDoesNotExistIsAUsageError() throws {
+    @Test func aLogLevelOrFormatThatDoesNotExistIsAUsageError() async throws {
         let workspace = try Workspace()
         for arguments in [["--log-level", "loud"], ["--log-format", "xml"]] {
-            let result = try workspace.run(arguments: ["serve", "--port", "0"] + arguments)
+            let result = try await workspace.run(arguments: ["serve", "--port", "0"] + arguments)
             #expect(result.status == 2, "\(result)")
             #expect(result.stderr.contains(arguments[0]), "\(result)")
         }

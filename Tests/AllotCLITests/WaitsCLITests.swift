@@ -34,7 +34,7 @@ import Glibc
     @Test(.timeLimit(.minutes(5)))
     func setTotalSaysANotificationReceiverThatHasGoneWasNotReachedWithinABound() async throws {
         let workspace = try Workspace()
-        try workspace.world(devices: 1)
+        try await workspace.world(devices: 1)
         // `allot serve --public-url` gives the tokens' locations a receiver, then stops.
         let port = try Self.freePort()
         let errPath = workspace.path("serve.err")
@@ -50,8 +50,7 @@ import Glibc
         serve.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         try serve.run()
         defer {
-            if serve.isRunning { kill(serve.processIdentifier, SIGKILL) }
-            serve.waitUntilExit()
+            serve.stopInTheBackground()
         }
         // Apple's TEST_NOTIFICATION to each token's receiver is what configuring it answers.
         var configured = 0
@@ -64,10 +63,10 @@ import Glibc
         }
         try #require(configured >= 2, "the receivers were never configured: \(serveLog)")
         serve.terminate()
-        serve.waitUntilExit()
+        await serve.endedOrKilled()
 
         let started = Date()
-        let set = try workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1001",
+        let set = try await workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1001",
                                     "--app", Workspace.sharedApp, "--total", "12")
         let seconds = Date().timeIntervalSince(started)
         #expect(set.status == 0, "\(set)")
@@ -78,10 +77,9 @@ import Glibc
         #expect(seconds < 8, "set-total took \(seconds) s")
 
         // The served simulator, which has no command ending to say it at, logs each one it drops.
-        let (simulator, baseURL) = try SimServeCLITests().serve(workspace, stderr: workspace.path("sim-serve.err"))
+        let (simulator, baseURL) = try await SimServeCLITests().serve(workspace, stderr: workspace.path("sim-serve.err"))
         defer {
-            simulator.terminate()
-            simulator.waitUntilExit()
+            simulator.stopInTheBackground()
         }
         var request = URLRequest(url: URL(string: baseURL.replacingOccurrences(of: "/mdm/v2", with: "/_sim/set-total"))!)
         request.httpMethod = "POST"
@@ -104,16 +102,16 @@ import Glibc
     enum NotificationBound { static let secondsMax = 8.0 }
 
     @Test(.timeLimit(.minutes(5)))
-    func thePushAfterABatchCountsItsRequestsAndTheTimeLeftOnATerminalOnly() throws {
+    func thePushAfterABatchCountsItsRequestsAndTheTimeLeftOnATerminalOnly() async throws {
         let workspace = try Workspace()
         // Apple allows one request a second here, so six requests take long enough to be drawn.
         // The rate is paced by the engine; the test is about the line, so the simulator is told
         // not to enforce it (a late wake-up would otherwise risk a 9646 and a retry).
         try #require(Workspace.seed.hasSuffix("]}"))
         let seed = String(Workspace.seed.dropLast()) + #", "settings": {"maxRequestPerSecond": 1, "enforceRequestRate": false}}"#
-        try workspace.simulator(seed: seed)
-        try workspace.tenantWithDevices(count: 6)
-        #expect(try workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001")).status == 0)
+        try await workspace.simulator(seed: seed)
+        try await workspace.tenantWithDevices(count: 6)
+        #expect(try await workspace.run("token", "add", "--tenant", "springfield", workspace.tokenFile("1001")).status == 0)
 
         let terminal = try PseudoTerminal()
         let process = Process()
@@ -128,7 +126,7 @@ import Glibc
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = terminal.childEnd
         try process.run()
-        process.waitUntilExit()
+        await process.endedOrKilled()
         let drawn = terminal.text()
         let stdout = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(stdout)\n\(drawn)")

@@ -34,7 +34,7 @@ import Testing
         var description: String { "LedgerCrashWriter is not built; looked in \(searched)" }
     }
 
-    @Test func killingAWriterAtRandomMomentsLeavesEveryBatchWholeOrAbsent() throws {
+    @Test func killingAWriterAtRandomMomentsLeavesEveryBatchWholeOrAbsent() async throws {
         let writer = try Self.writerURL()
         let folder = try TemporaryFolder()
         let path = folder.path("crash.sqlite")
@@ -53,7 +53,7 @@ import Testing
 
             let deadline = TestDeadlines.date(after: Self.readyWaitSeconds)
             while !FileManager.default.fileExists(atPath: path + ".ready") && process.isRunning && Date() < deadline {
-                usleep(5_000)
+                try await Task.sleep(for: .milliseconds(5))
             }
             guard process.isRunning else {
                 let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -61,9 +61,9 @@ import Testing
                 return
             }
             // Some rounds kill during setup too (no ready file yet after the deadline is not a failure).
-            usleep(UInt32(rng.next() % UInt64(Self.runMillisecondsMax)) * 1_000)
+            try await Task.sleep(for: .milliseconds(Int(rng.next() % UInt64(Self.runMillisecondsMax))))
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await process.endedOrKilled(within: 30)
             #expect(process.terminationReason == .uncaughtSignal, "round \(round)")
 
             let ledger = try Ledger(path: path)

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Swift's cooperative pool has one thread per core (two here). A test that blocks one of
+/// them (waiting for a child process, sleeping between polls, a synchronous database call on
+/// a loaded server) takes it from every other test running beside it; two such tests stall
+/// the whole suite until their time limits cut the starved ones off. Blocking work therefore
+/// runs on a thread of its own, and the test awaits it, which frees its pool thread.
+public enum OffThePool {
+    /// Runs `body` on a new thread and returns (or throws) what it did.
+    public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+}
+
+// Foundation reaps a child (waitpid) before `isRunning` turns false, so these waits poll it
+// and never call `waitUntilExit`: that runs a run loop on the calling thread and races the
+// process's own termination handler when both touch it (a crash seen in the suite).
+extension Process {
+    /// Waits, without holding a pool thread, until the process exits or `seconds` pass;
+    /// whether it exited. The caller decides what a process still running means.
+    public func exited(within seconds: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1_000))
+        while isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !isRunning
+    }
+
+    /// Waits (bounded, off the pool) for the process to end by itself; one still running after
+    /// `seconds` is killed and reaped, so no test leaves a child behind. Whether it ended by itself.
+    @discardableResult
+    public func endedOrKilled(within seconds: Double = TestDeadlines.childProcessSecondsMax) async -> Bool {
+        if await exited(within: seconds) { return true }
+        await stopAndReap()
+        return false
+    }
+
+    /// Stops the process if it still runs (SIGTERM, then SIGKILL after `graceSeconds`) and
+    /// waits for it to be reaped, without holding a pool thread.
+    public func stopAndReap(graceSeconds: Double = 5) async {
+        if isRunning { terminate() }
+        if await exited(within: graceSeconds) { return }
+        kill(processIdentifier, SIGKILL)
+        _ = await exited(within: 30)
+    }
+
+    /// For `defer`, which cannot await: stops the process (SIGTERM, then SIGKILL after
+    /// `graceSeconds`) and reaps it on a thread of its own, so no child outlives the test and
+    /// no pool thread waits for it.
+    public func stopInTheBackground(graceSeconds: Double = 5) {
+        let process = UncheckedProcess(process: self)
+        Thread {
+            let child = process.process
+            if child.isRunning { child.terminate() }
+            let deadline = Date().addingTimeInterval(graceSeconds)
+            while child.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if child.isRunning { kill(child.processIdentifier, SIGKILL) }
+            let killed = Date().addingTimeInterval(30)
+            while child.isRunning && Date() < killed { Thread.sleep(forTimeInterval: 0.02) }
+        }.start()
+    }
+}
+
+/// Foundation's `Process` is not `Sendable`; the background reaper is its only user after
+/// the test lets go of it.
+private struct UncheckedProcess: @unchecked Sendable {
+    let process: Process
+}
