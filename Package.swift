@@ -44,6 +44,8 @@ let package = Package(
         ),
         // Value types and decisions, no I/O.
         .target(name: "AllotCore"),
+        // A serial executor on a thread of its own, for the actors whose work blocks (SQLite, the PostgreSQL ledger).
+        .target(name: "DedicatedThread"),
         // The ledger in SQLite or PostgreSQL; the migrations in schema/ (and schema/postgres/) are compiled in by EmbedSchema.
         .target(
             name: "AllotStore",
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "AppleSimulator",
             dependencies: [
-                "AppleAppsAndBooks", "CSQLite",
+                "AppleAppsAndBooks", "CSQLite", "DedicatedThread",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -93,7 +95,7 @@ let package = Package(
         .target(
             name: "Allot",
             dependencies: [
-                "AllotCore", "AllotStore", "AppleAppsAndBooks",
+                "AllotCore", "AllotStore", "AppleAppsAndBooks", "DedicatedThread",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

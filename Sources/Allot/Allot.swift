@@ -1,12 +1,17 @@
 import AllotCore
 import AllotStore
 import AppleAppsAndBooks
+import DedicatedThread
 import Foundation
 
 /// The engine: tenants, tokens, devices, batches, sync, the outbox to Apple and the event log,
-/// over one SQLite ledger. An actor, so the one connection is used by one caller at a time and
-/// batches are serialised (SQLite has one writer anyway).
+/// over one ledger. An actor, so the one connection is used by one caller at a time and
+/// batches are serialised (SQLite has one writer anyway). Its ledger calls block (SQLite's C
+/// API, PostgreSQL's answers), so it runs on a thread of its own, never on Swift's cooperative
+/// pool, which the HTTP server and Apple's calls need.
 public actor Allot {
+    private let executor = DedicatedThreadExecutor(name: "allot-engine")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     let ledger: Ledger
     /// Apple's service (or the simulator); nil for a ledger-only engine (benchmarks, tests).
     public let apple: (any AppsAndBooksService)?

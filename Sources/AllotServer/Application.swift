@@ -219,7 +219,7 @@ public struct OutboxWorker: Service {
     }
 
     public func run() async throws {
-        guard await engine.hasAppleService else {
+        guard engine.hasAppleService else {
             logger.info("no Apple service configured: the outbox worker is idle")
             try? await gracefulShutdown()
             return

@@ -41,7 +41,7 @@ public struct ReconcileScheduler: Service {
     }
 
     public func run() async throws {
-        guard await engine.hasAppleService else {
+        guard engine.hasAppleService else {
             try? await gracefulShutdown()
             return
         }

@@ -1,4 +1,5 @@
 import AppleAppsAndBooks
+import DedicatedThread
 import Foundation
 
 /// A faithful stand-in for Apple's Apps and Books service (APPLE.md), its state in one SQLite
@@ -23,6 +24,10 @@ import Foundation
 ///   unless switched off: the served simulator sees every engine talking to it.
 /// - Not modelled: assignment to users (`clientUserIds` answer 9602), retired counts.
 public actor AppleSimulator: AppsAndBooksService {
+    /// Its state is SQLite, whose calls block (and wait out another process's lock): a thread
+    /// of its own keeps them off Swift's cooperative pool.
+    private let executor = DedicatedThreadExecutor(name: "allot-simulator")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     public nonisolated let statePath: URL
     private let connection: SimulatorConnection
     private let store: SimulatorStore

@@ -80,40 +80,23 @@ final class Workspace: @unchecked Sendable {
     private func runWaiting(arguments: [String], environment extra: [String: String]) throws -> CLIResult {
         let id = UUID().uuidString
         let outPath = path(".out-\(id)"), errPath = path(".err-\(id)")
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: outPath)
             try? FileManager.default.removeItem(atPath: errPath)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: AllotBinary.path)
-        process.arguments = arguments
-        process.environment = environment.merging(extra) { $1 }
-        process.currentDirectoryURL = folder
-        process.standardInput = FileHandle.nullDevice
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
         // Bounded: a child that hangs is stopped and reaped, and the test fails saying so,
         // instead of the run hanging with a stuck process.
-        if exited.wait(timeout: .now() + TestDeadlines.childProcessSecondsMax) == .timedOut {
-            process.terminate()
-            if exited.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                exited.wait()
-            }
-            try? out.close()
-            try? err.close()
-            throw ChildProcessStuck(arguments: arguments, seconds: TestDeadlines.childProcessSecondsMax)
+        let ending = try ChildProcess.run(AllotBinary.path, arguments, environment: environment.merging(extra) { $1 },
+                                          directory: folder.path, standardOutput: outPath, standardError: errPath,
+                                          secondsMax: TestDeadlines.childProcessSecondsMax)
+        let status: Int32
+        switch ending {
+        case .exited(let code): status = code
+        // As Foundation's `terminationStatus` says it: the signal's number.
+        case .signalled(let signal): status = signal
+        case .stoppedAfterBound: throw ChildProcessStuck(arguments: arguments, seconds: TestDeadlines.childProcessSecondsMax)
         }
-        try out.close()
-        try err.close()
-        return CLIResult(status: process.terminationStatus,
+        return CLIResult(status: status,
                          stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
                          stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
     }

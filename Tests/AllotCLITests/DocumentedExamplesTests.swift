@@ -1,4 +1,5 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// The documents show what `allot` prints; this suite runs what they show and compares, so a
@@ -183,7 +184,7 @@ struct DocumentedExamples {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try process.runOneAtATime()
         await process.endedOrKilled()
         try output.close()
         let text = String(decoding: FileManager.default.contents(atPath: outputURL.path) ?? Data(), as: UTF8.self)

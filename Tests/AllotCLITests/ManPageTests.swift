@@ -1,4 +1,5 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// `docs/man/allot.1` is shipped with the source; these tests hold it to the command tree the
@@ -54,7 +55,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.generator)
         process.arguments = [AllotBinary.path, "--output-directory", workspace.folder.path, "--authors", "The allot authors"]
-        try process.run()
+        try process.runOneAtATime()
         await process.endedOrKilled()
         #expect(process.terminationStatus == 0)
         // The date line is the day it was generated.

@@ -22,7 +22,7 @@ import Testing
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
+        try process.runOneAtATime()
         defer {
             process.stopInTheBackground()
         }

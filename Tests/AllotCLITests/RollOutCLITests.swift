@@ -132,7 +132,7 @@ extension Workspace {
         }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
+        try process.runOneAtATime()
         return RunningCLI(process: process, outPath: outPath, errPath: errPath)
     }
 

@@ -75,7 +75,7 @@ import Glibc
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runOneAtATime()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         await process.endedOrKilled()
         return Int(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1

@@ -50,7 +50,7 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try process.run()
+        try process.runOneAtATime()
         var serving = false
         for _ in 0..<300 where !serving {
             serving = String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self).contains("serving the HTTP API")

@@ -18,7 +18,7 @@ enum ServedAllot {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try process.run()
+        try process.runOneAtATime()
         let deadline = TestDeadlines.date(after: startSecondsMax)
         while Date() < deadline && process.isRunning {
             if let base = servingURL(logPath) { return (process, base) }

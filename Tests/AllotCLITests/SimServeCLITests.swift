@@ -1,7 +1,6 @@
 import Foundation
-#if canImport(FoundationNetworking)
 import FoundationNetworking
-#endif
+import TestDeadlines
 import Testing
 
 /// `allot sim serve` and `--apple http://…`: the same story as with `sim:PATH`, over real HTTP.
@@ -23,7 +22,7 @@ import Testing
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        try process.run()
+        try process.runOneAtATime()
         // Bounded wait for the line that names the bound port.
         for _ in 0..<300 {
             let text = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)

@@ -1,4 +1,5 @@
 import Foundation
+import TestDeadlines
 import Testing
 
 /// `deploy/allot.service` is checked by systemd itself where systemd is installed: a misspelt
@@ -25,7 +26,7 @@ import Testing
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try process.runOneAtATime()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         await process.endedOrKilled()
         #expect(process.terminationStatus == 0, "systemd-analyze verify failed:\n\(text)")

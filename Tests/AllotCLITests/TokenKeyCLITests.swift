@@ -1,5 +1,6 @@
 import Foundation
 import PostgresTestCluster
+import TestDeadlines
 import Testing
 
 /// The token key is the ledger's: a node started with another one refuses to start in one
@@ -138,7 +139,7 @@ import Testing
         let output = Pipe()
         process.standardOutput = output
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try process.runOneAtATime()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         await process.endedOrKilled()
         #expect(process.terminationStatus == 0, "sqlite3 failed on \(statement)")

@@ -48,7 +48,7 @@ import Glibc
         serve.standardInput = FileHandle.nullDevice
         serve.standardOutput = FileHandle.nullDevice
         serve.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        try serve.run()
+        try serve.runOneAtATime()
         defer {
             serve.stopInTheBackground()
         }
@@ -125,7 +125,7 @@ import Glibc
         FileManager.default.createFile(atPath: outPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = terminal.childEnd
-        try process.run()
+        try process.runOneAtATime()
         await process.endedOrKilled()
         let drawn = terminal.text()
         let stdout = String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self)

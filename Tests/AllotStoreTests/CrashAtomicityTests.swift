@@ -49,7 +49,7 @@ import Testing
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            try process.runOneAtATime()
 
             let deadline = TestDeadlines.date(after: Self.readyWaitSeconds)
             while !FileManager.default.fileExists(atPath: path + ".ready") && process.isRunning && Date() < deadline {

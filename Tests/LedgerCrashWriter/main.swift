@@ -4,6 +4,8 @@
 //
 // usage: LedgerCrashWriter DB_PATH SEED
 // It creates DB_PATH.ready once set up, so the parent kills it mid-write rather than mid-setup.
+// It also ends when its parent has gone (a test process that crashed cannot kill it), so a
+// writer never outlives its test.
 import Allot
 import AllotCore
 import AllotStore
@@ -15,6 +17,7 @@ guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
     exit(2)
 }
 let path = arguments[1]
+let parent = getppid()
 
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
@@ -56,7 +59,7 @@ do {
     _ = FileManager.default.createFile(atPath: path + ".ready", contents: Data())
 
     var rng = SplitMix64(state: seed)
-    while true {
+    while getppid() == parent {
         let app = apps[Int(rng.next() % UInt64(apps.count))]
         let start = Int(rng.next() % UInt64(deviceCount))
         let items = (0..<itemsPerBatch).map { BatchItem(asset: app, serial: serial((start + $0 * 7) % deviceCount)) }

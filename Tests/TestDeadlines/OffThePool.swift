@@ -18,6 +18,18 @@ public enum OffThePool {
 // and never call `waitUntilExit`: that runs a run loop on the calling thread and races the
 // process's own termination handler when both touch it (a crash seen in the suite).
 extension Process {
+    private static let launching = NSLock()
+
+    /// `run()`, one launch at a time in the test process. With the waits moved off the pool,
+    /// dozens of tests start children at once, and Foundation's `Process.run` crashed the test
+    /// process (SIGSEGV inside its copying) when called from many threads together. Launching
+    /// takes milliseconds; the waits that follow still run side by side.
+    public func runOneAtATime() throws {
+        Self.launching.lock()
+        defer { Self.launching.unlock() }
+        try run()
+    }
+
     /// Waits, without holding a pool thread, until the process exits or `seconds` pass;
     /// whether it exited. The caller decides what a process still running means.
     public func exited(within seconds: Double) async -> Bool {
