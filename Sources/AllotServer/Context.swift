@@ -288,13 +288,21 @@ extension Request {
         return value
     }
 
-    /// A query flag: `true`/`1`/`yes` or `false`/`0`/`no`.
+    /// A query flag: absent is false; otherwise exactly `true` or `false`, once. Nothing looser
+    /// (`yes`, `1`, `TRUE`, a bare `?dryRun`): the flags choose between looking and changing
+    /// (`dryRun`) or how much a take-over revokes (`cleanUp`), so a value the server would
+    /// have to guess is refused before anything changes, as openapi.yaml's `type: boolean` says.
     func queryBool(_ name: String) throws -> Bool {
-        guard let text = uri.queryParameters[Substring(name)] else { return false }
-        switch String(text).lowercased() {
-        case "", "true", "1", "yes": return true
-        case "false", "0", "no": return false
-        default: throw APIError.invalidInput("`\(name)` must be true or false")
+        let values = uri.queryParameters.getAll(name)
+        guard let text = values.first else { return false }
+        guard values.count == 1 else {
+            throw APIError.invalidInput("`\(name)` is given \(values.count) times; give it once, as `\(name)=true` or `\(name)=false`; nothing was changed")
+        }
+        switch text {
+        case "true": return true
+        case "false": return false
+        case "": throw APIError.invalidInput("`\(name)` needs a value: give `\(name)=true` or `\(name)=false`; nothing was changed")
+        default: throw APIError.invalidInput("`\(name)` must be `true` or `false`, not '\(text.printableExcerpt)'; nothing was changed")
         }
     }
 }
