@@ -3,6 +3,7 @@ import AllotStore
 import AllotCore
 import AllotViews
 import Foundation
+import HTTPDeadlines
 import Hummingbird
 import Logging
 import NIOCore
@@ -49,6 +50,15 @@ public enum ServerLimits {
     public static let handlerSecondsMax: Double = 300
     /// Seconds to hand a whole answer to the socket: a client that stops reading is let go.
     public static let responseWriteSecondsMax: Double = 30
+}
+
+extension RequestDeadlines {
+    /// `allot serve`'s deadlines: the `ServerLimits` above.
+    public init() {
+        self.init(bodySecondsMax: ServerLimits.bodySecondsMax, bodyBytesPerSecondMin: ServerLimits.bodyBytesPerSecondMin,
+                  bodyRateWindowSeconds: ServerLimits.bodyRateWindowSeconds, handlerSecondsMax: ServerLimits.handlerSecondsMax,
+                  responseWriteSecondsMax: ServerLimits.responseWriteSecondsMax)
+    }
 }
 
 /// The context of one request: Hummingbird's core, plus the tenant whose key was presented.
