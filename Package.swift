@@ -78,11 +78,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // A deadline for every phase of an HTTP request: one rule for `allot serve` and the served simulator.
+        .target(
+            name: "HTTPDeadlines",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ]
+        ),
         // The simulator behind Apple's paths and JSON, on loopback.
         .target(
             name: "AppleSimulatorServer",
             dependencies: [
-                "AppleAppsAndBooks", "AppleSimulator",
+                "AppleAppsAndBooks", "AppleSimulator", "HTTPDeadlines",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -114,7 +123,7 @@ let package = Package(
         .target(
             name: "AllotServer",
             dependencies: [
-                "Allot", "AllotCore", "AllotViews",
+                "Allot", "AllotCore", "AllotViews", "HTTPDeadlines",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -193,7 +202,7 @@ let package = Package(
             name: "AllotServerTests",
             dependencies: [
                 "TestDeadlines",
-                "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator",
+                "AllotServer", "Allot", "AllotCore", "AppleAppsAndBooks", "AppleSimulator", "HTTPDeadlines",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // The test receiver of webhook posts.
                 .product(name: "Hummingbird", package: "hummingbird"),

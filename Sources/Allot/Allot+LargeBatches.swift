@@ -73,11 +73,22 @@ extension Allot {
         guard (1...RollOutLimits.chunkItemsMax).contains(chunkItems) else {
             throw AllotError.invalidInput("a chunk holds 1 to \(RollOutLimits.chunkItemsMax) devices, not \(chunkItems)")
         }
+        if case .group(let group) = selection, group.isEmpty {
+            throw AllotError.invalidInput("the group's name is empty; give the name of a group of devices, or select every device instead")
+        }
         let tenant = try tenant(slug)
         var chunks = try ChunkSource(ledger: ledger, tenant: tenant.id, selection: selection, asset: asset, chunkItems: chunkItems)
         guard chunks.total > 0 else {
             switch selection {
-            case .group(let group): throw AllotError.invalidInput("group '\(group.printableExcerpt)' has no managed devices; nothing was changed")
+            case .group(let group):
+                // No device names it: a mistyped name, so not found (404), as an unknown
+                // tenant or token is. A group whose devices were all retired exists and is empty:
+                // the request is well formed but selects nothing, which stays invalid input.
+                guard try ledger.groupExists(tenant: tenant.id, group: group) else {
+                    throw AllotError(.notFound, "there is no group '\(group.printableExcerpt)': no device of the tenant is in it; check the name, nothing was changed",
+                                     subject: .unknownGroup)
+                }
+                throw AllotError.invalidInput("group '\(group.printableExcerpt)' has no managed devices; nothing was changed")
             case .allDevices: throw AllotError.invalidInput("the tenant has no managed devices; import a roster first, nothing was changed")
             case .serials: throw AllotError.invalidInput("the batch is empty; give at least one serial number")
             }

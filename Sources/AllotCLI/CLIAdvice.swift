@@ -37,6 +37,8 @@ enum CLIAdvice {
             return "\(refusal.message) (`allot apps --tenant \(tenant)`, `allot sync --tenant \(tenant)`)"
         case .retireShareExceeded(let retiring, let percent)?:
             return "\(refusal.message) with --max-retire \(retiring) (or --max-retire \(percent)%)"
+        case .unknownGroup?:
+            return "\(refusal.message) (`allot devices list --tenant \(tenant)` shows each device's group)"
         case .queueFull?:
             return "\(refusal.message) (`allot queue cancel --tenant \(tenant) --app APP SERIAL…`)"
         case .noAppleService?:

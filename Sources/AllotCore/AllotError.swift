@@ -37,6 +37,8 @@ public struct AllotError: Error, Sendable, Hashable, CustomStringConvertible {
         case retireShareExceeded(retiring: Int, percent: Int)
         /// The tenant's queues of unmet demand are full.
         case queueFull
+        /// A batch named a group that no device of the tenant is in.
+        case unknownGroup
     }
 
     public let code: Code

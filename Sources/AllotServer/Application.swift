@@ -2,6 +2,7 @@ import Allot
 import AllotStore
 import AllotCore
 import Foundation
+import HTTPDeadlines
 import Hummingbird
 import HummingbirdCore
 import Logging

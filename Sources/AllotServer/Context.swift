@@ -3,6 +3,7 @@ import AllotStore
 import AllotCore
 import AllotViews
 import Foundation
+import HTTPDeadlines
 import Hummingbird
 import Logging
 import NIOCore
@@ -49,6 +50,15 @@ public enum ServerLimits {
     public static let handlerSecondsMax: Double = 300
     /// Seconds to hand a whole answer to the socket: a client that stops reading is let go.
     public static let responseWriteSecondsMax: Double = 30
+}
+
+extension RequestDeadlines {
+    /// `allot serve`'s deadlines: the `ServerLimits` above.
+    public init() {
+        self.init(bodySecondsMax: ServerLimits.bodySecondsMax, bodyBytesPerSecondMin: ServerLimits.bodyBytesPerSecondMin,
+                  bodyRateWindowSeconds: ServerLimits.bodyRateWindowSeconds, handlerSecondsMax: ServerLimits.handlerSecondsMax,
+                  responseWriteSecondsMax: ServerLimits.responseWriteSecondsMax)
+    }
 }
 
 /// The context of one request: Hummingbird's core, plus the tenant whose key was presented.
@@ -288,13 +298,21 @@ extension Request {
         return value
     }
 
-    /// A query flag: `true`/`1`/`yes` or `false`/`0`/`no`.
+    /// A query flag: absent is false; otherwise exactly `true` or `false`, once. Nothing looser
+    /// (`yes`, `1`, `TRUE`, a bare `?dryRun`): the flags choose between looking and changing
+    /// (`dryRun`) or how much a take-over revokes (`cleanUp`), so a value the server would
+    /// have to guess is refused before anything changes, as openapi.yaml's `type: boolean` says.
     func queryBool(_ name: String) throws -> Bool {
-        guard let text = uri.queryParameters[Substring(name)] else { return false }
-        switch String(text).lowercased() {
-        case "", "true", "1", "yes": return true
-        case "false", "0", "no": return false
-        default: throw APIError.invalidInput("`\(name)` must be true or false")
+        let values = uri.queryParameters.getAll(name)
+        guard let text = values.first else { return false }
+        guard values.count == 1 else {
+            throw APIError.invalidInput("`\(name)` is given \(values.count) times; give it once, as `\(name)=true` or `\(name)=false`; nothing was changed")
+        }
+        switch text {
+        case "true": return true
+        case "false": return false
+        case "": throw APIError.invalidInput("`\(name)` needs a value: give `\(name)=true` or `\(name)=false`; nothing was changed")
+        default: throw APIError.invalidInput("`\(name)` must be `true` or `false`, not '\(text.printableExcerpt)'; nothing was changed")
         }
     }
 }

@@ -29,8 +29,9 @@ struct TokensController {
         let tenant = try context.requireTenant()
         let takeover = try request.queryBool("takeover")
         let priority = try request.queryInt("priority") ?? 0
+        let dryRun = try request.queryBool("dryRun")
         let file = try await Self.tokenFile(request)
-        if try request.queryBool("dryRun") {
+        if dryRun {
             let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, takeover: takeover)
             return try TokenInspectionView(inspection).response(from: request, context: context)
         }
@@ -42,8 +43,9 @@ struct TokensController {
     @Sendable func renew(_ request: Request, context: AllotRequestContext) async throws -> Response {
         let tenant = try context.requireTenant()
         let reference = try context.parameters.require("token")
+        let dryRun = try request.queryBool("dryRun")
         let file = try await Self.tokenFile(request)
-        if try request.queryBool("dryRun") {
+        if dryRun {
             let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, renewing: reference)
             return try TokenInspectionView(inspection).response(from: request, context: context)
         }

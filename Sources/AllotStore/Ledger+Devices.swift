@@ -138,6 +138,13 @@ extension Ledger {
             """, [.integer(tenant.rawValue), SQLValue(group)]) { $0.int(0) } ?? 0
     }
 
+    /// Whether any device of the tenant, retired or not, is in this group: a group exists only
+    /// through its devices, so one that no device names is unknown, not empty.
+    public func groupExists(tenant: TenantID, group: String) throws -> Bool {
+        try database.queryFirst("SELECT 1 FROM devices WHERE tenant_id = ?1 AND grp = ?2 LIMIT 1",
+                                [.integer(tenant.rawValue), .text(group)]) { $0.int(0) } != nil
+    }
+
     /// One page of the managed devices' serials in id order, after the device `after`: a
     /// roll-out reads a tenant of a million devices a chunk at a time.
     public func activeSerials(tenant: TenantID, group: String?, after: DeviceID, limit: Int) throws -> (serials: [String], last: DeviceID?) {

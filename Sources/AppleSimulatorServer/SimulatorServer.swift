@@ -1,10 +1,40 @@
 import AppleAppsAndBooks
 import AppleSimulator
 import Foundation
+import HTTPDeadlines
 import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
+
+/// Bounds on what one client may ask of the served simulator (STYLE: a limit on everything).
+/// It is a test tool on loopback, but a test that leaks connections or a runaway client must
+/// fail against it as it would against Apple, not exhaust the machine running the tests. The
+/// deadlines are `allot serve`'s rule (`RequestDeadlines`) with these values.
+public enum SimulatorServerLimits {
+    /// Bytes of one request body: Apple's biggest request (25 assets × 1,000 serials, about
+    /// 40 KiB) and the largest control request are far under it.
+    public static let requestBodyBytesMax = 4 * 1024 * 1024
+    /// Seconds a connection may stay open with no request in progress (idle, or its headers
+    /// unfinished), as Apple's front ends close one: a client that leaks connections fails here
+    /// as it would there.
+    public static let idleConnectionSeconds: Double = 60
+    /// Connections open at once; past it the simulator stops accepting until one closes, so
+    /// idle or half-sent connections cannot take every open file of the machine.
+    public static let openConnectionsMax = 4_096
+    /// Seconds to receive one request's whole body: 4 MiB at 64 KiB/s.
+    public static let bodySecondsMax: Double = 64
+    /// Bytes per second a body must keep up over each window, as `allot serve` asks.
+    public static let bodyBytesPerSecondMin = 1_024
+    /// Seconds the body rate is measured over: shorter pauses are not punished.
+    public static let bodyRateWindowSeconds: Double = 5
+    /// Seconds from a request's end to its answer's head: above the longest latency the
+    /// simulator can be told to add (`SimulatorDefaults.latencyMillisecondsMax`, 60 s, plus
+    /// jitter) and a wait for the state file's write lock.
+    public static let handlerSecondsMax: Double = 300
+    /// Seconds to hand a whole answer to the socket: a client that stops reading is let go.
+    public static let responseWriteSecondsMax: Double = 30
+}
 
 /// Where and how the simulator is served.
 public struct SimulatorServerConfiguration: Sendable {
@@ -16,16 +46,21 @@ public struct SimulatorServerConfiguration: Sendable {
     public var applePathPrefix: String
     /// The control operations live under a prefix Apple does not use.
     public var controlPathPrefix: String
-    /// A bound on a request body: Apple's biggest request (25 assets × 1000 serials) is far under.
+    /// A bound on a request body (`SimulatorServerLimits.requestBodyBytesMax`).
     public var requestBytesMax: Int
-    /// A connection with no request in progress (idle, or its headers unfinished) is closed after
-    /// this many seconds, and at most `openConnectionsMax` are open at once, as Apple's front
-    /// ends do: a client that leaks connections fails here as it would there.
-    public var idleConnectionSeconds: Double = 60
-    public var openConnectionsMax = 4_096
+    /// A connection with no request in progress is closed after this many seconds, and at most
+    /// `openConnectionsMax` are open at once (`SimulatorServerLimits`). Tests shorten them.
+    public var idleConnectionSeconds = SimulatorServerLimits.idleConnectionSeconds
+    public var openConnectionsMax = SimulatorServerLimits.openConnectionsMax
+    /// The deadlines of a request's body, handler and answer. Tests shorten them.
+    public var deadlines = RequestDeadlines(bodySecondsMax: SimulatorServerLimits.bodySecondsMax,
+                                            bodyBytesPerSecondMin: SimulatorServerLimits.bodyBytesPerSecondMin,
+                                            bodyRateWindowSeconds: SimulatorServerLimits.bodyRateWindowSeconds,
+                                            handlerSecondsMax: SimulatorServerLimits.handlerSecondsMax,
+                                            responseWriteSecondsMax: SimulatorServerLimits.responseWriteSecondsMax)
 
     public init(host: String = "127.0.0.1", port: Int = 0, applePathPrefix: String = "/mdm/v2",
-                controlPathPrefix: String = "/_sim", requestBytesMax: Int = 4 * 1024 * 1024) {
+                controlPathPrefix: String = "/_sim", requestBytesMax: Int = SimulatorServerLimits.requestBodyBytesMax) {
         self.host = host
         self.port = port
         self.applePathPrefix = applePathPrefix
@@ -48,13 +83,18 @@ public func makeSimulatorApplication(
     ControlRoutes(simulator: simulator, bytesMax: configuration.requestBytesMax).add(to: router, prefix: configuration.controlPathPrefix)
     let host = configuration.host
     let prefix = configuration.applePathPrefix
-    var logger = Logger(label: "allot.sim.serve")
     // Hummingbird logs each request's headers only at trace level; stay above it so a token
-    // never reaches a log line.
-    logger.logLevel = .warning
+    // never reaches a log line. (A deadline that closes a connection logs at notice: not shown.)
+    let logger = {
+        var logger = Logger(label: "allot.sim.serve")
+        logger.logLevel = .warning
+        return logger
+    }()
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(deadlines: configuration.deadlines, logger: logger)],
+            idleTimeout: .nanoseconds(Int64(configuration.idleConnectionSeconds * 1_000_000_000)))),
         configuration: ApplicationConfiguration(address: .hostname(host, port: configuration.port), serverName: "allot-sim",
                                                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.openConnectionsMax, logger: logger)),
         onServerRunning: { channel in

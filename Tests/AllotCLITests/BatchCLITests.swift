@@ -60,6 +60,11 @@ import Testing
         #expect(try result.json()[object: "counts"]["assigned"] as? Int == 2)
         #expect(try await workspace.sharedPool()[int: "assigned"] == 0)
         #expect(try await workspace.appleAssignments().isEmpty)
+        // A group no device is in: refused (exit 1, as every refusal), `not_found` in the JSON.
+        let misspelt = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--group", "labb", "--json")
+        #expect(misspelt.status == 1, "\(misspelt)")
+        #expect(try misspelt.json()["code"] as? String == "not_found", "\(misspelt)")
+        #expect(misspelt.stderr.contains("no group 'labb'"), "\(misspelt)")
     }
 
     @Test func revokingGivesLicencesBackHereAndAtApple() async throws {

@@ -293,7 +293,8 @@ struct OpenAPIRequestGenerator {
     private mutating func queryValues(_ schema: [String: Any], example: Any?) -> [String] {
         var values = example.map { ["\($0)"] } ?? []
         switch Self.types(schema).first {
-        case "boolean": values += ["true", "false", "maybe", "2"]
+        // `yes`, `1` and an empty value are what a lenient reader takes for a flag.
+        case "boolean": values += ["true", "false", "maybe", "2", "yes", "1", "TRUE", ""]
         case "integer":
             values += ["x", "1.5", "99999999999999999999"]
             if let least = schema["minimum"] as? Int { values += ["\(least)", "\(least - 1)"] }

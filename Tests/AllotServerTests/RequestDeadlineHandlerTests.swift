@@ -1,4 +1,5 @@
 @testable import AllotServer
+import HTTPDeadlines
 import HTTPTypes
 import Logging
 import NIOCore

@@ -19,14 +19,15 @@ import Testing
         """
 
     /// A simulator in a temporary folder, served on an ephemeral loopback port for `body`.
-    func withServed<T: Sendable>(_ body: (AppleSimulator, ServedSimulator, String) async throws -> T) async throws -> T {
+    func withServed<T: Sendable>(configuration: SimulatorServerConfiguration = SimulatorServerConfiguration(),
+                                 _ body: (AppleSimulator, ServedSimulator, String) async throws -> T) async throws -> T {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-served-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let tokens = folder.appendingPathComponent("tokens")
         let simulator = try AppleSimulator.initialize(seed: Data(Self.seed.utf8), statePath: folder.appendingPathComponent("sim.json"),
                                                       tokensDirectory: tokens)
         let token = try String(contentsOf: AppleSimulator.tokenFileURL(location: "1001", tokensDirectory: tokens), encoding: .utf8)
-        let served = try await ServedSimulator.start(simulator: simulator)
+        let served = try await ServedSimulator.start(simulator: simulator, configuration: configuration)
         do {
             let result = try await body(simulator, served, token)
             await served.stop()

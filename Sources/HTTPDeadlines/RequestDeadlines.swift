@@ -3,10 +3,11 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 
-/// A deadline for every phase of a request (issue 28, point 1). Without them, thousands of
-/// connections that each send a body one byte every 10 s hold the server without any key:
-/// the idle timeout covers a connection with no request in progress (idle, or its headers
-/// unfinished), not one whose body is being read, nor a handler or a client that stops reading.
+/// A deadline for every phase of a request, for `allot serve` and `allot sim serve` alike.
+/// Without them, thousands of connections that each send a body one byte every 10 s hold a
+/// server without any key: the idle timeout covers a connection with no request in progress
+/// (idle, or its headers unfinished), not one whose body is being read, nor a handler or a
+/// client that stops reading.
 ///
 /// - headers: the idle timeout (`idleConnectionSeconds`), which runs from the connection's
 ///   start or the last answer until the request's head is complete, however the bytes trickle;
@@ -19,28 +20,41 @@ import NIOHTTPTypes
 /// client that stalls has chosen. The body phase ends early when the answer starts first (a
 /// 401 before the body was read): the rest of such a body is never waited for.
 public struct RequestDeadlines: Sendable, Hashable {
-    /// The whole body of one request (16 MiB at 256 KiB/s: a slow link, not a stalled one).
-    public var bodySecondsMax: Double = ServerLimits.bodySecondsMax
+    /// The whole body of one request (a slow link, not a stalled one).
+    public var bodySecondsMax: Double
     /// Bytes per second a body must keep up over each window (far below any real client).
-    public var bodyBytesPerSecondMin: Int = ServerLimits.bodyBytesPerSecondMin
+    public var bodyBytesPerSecondMin: Int
     /// The window the rate is measured over: a pause shorter than this is not punished.
-    public var bodyRateWindowSeconds: Double = ServerLimits.bodyRateWindowSeconds
+    public var bodyRateWindowSeconds: Double
     /// From the request's end to the answer's head.
-    public var handlerSecondsMax: Double = ServerLimits.handlerSecondsMax
+    public var handlerSecondsMax: Double
     /// From the answer's head to its last byte handed to the socket.
-    public var responseWriteSecondsMax: Double = ServerLimits.responseWriteSecondsMax
+    public var responseWriteSecondsMax: Double
 
-    public init() {}
+    /// Each server passes its own named limits (`ServerLimits` for `allot serve`,
+    /// `SimulatorServerLimits` for `allot sim serve`); the rule that enforces them is one.
+    public init(bodySecondsMax: Double, bodyBytesPerSecondMin: Int, bodyRateWindowSeconds: Double,
+                handlerSecondsMax: Double, responseWriteSecondsMax: Double) {
+        precondition(bodySecondsMax > 0, "a body has some time to arrive")
+        precondition(bodyRateWindowSeconds > 0, "a rate is measured over some time")
+        precondition(handlerSecondsMax > 0, "a handler has some time to answer")
+        precondition(responseWriteSecondsMax > 0, "an answer has some time to be written")
+        self.bodySecondsMax = bodySecondsMax
+        self.bodyBytesPerSecondMin = bodyBytesPerSecondMin
+        self.bodyRateWindowSeconds = bodyRateWindowSeconds
+        self.handlerSecondsMax = handlerSecondsMax
+        self.responseWriteSecondsMax = responseWriteSecondsMax
+    }
 }
 
 /// Enforces `RequestDeadlines` on one connection. Sits after the HTTP codec, so it sees a
 /// request as head, body and end, and the answer likewise; it runs on the channel's event
 /// loop, so its state needs no lock.
-final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+public final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
 
     /// The phase a timer was set for, named in the log line when it fires.
     enum Phase: String {
@@ -62,17 +76,17 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// server waits for it, never when the server is the one that is busy.
     private var awaitingClient = false
 
-    init(deadlines: RequestDeadlines, logger: Logger) {
+    public init(deadlines: RequestDeadlines, logger: Logger) {
         self.deadlines = deadlines
         self.logger = logger
     }
 
-    func read(context: ChannelHandlerContext) {
+    public func read(context: ChannelHandlerContext) {
         awaitingClient = true
         context.read()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         awaitingClient = false
         switch unwrapInboundIn(data) {
         case .head:
@@ -90,7 +104,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         context.fireChannelRead(data)
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head) where head.status.kind != .informational:
             // The answer has started: the handler's phase is over, and so is waiting for a body
@@ -117,13 +131,13 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) {
         endBody()
         handler?.cancel()
         responseWrite?.cancel()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         endBody()
         handler?.cancel()
         responseWrite?.cancel()
