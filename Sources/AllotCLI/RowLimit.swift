@@ -5,7 +5,7 @@ import ArgumentParser
 /// rows it left out and how to see them, and the rest can be seen without switching to `--json`.
 /// One group of options and one rule (`RowLimit`) for every such table.
 struct RowLimitOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Rows of the table (default \(TextLimits.rowsShown), at most \(Text.count(RowLimit.rowsMax))); --json is never cut by it.", valueName: "n"))
+    @Option(help: ArgumentHelp("Rows of the table (default \(TextLimits.rowsShown), at most \(Text.count(RowLimit.rowsMax))); the JSON output is never cut by it.", valueName: "n"))
     var limit: Int?
     @Flag(help: "Every row in the table.")
     var all = false

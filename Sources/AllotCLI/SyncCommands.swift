@@ -20,7 +20,7 @@ struct SyncCommand: AsyncParsableCommand {
     @Flag(help: "Repair the differences found: send Apple again what it lacks (through the outbox; `allot push` delivers it) and record what Apple holds that the ledger does not.")
     var repair = false
     // `--all` is every tenant here, so the rows of a token's differences take `--limit` alone.
-    @Option(help: ArgumentHelp("Differences listed per token (default \(TextLimits.rowsShown), at most \(Text.count(RowLimit.rowsMax))); --json is never cut by it.", valueName: "n"))
+    @Option(help: ArgumentHelp("Differences listed per token (default \(TextLimits.rowsShown), at most \(Text.count(RowLimit.rowsMax))); the JSON output is never cut by it.", valueName: "n"))
     var limit: Int?
     @OptionGroup(title: "Global options") var global: GlobalOptions
 
