@@ -82,6 +82,8 @@ extension AppsCommand {
         let devices: [Holder]
         /// More devices hold the app than --limit let through.
         let more: Bool
+        /// How many more: the devices that hold the app beyond --limit.
+        let devicesOmitted: Int
     }
 
     struct Holder: Encodable {
@@ -96,7 +98,7 @@ extension AppsCommand {
         if global.json {
             try JSONOutput.emit(HoldersJSON(adamId: asset.adamId, pricingParam: asset.pricingParam.rawValue, devices: found.holdings.map {
                 Holder(serialNumber: $0.serialNumber, tokenId: $0.tokenId.rawValue, locationUid: $0.locationUid, confirmed: $0.confirmed)
-            }, more: found.more))
+            }, more: found.omitted > 0, devicesOmitted: found.omitted))
             return
         }
         var table = Table(.init("SERIAL"), .init("TOKEN", .right), .init("LOCATION"), .init("APPLE"))
@@ -105,6 +107,6 @@ extension AppsCommand {
         }
         if !found.holdings.isEmpty { Standard.output(table.render()) }
         Standard.output("\(Text.count(found.holdings.count, "device")) \(found.holdings.count == 1 ? "holds" : "hold") \(asset)"
-                        + (found.more ? "; more do, raise --limit to see them." : "."))
+                        + (found.omitted > 0 ? "; \(Text.count(found.omitted)) more do, raise --limit to see them." : "."))
     }
 }

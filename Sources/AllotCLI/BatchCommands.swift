@@ -13,12 +13,13 @@ struct AssignCommand: AsyncParsableCommand {
         discussion: BatchOptions.discussion(.assign)
     )
     @OptionGroup var batch: BatchOptions
+    @OptionGroup var rows: RowLimitOptions
 
     @Flag(help: "Devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
     var queue = false
     @OptionGroup(title: "Global options") var global: GlobalOptions
 
-    func run() async throws { try await batch.run(.assign, queue: queue, global: global) }
+    func run() async throws { try await batch.run(.assign, queue: queue, rows: rows, global: global) }
 }
 
 struct RevokeCommand: AsyncParsableCommand {
@@ -28,11 +29,12 @@ struct RevokeCommand: AsyncParsableCommand {
         discussion: BatchOptions.discussion(.revoke)
     )
     @OptionGroup var batch: BatchOptions
+    @OptionGroup var rows: RowLimitOptions
     @OptionGroup(title: "Global options") var global: GlobalOptions
 
     // No --queue: a revoke never waits for a licence, so the option is assign's alone (a
     // `revoke --queue` is refused by the parser, and the hint names `allot assign`).
-    func run() async throws { try await batch.run(.revoke, queue: false, global: global) }
+    func run() async throws { try await batch.run(.revoke, queue: false, rows: rows, global: global) }
 }
 
 struct BatchOptions: ParsableArguments {
@@ -100,7 +102,7 @@ struct BatchOptions: ParsableArguments {
 
     var mode: BatchMode { dryRun ? .dryRun : allOrNothing ? .allOrNothing : .partial }
 
-    func run(_ direction: BatchDirection, queue: Bool, global: GlobalOptions) async throws {
+    func run(_ direction: BatchDirection, queue: Bool, rows: RowLimitOptions, global: GlobalOptions) async throws {
         let asset = AssetKey(parsing: app)!
         let allot = try await global.openEngine()
         let selection = try selectedDevices(direction: direction)
@@ -117,7 +119,7 @@ struct BatchOptions: ParsableArguments {
         if global.json {
             try JSONOutput.emit(Extended(RollOutView(outcome, asset: asset), "delivery", delivery))
         } else {
-            BatchText.render(outcome, asset: asset, delivery: delivery)
+            BatchText.render(outcome, asset: asset, delivery: delivery, rows: rows)
         }
         if outcome.interrupted { throw ExitCode(ExitStatus.interrupted) }
         if outcome.failedCount > 0 {
@@ -164,14 +166,18 @@ enum RosterSelection {
 }
 
 enum BatchText {
-    static func render(_ outcome: RollOutOutcome, asset: AssetKey, delivery: Delivery) {
+    static func render(_ outcome: RollOutOutcome, asset: AssetKey, delivery: Delivery, rows: RowLimitOptions) {
         let failed = outcome.items.filter { !$0.result.isSuccess }
         if !failed.isEmpty {
+            // A roll-out of over 100,000 devices keeps at most `itemsListedMax` failed items:
+            // `--all` shows those, and the line under the table still counts every failure.
+            let shown = rows.shown(of: failed.count)
             var table = Table(.init("SERIAL"), .init("RESULT"), .init("REASON"))
-            for item in failed.prefix(TextLimits.rowsShown) { table.add(item.serialNumber, item.result.rawValue, item.reason ?? "") }
+            for item in failed.prefix(shown) { table.add(item.serialNumber, item.result.rawValue, item.reason ?? "") }
             Standard.output(table.render())
-            if outcome.failedCount > TextLimits.rowsShown {
-                Standard.output("… and \(Text.count(outcome.failedCount - TextLimits.rowsShown)) more failed; --json lists \(outcome.tally.listsEveryItem ? "every item" : "the failed items (up to \(Text.count(BatchTally.itemsListedMax)))").")
+            if outcome.failedCount > shown {
+                let json = "--json lists \(outcome.tally.listsEveryItem ? "every item" : "the failed items (up to \(Text.count(BatchTally.itemsListedMax)))")"
+                Standard.output(RowLimit.rest(outcome.failedCount - shown, " failed", seeAll: shown < failed.count ? "--all lists them, \(json)" : json))
             }
         }
         var tokens: [TokenID: Int] = [:]

@@ -27,6 +27,7 @@ struct DevicesCommand: AsyncParsableCommand {
         var dryRun = false
         @Option(help: ArgumentHelp("With --retire-missing: the most devices it may retire, N or P% of the managed devices (default 10%).", valueName: "n|p%"))
         var maxRetire: String?
+        @OptionGroup var rows: RowLimitOptions
         @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
@@ -52,13 +53,14 @@ struct DevicesCommand: AsyncParsableCommand {
                 try JSONOutput.emit(report)
             } else {
                 if !report.rejected.isEmpty {
+                    let shown = rows.shown(of: report.rejected.count)
                     var table = Table(.init("LINE", .right), .init("REJECTED BECAUSE"))
-                    for rejection in report.rejected.prefix(TextLimits.rowsShown) {
+                    for rejection in report.rejected.prefix(shown) {
                         table.add(Text.count(rejection.line), rejection.reason)
                     }
                     Standard.output(table.render())
-                    if report.rejected.count > TextLimits.rowsShown {
-                        Standard.output("… and \(Text.count(report.rejected.count - TextLimits.rowsShown)) more; --json lists every one.")
+                    if report.rejected.count > shown {
+                        Standard.output(RowLimit.rest(report.rejected.count - shown))
                     }
                 }
                 Standard.output("Imported \(Text.count(report.imported, "new device")), updated \(Text.count(report.updated)), rejected \(Text.count(report.rejected.count, "line")).")

@@ -56,9 +56,9 @@ struct EventsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let since = self.since.flatMap { Self.moment($0, now: Date()) }
-        let events = try await global.openEngine().events(tenant: tenant.tenant, limit: limit, kind: kind, since: since)
+        let (events, omitted) = try await global.openEngine().eventListing(tenant: tenant.tenant, limit: limit, kind: kind, since: since)
         if global.json {
-            try JSONOutput.emit(EventListView(events))
+            try JSONOutput.emit(EventListView(events, omitted: omitted))
             return
         }
         var table = Table(.init("AT (UTC)"), .init("KIND"), .init("TOKEN", .right), .init("DETAIL"))
@@ -66,6 +66,11 @@ struct EventsCommand: AsyncParsableCommand {
             table.add(Text.dateTime(event.at), event.kind, event.tokenId.map { "\($0)" } ?? "-", JSONValue(parsing: event.detail).summary)
         }
         if !events.isEmpty { Standard.output(table.render()) }
+        if omitted > 0 {
+            // The limit is what is read, not only what is shown: there is no --all, as 90 days
+            // of events have no bound (STYLE: a limit on everything).
+            Standard.output(RowLimit.rest(omitted, " events", seeAll: "raise --limit (at most \(Text.count(Self.limitMax))) or narrow with --since or --kind"))
+        }
         Standard.output(Text.count(events.count, "event") + (kind.map { " of kind \(Text.printable($0))" } ?? "")
                         + (since.map { " since \(Text.dateTime($0))" } ?? "") + ", newest first.")
     }

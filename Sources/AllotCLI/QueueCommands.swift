@@ -21,15 +21,11 @@ struct QueueCommand: AsyncParsableCommand {
         @OptionGroup var tenant: TenantOption
         @Option(help: ArgumentHelp("Only this app: ADAMID or ADAMID:PRICING.", valueName: "adamid[:pricing]"))
         var app: String?
-        @Option(help: ArgumentHelp("Rows of the table (default \(TextLimits.rowsShown)); --json lists every device.", valueName: "n"))
-        var limit: Int?
-        @Flag(help: "Every waiting device in the table.")
-        var all = false
+        @OptionGroup var rows: RowLimitOptions
         @OptionGroup(title: "Global options") var global: GlobalOptions
 
         func validate() throws {
             if let app, AssetKey(parsing: app) == nil { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
-            try RowLimit.validate(limit: limit, all: all)
         }
 
         func run() async throws {
@@ -42,14 +38,14 @@ struct QueueCommand: AsyncParsableCommand {
                 Standard.output("No device is waiting" + (app.map { " for \(Text.printable($0))" } ?? "") + ".")
                 return
             }
-            let shown = RowLimit.shown(limit: limit, all: all, of: entries.count)
+            let shown = rows.shown(of: entries.count)
             var table = Table(.init("APP"), .init("POSITION", .right), .init("SERIAL"), .init("QUEUED (UTC)"))
             for entry in entries.prefix(shown) {
                 table.add("\(entry.adamId):\(entry.pricingParam)", Text.count(entry.position), entry.serialNumber, Text.dateTime(entry.queuedAt))
             }
             Standard.output(table.render())
             if entries.count > shown {
-                Standard.output("… and \(Text.count(entries.count - shown)) more; --all lists every one.")
+                Standard.output(RowLimit.rest(entries.count - shown))
             }
             let apps = Set(entries.map { "\($0.adamId):\($0.pricingParam)" }).count
             Standard.output("\(Text.count(entries.count, "device")) waiting for \(Text.count(apps, "app")).")

@@ -19,9 +19,13 @@ struct SyncCommand: AsyncParsableCommand {
     var token: String?
     @Flag(help: "Repair the differences found: send Apple again what it lacks (through the outbox; `allot push` delivers it) and record what Apple holds that the ledger does not.")
     var repair = false
+    // `--all` is every tenant here, so the rows of a token's differences take `--limit` alone.
+    @Option(help: ArgumentHelp("Differences listed per token (default \(TextLimits.rowsShown), at most \(Text.count(RowLimit.rowsMax))); the JSON output is never cut by it.", valueName: "n"))
+    var limit: Int?
     @OptionGroup(title: "Global options") var global: GlobalOptions
 
     func validate() throws {
+        try RowLimit.validate(limit: limit, all: false)
         switch (tenant, all) {
         case (nil, false): throw ValidationError("name the tenant with --tenant SLUG, or sync every tenant with --all")
         case (.some, true): throw ValidationError("--tenant and --all cannot go together; give one")
@@ -77,12 +81,14 @@ struct SyncCommand: AsyncParsableCommand {
             Standard.output("Over-allocated: \(over.adamId):\(over.pricingParam) on token \(over.tokenId): Apple's total is \(Text.count(over.total)) but \(Text.count(over.assignedHere + over.assignedElsewhere)) are in use (\(Text.count(over.assignedHere)) by this server); buy more, or " + OverAllocationAdvice.resolve(tenant: tenant, tokens: [over.tokenId]) + ".")
         }
         for report in reports {
-            for drift in report.drift.prefix(TextLimits.rowsShown) {
+            let shown = RowLimit.shown(limit: limit, all: false, of: report.drift.count)
+            for drift in report.drift.prefix(shown) {
                 let what = drift.kind == .missingAtApple ? "the ledger holds it, Apple does not" : "Apple holds it, the ledger does not"
                 Standard.output("Drift: \(drift.adamId):\(drift.pricingParam) on \(drift.serialNumber.printableExcerpt), token \(report.tokenId): \(what).")
             }
-            if report.drift.count > TextLimits.rowsShown {
-                Standard.output("… and \(Text.count(report.drift.count - TextLimits.rowsShown)) more differences on token \(report.tokenId) (`--json` lists them all).")
+            if report.drift.count > shown {
+                Standard.output(RowLimit.rest(report.drift.count - shown, " differences on token \(report.tokenId)",
+                                              seeAll: "raise --limit to see more; --json lists every one"))
             }
             if let repair = report.repair {
                 Standard.output("Repaired token \(report.tokenId): \(Text.count(repair.resent)) sent to Apple again, \(Text.count(repair.recorded)) recorded, \(Text.count(repair.givenBack)) given back (retired devices), \(Text.count(repair.left)) left.")

@@ -91,6 +91,21 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
         }
     }
 
+    /// The fields of this kind's `detail` that hold a moment as seconds since 1970, as the
+    /// ledger recorded them. They keep that type (scripts read them); published views add
+    /// beside each its RFC 3339 form, named with `momentSuffix` (`expiresAt` → `expiresAtTime`),
+    /// so old events read the same as new ones. A new kind that records a moment names it here.
+    public var detailMoments: [String] {
+        switch self {
+        case .tokenRenewed, .tokenExpiring: ["expiresAt"]
+        case .tokenExpiryFromApple: ["from", "to"]
+        default: []
+        }
+    }
+
+    /// What a detail moment's RFC 3339 twin adds to its name: one rule for every kind.
+    public static let momentSuffix = "Time"
+
     /// The kind a filter names, by its published spelling or its `license` alias.
     public init?(named name: String) {
         if let kind = EventKind(rawValue: name) {

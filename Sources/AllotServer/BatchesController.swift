@@ -146,8 +146,8 @@ struct BatchesController {
             throw APIError.invalidInput("limit must be between 1 and \(ServerLimits.eventsLimitMax)")
         }
         let kind = request.uri.queryParameters["kind"].map(String.init)
-        let events = try await engine.events(tenant: tenant, limit: limit, kind: kind)
-        return EventListView(events)
+        let listing = try await engine.eventListing(tenant: tenant, limit: limit, kind: kind)
+        return EventListView(listing.events, omitted: listing.omitted)
     }
 
     @Sendable func push(_ request: Request, context: AllotRequestContext) async throws -> PushView {

@@ -202,8 +202,8 @@ extension Ledger {
         return (device, holdings)
     }
 
-    /// The devices holding an app, in serial order, at most `limit` (and whether there are more).
-    public func holders(tenant: TenantID, asset: AssetKey, limit: Int) throws -> (holdings: [Holding], more: Bool) {
+    /// The devices holding an app, in serial order, at most `limit`, and how many more hold it.
+    public func holders(tenant: TenantID, asset: AssetKey, limit: Int) throws -> (holdings: [Holding], omitted: Int) {
         precondition(limit > 0, "a listing shows at least one row")
         guard let assetId = try database.queryFirst("SELECT id FROM assets WHERE tenant_id = ? AND adam_id = ? AND pricing_param = ?",
                                                     [.integer(tenant.rawValue), .text(asset.adamId), .text(asset.pricingParam.rawValue)],
@@ -211,7 +211,11 @@ extension Ledger {
             throw AllotError.notFound("the tenant has no app \(asset); its tokens do not hold it")
         }
         let rows = try holdings(tenant: tenant, where: "a.asset_id = ?2", .integer(assetId), limit: limit + 1)
-        return (Array(rows.prefix(limit)), rows.count > limit)
+        guard rows.count > limit else { return (rows, 0) }
+        // Counted only when cut: every assignment row has its device, token and asset.
+        let held = try database.queryFirst("SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND asset_id = ?",
+                                           [.integer(tenant.rawValue), .integer(assetId)]) { $0.int(0) } ?? 0
+        return (Array(rows.prefix(limit)), max(held - limit, 1))
     }
 
     private func holdings(tenant: TenantID, where condition: String, _ value: SQLValue, limit: Int?) throws -> [Holding] {

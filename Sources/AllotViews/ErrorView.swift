@@ -5,8 +5,9 @@ import Foundation
 ///
 /// The shape is the HTTP API's, `{code, message}` at the top: its clients are services that
 /// cannot be told to change, and it is what openapi.yaml documents. The CLI used to print
-/// `{"error": {code, message}}`; that object stays beside the fields (in both faces) for a
-/// release, so a script reading `.error.code` keeps working while it moves to `.code`.
+/// `{"error": {code, message}}`; that object stays beside the fields (in both faces) through the
+/// 0.x releases and goes in 1.0 (docs/cli.md), so a script reading `.error.code` keeps working
+/// while it moves to `.code`.
 public struct ErrorView: Encodable, Sendable {
     /// The former CLI shape's inner object.
     public struct Former: Encodable, Sendable {

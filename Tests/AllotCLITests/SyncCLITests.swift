@@ -38,6 +38,14 @@ import Testing
         #expect(text.stdout.contains("DRIFT"))
         #expect(text.stdout.contains("Drift: \(Workspace.sharedApp):STDQ on \(Workspace.serial(1))"))
         #expect(text.stdout.contains("allot sync --repair"))
+        // `--limit N` cuts each token's differences (`--all` is every tenant here); JSON is never cut.
+        let cut = try await workspace.run("sync", "--tenant", "springfield", "--limit", "1")
+        #expect(cut.stdout.components(separatedBy: "Drift: ").count - 1 == 1, "\(cut)")
+        #expect(cut.stdout.contains("… and 1 more differences on token 1; raise --limit to see more; --json lists every one."), "\(cut)")
+        #expect(!text.stdout.contains("more differences"), "2 differences fit the 10 rows shown: \(text)")
+        #expect(try await workspace.run("sync", "--tenant", "springfield", "--limit", "1", "--json").json()[array: "tokens"].flatMap { $0[array: "drift"] }.count == 2)
+        let zero = try await workspace.run("sync", "--tenant", "springfield", "--limit", "0")
+        #expect(zero.status == 2 && zero.stderr.contains("--limit must be 1 to 100,000"), "\(zero)")
 
         let repaired = try await workspace.run("sync", "--tenant", "springfield", "--repair")
         #expect(repaired.status == 0, "\(repaired)")

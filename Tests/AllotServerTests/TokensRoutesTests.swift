@@ -107,6 +107,15 @@ import Testing
             let events = try await live.get(base + "/events?limit=100", key: key)
             answers.append(events)
             #expect(events.array("events").contains { $0["kind"] as? String == "token_taken_over" })
+            #expect(events.json["eventsOmitted"] as? Int == 0)
+            // The renewal's moment: seconds as recorded, and beside them the same in RFC 3339.
+            let renewal = try #require(events.array("events").first { $0["kind"] as? String == "token_renewed" }?["detail"] as? [String: Any])
+            let renewedAt = try #require(ISO8601DateFormatter().date(from: renewal["expiresAtTime"] as? String ?? ""), "\(renewal)")
+            #expect(Int(renewedAt.timeIntervalSince1970) == renewal["expiresAt"] as? Int)
+            let newest = try await live.get(base + "/events?limit=1", key: key)
+            answers.append(newest)
+            #expect(newest.array("events").count == 1)
+            #expect(newest.json["eventsOmitted"] as? Int == events.array("events").count - 1)
             return (key, answers)
         }
         secrets.append(ServerWorld.bearer(ofTokenFile: try world.tokenFile("1001")))
