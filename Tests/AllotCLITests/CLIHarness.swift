@@ -74,10 +74,10 @@ final class Workspace: @unchecked Sendable {
 
     @discardableResult
     func run(arguments: [String], environment extra: [String: String] = [:]) async throws -> CLIResult {
-        try await OffThePool.run { try await self.runWaiting(arguments: arguments, environment: extra) }
+        try await OffThePool.run { try self.runWaiting(arguments: arguments, environment: extra) }
     }
 
-    private func runWaiting(arguments: [String], environment extra: [String: String]) async throws -> CLIResult {
+    private func runWaiting(arguments: [String], environment extra: [String: String]) throws -> CLIResult {
         let id = UUID().uuidString
         let outPath = path(".out-\(id)"), errPath = path(".err-\(id)")
         defer {
@@ -86,7 +86,7 @@ final class Workspace: @unchecked Sendable {
         }
         // Bounded: a child that hangs is stopped and reaped, and the test fails saying so,
         // instead of the run hanging with a stuck process.
-        let ending = try await ChildProcess.run(AllotBinary.path, arguments, environment: environment.merging(extra) { $1 },
+        let ending = try ChildProcess.run(AllotBinary.path, arguments, environment: environment.merging(extra) { $1 },
                                           directory: folder.path, standardOutput: outPath, standardError: errPath,
                                           secondsMax: TestDeadlines.childProcessSecondsMax)
         let status: Int32

@@ -48,7 +48,7 @@ final class PseudoTerminal: @unchecked Sendable {
 
     /// Everything the child wrote, once it has exited: closes this process's copy of the child
     /// end, waits (bounded) for the drain, and closes the master.
-    func text() async -> String {
+    func text() -> String {
         try? childEnd.close()
         _ = drained.wait(timeout: .now() + Self.drainSecondsMax)
         close(master)
