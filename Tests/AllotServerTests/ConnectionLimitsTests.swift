@@ -1,5 +1,6 @@
 import AllotServer
 import Foundation
+import TestDeadlines
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -94,15 +95,15 @@ import Glibc
             halfSent.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             let started = Date()
             #expect((try await live.get("/healthz", key: nil)).status == 200)
-            #expect(await idle.closedByServer(within: 10), "an idle connection stays open")
-            #expect(await halfSent.closedByServer(within: 10), "a connection with unfinished headers stays open")
+            #expect(await idle.closedByServer(within: TestDeadlines.seconds(10)), "an idle connection stays open")
+            #expect(await halfSent.closedByServer(within: TestDeadlines.seconds(10)), "a connection with unfinished headers stays open")
             // Closed by the timeout, not at once: the server waited for the headers.
             #expect(Date().timeIntervalSince(started) >= 0.4)
             // On a new connection: the client's pooled one has idled past the timeout too, and
             // a request racing the server's close of it fails with "I/O on closed channel".
             let fresh = try RawConnection(port: live.port)
             fresh.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let answer = await fresh.answer(within: 10)
+            let answer = await fresh.answer(within: TestDeadlines.seconds(10))
             #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
         }
     }
@@ -118,9 +119,9 @@ import Glibc
             extra.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             #expect(await extra.answer(within: 0.4) == nil, "a connection past the bound was served at once")
             // The held ones are idle: the timeout closes them, and the waiting one is served.
-            let answer = await extra.answer(within: 10)
+            let answer = await extra.answer(within: TestDeadlines.seconds(10))
             #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
-            for connection in held { #expect(await connection.closedByServer(within: 5)) }
+            for connection in held { #expect(await connection.closedByServer(within: TestDeadlines.seconds(5))) }
         }
     }
 }

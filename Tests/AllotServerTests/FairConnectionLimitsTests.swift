@@ -2,6 +2,7 @@ import AllotCore
 @testable import AllotServer
 import Foundation
 import Prometheus
+import TestDeadlines
 import Testing
 
 /// Issue 28.2 over real loopback sockets: one client address cannot take the server, and at
@@ -37,19 +38,19 @@ import Testing
             // idle timeout is 30 s here: a close within 5 s is the refusal).
             let flood = try (0..<40).map { _ in try RawConnection(port: live.port, from: "127.0.0.2") }
             let closed = await withTaskGroup(of: Bool.self) { group in
-                for connection in flood { group.addTask { await connection.closedByServer(within: 5) } }
+                for connection in flood { group.addTask { await connection.closedByServer(within: TestDeadlines.seconds(5)) } }
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             #expect(closed == 40, "connections past their address's bound stay open")
             // Another client is served, on a fresh connection, during and after the flood.
             let other = try RawConnection(port: live.port, from: "127.0.0.3")
             other.send(Self.healthz)
-            let answer = await other.answer(within: 5)
+            let answer = await other.answer(within: TestDeadlines.seconds(5))
             #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
             // The connections within the bound were not touched.
             #expect(await held[0].closedByServer(within: 0.2) == false)
             held[1].send(Self.healthz)
-            let heldAnswer = await held[1].answer(within: 5)
+            let heldAnswer = await held[1].answer(within: TestDeadlines.seconds(5))
             #expect(heldAnswer?.hasPrefix("HTTP/1.1 200") == true, "\(heldAnswer ?? "no answer")")
             // One line for the flood, not one per connection.
             let lines = logs.text.components(separatedBy: "refusing connections from a client at its bound").count - 1
@@ -78,34 +79,34 @@ import Testing
             // A load balancer's probe: answered, then the reserve connection is let go.
             let probe = try RawConnection(port: live.port, from: "127.0.0.4")
             probe.send(Self.healthz)
-            let probeAnswer = await probe.answer(within: 5)
+            let probeAnswer = await probe.answer(within: TestDeadlines.seconds(5))
             #expect(probeAnswer?.hasPrefix("HTTP/1.1 200") == true, "\(probeAnswer ?? "no answer")")
             #expect(probeAnswer?.lowercased().contains("connection: close") == true, "\(probeAnswer ?? "no answer")")
-            #expect(await probe.closedByServer(within: 5), "a reserve connection is held after its one answer")
+            #expect(await probe.closedByServer(within: TestDeadlines.seconds(5)), "a reserve connection is held after its one answer")
             // A request with a key: answered.
             let keyed = try RawConnection(port: live.port, from: "127.0.0.4")
             keyed.send("GET /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(world.adminKey)\r\n\r\n")
-            let keyedAnswer = await keyed.answer(within: 5)
+            let keyedAnswer = await keyed.answer(within: TestDeadlines.seconds(5))
             #expect(keyedAnswer?.hasPrefix("HTTP/1.1 200") == true, "\(keyedAnswer ?? "no answer")")
-            #expect(await keyed.closedByServer(within: 5))
+            #expect(await keyed.closedByServer(within: TestDeadlines.seconds(5)))
             // A wrong key gets its 401 and the slot back at once.
             let wrongKey = try RawConnection(port: live.port, from: "127.0.0.4")
             wrongKey.send("GET /v1/tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer allot_wrong\r\n\r\n")
-            let wrongAnswer = await wrongKey.answer(within: 5)
+            let wrongAnswer = await wrongKey.answer(within: TestDeadlines.seconds(5))
             #expect(wrongAnswer?.hasPrefix("HTTP/1.1 401") == true, "\(wrongAnswer ?? "no answer")")
-            #expect(await wrongKey.closedByServer(within: 5))
+            #expect(await wrongKey.closedByServer(within: TestDeadlines.seconds(5)))
             // An anonymous request is told the server is busy, not left waiting.
             let anonymous = try RawConnection(port: live.port, from: "127.0.0.5")
             anonymous.send("GET /openapi.yaml HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            let busy = await anonymous.answer(within: 5)
+            let busy = await anonymous.answer(within: TestDeadlines.seconds(5))
             #expect(busy?.hasPrefix("HTTP/1.1 503") == true, "\(busy ?? "no answer")")
             #expect(busy?.lowercased().contains("retry-after: 1") == true, "\(busy ?? "no answer")")
             #expect(busy?.contains(#""code":"unavailable""#) == true, "\(busy ?? "no answer")")
-            #expect(await anonymous.closedByServer(within: 5))
+            #expect(await anonymous.closedByServer(within: TestDeadlines.seconds(5)))
             // A reserve connection that sends nothing is closed after the provisional bound.
             let silent = try RawConnection(port: live.port, from: "127.0.0.6")
             let started = Date()
-            #expect(await silent.closedByServer(within: 5), "a silent reserve connection is kept")
+            #expect(await silent.closedByServer(within: TestDeadlines.seconds(5)), "a silent reserve connection is kept")
             let silentFor = Date().timeIntervalSince(started)
             #expect(silentFor >= 0.4 && silentFor < 4, "closed at the provisional bound: \(silentFor) s")
             let scrape = Self.scrape(metrics)
@@ -113,7 +114,7 @@ import Testing
             #expect(scrape.value("allot_connections_refused_total", ["rule": "reserve_silent"]) == 1)
             // The held connections are ordinary ones: they were not closed, and are served.
             held[0].send(Self.healthz)
-            let heldAnswer = await held[0].answer(within: 5)
+            let heldAnswer = await held[0].answer(within: TestDeadlines.seconds(5))
             #expect(heldAnswer?.hasPrefix("HTTP/1.1 200") == true, "\(heldAnswer ?? "no answer")")
         }
     }
@@ -130,14 +131,14 @@ import Testing
             let proxied = try await Self.hold(5, from: "127.0.0.7", port: live.port)
             for connection in proxied {
                 connection.send(Self.healthz)
-                let answer = await connection.answer(within: 5)
+                let answer = await connection.answer(within: TestDeadlines.seconds(5))
                 #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
             }
             // Its neighbour is not trusted: the bound holds for it.
             let neighbours = try await Self.hold(2, from: "127.0.0.8", port: live.port)
             #expect(neighbours.count == 2)
             let third = try RawConnection(port: live.port, from: "127.0.0.8")
-            #expect(await third.closedByServer(within: 5))
+            #expect(await third.closedByServer(within: TestDeadlines.seconds(5)))
         }
     }
 
@@ -152,7 +153,7 @@ import Testing
             for source in ["127.0.0.9", "127.0.0.10"] {
                 let connection = try RawConnection(port: live.port, from: source)
                 connection.send(forwarded)
-                let answer = await connection.answer(within: 5)
+                let answer = await connection.answer(within: TestDeadlines.seconds(5))
                 #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "\(answer ?? "no answer")")
             }
             let deadline = ContinuousClock.now + .seconds(5)

@@ -1,5 +1,6 @@
 import AllotServer
 import Foundation
+import TestDeadlines
 import Testing
 
 /// Issue 28.1 over real loopback sockets: a body sent too slowly, or for too long, loses its
@@ -37,7 +38,7 @@ import Testing
             let started = Date()
             // The issue's attack, faster: a byte every 100 ms is 10 bytes/s, under the 100 asked.
             let sender = Self.trickle(slow, " ", every: .milliseconds(100), secondsMax: 10)
-            #expect(await slow.closedByServer(within: 5), "a body trickling below the minimum rate keeps its connection")
+            #expect(await slow.closedByServer(within: TestDeadlines.seconds(5)), "a body trickling below the minimum rate keeps its connection")
             sender.cancel()
             let elapsed = Date().timeIntervalSince(started)
             #expect(elapsed >= 0.25, "closed by the rate window, not at once: \(elapsed)")
@@ -68,7 +69,7 @@ import Testing
             let started = Date()
             // 20 bytes every 50 ms, steadily, but the body never ends.
             let sender = Self.trickle(steady, String(repeating: " ", count: 20), every: .milliseconds(50), secondsMax: 10)
-            #expect(await steady.closedByServer(within: 5))
+            #expect(await steady.closedByServer(within: TestDeadlines.seconds(5)))
             sender.cancel()
             let elapsed = Date().timeIntervalSince(started)
             #expect(elapsed >= 0.9 && elapsed < 4, "closed at the body's total bound: \(elapsed)")
@@ -86,10 +87,10 @@ import Testing
                                 ("/v1/tenants", "allot_wrong"), ("/apple/notifications/1", "wrong")] as [(String, String?)] {
                 let connection = try RawConnection(port: live.port)
                 connection.send(Self.head(path, key: key, contentLength: announced))
-                let answer = await connection.answer(within: 5)
+                let answer = await connection.answer(within: TestDeadlines.seconds(5))
                 #expect(answer?.hasPrefix("HTTP/1.1 401") == true, "\(path): \(answer ?? "no answer")")
                 // The unread body is not waited for: the connection is let go.
-                #expect(await connection.closedByServer(within: 5), "\(path): the connection waits for a body nobody reads")
+                #expect(await connection.closedByServer(within: TestDeadlines.seconds(5)), "\(path): the connection waits for a body nobody reads")
             }
         }
     }

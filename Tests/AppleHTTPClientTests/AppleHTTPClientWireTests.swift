@@ -1,6 +1,7 @@
 import AppleAppsAndBooks
 import AppleHTTPClient
 import Foundation
+import TestDeadlines
 import Testing
 
 /// The client against recorded Apple-shaped answers on a loopback server.
@@ -11,7 +12,7 @@ import Testing
             return .init(body: Recorded.assetsPage(index, of: 2))
         }
         let pages = try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL + "/", timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL + "/", timeout: TestDeadlines.duration(5))
             let first = try await client.assets(token: Recorded.token, query: AssetsQuery(pageIndex: 0))
             let second = try await client.assets(token: Recorded.token, query: AssetsQuery(pageIndex: 1, adamId: "361309726"))
             return [first, second]
@@ -32,7 +33,7 @@ import Testing
         let apple = RecordedApple { _ in .init(body: Recorded.assetsPage(0, of: 1)) }
         let sent = ["  \(Recorded.token)\n", "\u{00A0}\(Recorded.token)\u{2028}", "\t\(Recorded.token)", Recorded.token]
         try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             for token in sent { _ = try await client.assets(token: token, query: AssetsQuery(pageIndex: 0)) }
         }
         #expect(apple.requests.map(\.authorization) == Array(repeating: "Bearer \(Recorded.token)", count: sent.count))
@@ -46,7 +47,7 @@ import Testing
             }
         }
         let (event, config) = try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             let event = try await client.associate(token: Recorded.token, AssociationRequest(
                 assets: [WireAssetKey(adamId: "361309726", pricingParam: "STDQ")], serialNumbers: ["C02XK1ABJG5H"]))
             return (event, try await client.serviceConfig())
@@ -67,7 +68,7 @@ import Testing
         let apple = RecordedApple { _ in .init(status: 200, body: Recorded.error(9625, "The server has revoked the sToken.")) }
         let error = try await apple.serve { baseURL in
             await #expect(throws: AppleServiceError.self) {
-                _ = try await AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5)).clientConfig(token: Recorded.token)
+                _ = try await AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5)).clientConfig(token: Recorded.token)
             }
         }
         #expect(error?.errorNumber == 9625)
@@ -86,7 +87,7 @@ import Testing
             }
         }
         let errors: [AppleServiceError?] = try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             return [
                 await #expect(throws: AppleServiceError.self) { _ = try await client.clientConfig(token: Recorded.token) },
                 await #expect(throws: AppleServiceError.self) { _ = try await client.assets(token: Recorded.token, query: AssetsQuery()) },
@@ -123,7 +124,7 @@ import Testing
         let apple = RecordedApple { _ in .init(status: 503, body: Recorded.error(9729, "later"), headers: ["Retry-After": date]) }
         let error = try await apple.serve { baseURL in
             await #expect(throws: AppleServiceError.self) {
-                _ = try await AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5)).clientConfig(token: Recorded.token)
+                _ = try await AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5)).clientConfig(token: Recorded.token)
             }
         }
         let seconds = try #require(error?.retryAfterSeconds)
@@ -137,7 +138,7 @@ import Testing
                 : .init(body: Recorded.clientConfig(mdmInfo: Recorded.configuratorMDM))
         }
         let (read, written) = try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             let read = try await client.clientConfig(token: Recorded.token)
             let written = try await client.updateClientConfig(token: Recorded.token, ClientConfigRequest(
                 mdmInfo: MDMInfo(id: "6f1c1f1e-0000-4000-8000-000000000001", name: "allot", metadata: "1.0")))
@@ -155,7 +156,7 @@ import Testing
     @Test func anUnclaimedLocationHasNoMDMInfo() async throws {
         let apple = RecordedApple { _ in .init(body: Recorded.clientConfig(mdmInfo: nil)) }
         let config = try await apple.serve { baseURL in
-            try await AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5)).clientConfig(token: Recorded.token)
+            try await AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5)).clientConfig(token: Recorded.token)
         }
         #expect(config.mdmInfo == nil)
     }
@@ -169,7 +170,7 @@ import Testing
             }
         }
         let errors: [AppleHTTPClientError?] = try await apple.serve { baseURL in
-            let client = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let client = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             return [
                 await #expect(throws: AppleHTTPClientError.self) { _ = try await client.assets(token: Recorded.token, query: AssetsQuery()) },
                 await #expect(throws: AppleHTTPClientError.self) { _ = try await client.assignments(token: Recorded.token, query: AssignmentsQuery()) },
@@ -230,9 +231,9 @@ import Testing
     @Test func serviceConfigIsReadAgainOnlyAfterItsRefreshInterval() async throws {
         let apple = RecordedApple { _ in .init(body: Recorded.serviceConfig) }
         try await apple.serve { baseURL in
-            let cached = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5))
+            let cached = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5))
             for _ in 0..<3 { _ = try await cached.serviceConfig() }
-            let uncached = AppleHTTPClient(baseURL: baseURL, timeout: .seconds(5), serviceConfigRefreshSeconds: 0)
+            let uncached = AppleHTTPClient(baseURL: baseURL, timeout: TestDeadlines.duration(5), serviceConfigRefreshSeconds: 0)
             for _ in 0..<3 { _ = try await uncached.serviceConfig() }
         }
         #expect(apple.requests.count == 1 + 3)

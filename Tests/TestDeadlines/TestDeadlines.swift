@@ -19,6 +19,9 @@ public enum TestDeadlines {
     /// `base` seconds, scaled.
     public static func seconds(_ base: Double) -> Double { base * scale }
 
+    /// `base` seconds, scaled, as a `Duration` (a client's timeout set by a test).
+    public static func duration(_ base: Double) -> Duration { .milliseconds(Int64(seconds(base) * 1_000)) }
+
     /// The moment `base` seconds (scaled) from now, for waits that poll `Date()`.
     public static func date(after base: Double) -> Date { Date().addingTimeInterval(seconds(base)) }
 
