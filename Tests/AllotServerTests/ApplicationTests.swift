@@ -1,9 +1,12 @@
 import Allot
 import AllotCore
 import AllotServer
+import AsyncHTTPClient
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
+import TestDeadlines
 import Testing
 
 /// The application as a whole: the OpenAPI document agrees with the routes; graceful shutdown
@@ -62,8 +65,10 @@ import Testing
         defer { world.cleanUp() }
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = buildApplication(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, adminKey: world.adminKey, logger: logger),
-                                   engine: world.engine, onServerRunning: { continuation.yield($0) })
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, adminKey: world.adminKey, logger: logger)
+        let metrics = PrometheusCollectorRegistry()
+        configuration.metricsRegistry = metrics
+        let app = buildApplication(configuration: configuration, engine: world.engine, onServerRunning: { continuation.yield($0) })
         let worker = OutboxWorker(engine: world.engine, logger: logger, idleSeconds: 0.05)
         let group = ServiceGroup(configuration: .init(services: [worker, app], logger: logger))
         let count = 30_000
@@ -71,18 +76,26 @@ import Testing
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
-            let client = HTTPClientBox()
-            let live = Live(port: port, client: client.client)
-            let key = try await live.createTenant("springfield", adminKey: world.adminKey)
+            let openConnections = { FairConnectionLimitsTests.scrape(metrics).value("allot_connections_open") ?? 0 }
+            let key = try await withHTTPClient { client in
+                try await Live(port: port, client: client).createTenant("springfield", adminKey: world.adminKey)
+            }
+            // The batch goes on a connection of its own, and the stop comes once that connection
+            // is open (the tenant's is closed by then): a fixed pause alone could stop the server
+            // before a loaded machine's client connects, or close an idle pooled connection the
+            // batch was about to use.
+            #expect(try await TestDeadlines.eventually(10) { openConnections() == 0 }, "the tenant's connection stayed open")
             let devices = (1...count).map { ["serialNumber": ServerWorld.serial($0)] }
-            async let reply = live.json(.POST, "/v1/tenants/springfield/devices", key: key, ["devices": devices])
-            try await Task.sleep(for: .milliseconds(150))
-            await group.triggerGracefulShutdown()
-            let answer = try await reply
-            #expect(answer.status == 200)
-            #expect(answer.json["imported"] as? Int == count)
+            try await withHTTPClient { client in
+                async let reply = Live(port: port, client: client).json(.POST, "/v1/tenants/springfield/devices", key: key, ["devices": devices])
+                #expect(try await TestDeadlines.eventually(10) { openConnections() >= 1 }, "the batch's connection never opened")
+                try await Task.sleep(for: .milliseconds(150))
+                await group.triggerGracefulShutdown()
+                let answer = try await reply
+                #expect(answer.status == 200)
+                #expect(answer.json["imported"] as? Int == count)
+            }
             try await tasks.waitForAll()
-            try await client.client.shutdown()
         }
         // Every device is in the ledger after the server stopped.
         let reopened = try Allot(databasePath: world.databasePath)
@@ -111,5 +124,19 @@ import Testing
         #expect(APIKey.constantTimeEqual("abc", "abc"))
         #expect(!APIKey.constantTimeEqual("abc", "abd"))
         #expect(!APIKey.constantTimeEqual("abc", "abcd"))
+    }
+}
+
+/// Runs `body` with an HTTP client of its own, shut down on every path (a client left without
+/// its shutdown stops the test process in its deinit).
+func withHTTPClient<T: Sendable>(_ body: (HTTPClient) async throws -> T) async throws -> T {
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    do {
+        let result = try await body(client)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
     }
 }

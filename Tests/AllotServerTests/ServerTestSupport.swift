@@ -187,8 +187,3 @@ func withLiveServer<T: Sendable>(_ world: ServerWorld, engine: Allot? = nil, log
         }
     }
 }
-
-/// An HTTP client a test shuts down itself.
-struct HTTPClientBox {
-    let client = HTTPClient(eventLoopGroupProvider: .singleton)
-}
