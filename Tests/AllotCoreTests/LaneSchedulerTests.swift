@@ -9,16 +9,23 @@ import Testing
     static let big = TokenID(1)
     static let smalls = (2...6).map { TokenID(Int64($0)) }
 
+    /// A machine whose one lane, `token`'s, claimed `operations` at 0 and made its first call.
+    func oneCall(_ token: TokenID, claimed operations: Int, callsInFlightMax: Int = 4) -> LaneScheduler {
+        var machine = LaneScheduler(callsInFlightMax: callsInFlightMax)
+        machine.workAppeared(token, dueAt: 0)
+        #expect(machine.next(now: 0) == .claim(token))
+        machine.claimed(token, operations: operations, nextDueAt: nil)
+        #expect(machine.next(now: 0) == .call(token))
+        return machine
+    }
+
     // MARK: One lane, step by step
 
     @Test func aLaneClaimsCallsAndEndsWhenItsTokenHasNoDueWorkThenOpensAgainWhenWorkAppears() {
-        var machine = LaneScheduler(callsInFlightMax: 4)
+        var empty = LaneScheduler(callsInFlightMax: 4)
+        #expect(empty.next(now: 0) == .sleep(until: nil), "no lane, nothing to wake for")
         let token = TokenID(7)
-        #expect(machine.next(now: 0) == .sleep(until: nil))
-        machine.workAppeared(token, dueAt: 0)
-        #expect(machine.next(now: 0) == .claim(token))
-        machine.claimed(token, operations: 1, nextDueAt: nil)
-        #expect(machine.next(now: 0) == .call(token))
+        var machine = oneCall(token, claimed: 1)
         // The queue ran out: the next round is claimed while the call is in flight.
         #expect(machine.next(now: 0) == .claim(token))
         machine.claimed(token, operations: 0, nextDueAt: nil)
@@ -64,12 +71,8 @@ import Testing
     }
 
     @Test func aHeldTokenIsNeitherClaimedNorCalledUntilItsHoldEndsEvenAfterItsLaneReopens() {
-        var machine = LaneScheduler(callsInFlightMax: 4)
         let token = TokenID(7)
-        machine.workAppeared(token, dueAt: 0)
-        _ = machine.next(now: 0)
-        machine.claimed(token, operations: 5, nextDueAt: nil)
-        #expect(machine.next(now: 0) == .call(token))
+        var machine = oneCall(token, claimed: 5)
         machine.held(token, until: 2 * Self.second)
         machine.callFinished(token)
         #expect(machine.next(now: Self.second) == .sleep(until: 2 * Self.second), "its claimed operations are not called")
@@ -82,12 +85,8 @@ import Testing
     }
 
     @Test func aFreedSlotGoesToTheLaneServedLeastRecently() {
-        var machine = LaneScheduler(callsInFlightMax: 1)
         let busy = TokenID(1), fresh = TokenID(2)
-        machine.workAppeared(busy, dueAt: 0)
-        _ = machine.next(now: 0)
-        machine.claimed(busy, operations: 30, nextDueAt: nil)
-        #expect(machine.next(now: 0) == .call(busy))
+        var machine = oneCall(busy, claimed: 30, callsInFlightMax: 1)
         machine.workAppeared(fresh, dueAt: 0)
         #expect(machine.next(now: 0) == .claim(fresh))
         machine.claimed(fresh, operations: 1, nextDueAt: nil)
@@ -96,13 +95,26 @@ import Testing
         #expect(machine.next(now: Self.second) == .call(fresh))
     }
 
+    @Test func lanesWithBacklogsTakeTurnsForTheSlots() {
+        var machine = LaneScheduler(callsInFlightMax: 1, perSecondDefault: 1_000)
+        let tokens = [TokenID(1), TokenID(2), TokenID(3)]
+        for token in tokens {
+            machine.workAppeared(token, dueAt: 0)
+            #expect(machine.next(now: 0) == .claim(token))
+            machine.claimed(token, operations: 30, nextDueAt: nil)
+        }
+        var served: [TokenID] = []
+        for step in 1...6 {
+            guard case .call(let token) = machine.next(now: Int64(step) * Self.second) else { Issue.record("no call at step \(step)"); return }
+            served.append(token)
+            machine.callFinished(token)
+        }
+        #expect(served == tokens + tokens)
+    }
+
     @Test func aStoppedMachineStartsNothingAndEndsItsLanesAsTheirCallsAnswer() {
-        var machine = LaneScheduler(callsInFlightMax: 4)
         let token = TokenID(7)
-        machine.workAppeared(token, dueAt: 0)
-        _ = machine.next(now: 0)
-        machine.claimed(token, operations: 5, nextDueAt: nil)
-        #expect(machine.next(now: 0) == .call(token))
+        var machine = oneCall(token, claimed: 5)
         machine.stop()
         #expect(machine.next(now: Self.second) == .sleep(until: nil))
         #expect(!machine.isIdle, "a call is in flight")
