@@ -57,10 +57,19 @@ public struct LaneScheduler: Sendable {
         /// The token's next call leaves no earlier than this (its pace).
         var nextCallAt: Int64 = .min
         var inFlight = 0
+        /// Calls owed to operations already called, outside the claimed queue (`callFinished`'s
+        /// `callsAgain`): made before the queue's, as they are older work.
+        var followUps = 0
         /// The grant that last served it (0: never); lower goes first.
         var lastTurn: UInt64 = 0
         /// Order of opening, to break ties the same way every run (a dictionary's order is not).
         let opened: UInt64
+
+        /// Calls it may make once its pace, a hold and a slot allow.
+        var callsWaiting: Int {
+            if case .calling(let queued) = phase { return followUps + queued }
+            return followUps
+        }
     }
 
     /// Apple calls in flight at once over every lane (`EngineSettings.appleCallsInFlightMax`).
@@ -127,7 +136,7 @@ public struct LaneScheduler: Sendable {
         let later = [more, nextDueAt].compactMap { $0 }.min()
         if operations > 0 {
             lane.phase = .calling(queued: operations)
-        } else if lane.inFlight > 0 {
+        } else if lane.inFlight > 0 || lane.followUps > 0 {
             // Claimed again when a call answers; that claim tells what is due later.
             lane.phase = .draining
         } else if let later {
@@ -146,6 +155,8 @@ public struct LaneScheduler: Sendable {
     public mutating func held(_ token: TokenID, until: Int64) {
         holds[token] = max(until, holds[token] ?? .min)
         guard var lane = lanes[token] else { return }
+        // A follow-up not made is the engine's to reschedule, like the claimed operations.
+        lane.followUps = 0
         switch lane.phase {
         case .calling, .draining, .due: lane.phase = .due(at: until)
         case .claiming(let more): lane.phase = .claiming(moreDueAt: max(more ?? until, until))
@@ -153,12 +164,16 @@ public struct LaneScheduler: Sendable {
         lanes[token] = lane
     }
 
-    /// One call of the token's has answered (whatever the answer): its slot is free.
-    public mutating func callFinished(_ token: TokenID) {
+    /// One call of the token's has answered (whatever the answer): its slot is free. With
+    /// `callsAgain`, its operation needs one more call at once (Apple accepted a send and its
+    /// first poll is due now): that call is paced and counted like any other, since Apple
+    /// counts every call of the token, polls too.
+    public mutating func callFinished(_ token: TokenID, callsAgain: Bool = false) {
         guard var lane = lanes[token], lane.inFlight > 0 else { preconditionFailure("a call finished that the machine did not start") }
         precondition(callsInFlight > 0, "calls in flight count every lane's")
         lane.inFlight -= 1
         callsInFlight -= 1
+        if callsAgain && !stopping { lane.followUps += 1 }
         if lane.phase == .draining { lane.phase = .due(at: .min) }
         lanes[token] = lane
     }
@@ -186,8 +201,7 @@ public struct LaneScheduler: Sendable {
             return .claim(token)
         }
         if callsInFlight < callsInFlightMax, let token = firstServed(where: { token, lane in
-            if case .calling(let queued) = lane.phase { return queued > 0 && lane.nextCallAt <= now && !isHeld(token, now: now) }
-            return false
+            lane.callsWaiting > 0 && lane.nextCallAt <= now && !isHeld(token, now: now)
         }) {
             grant(token, now: now)
             return .call(token)
@@ -210,7 +224,7 @@ public struct LaneScheduler: Sendable {
     }
 
     private mutating func grant(_ token: TokenID, now: Int64) {
-        guard var lane = lanes[token], case .calling(let queued) = lane.phase else { preconditionFailure("only a calling lane is granted a call") }
+        guard var lane = lanes[token], lane.callsWaiting > 0 else { preconditionFailure("only a lane with a call waiting is granted one") }
         turns += 1
         lane.lastTurn = turns
         lane.inFlight += 1
@@ -219,9 +233,13 @@ public struct LaneScheduler: Sendable {
         // Spaced from this call, not from the last planned time: a late wake never makes a burst
         // that Apple, counting arrivals, would answer with 9646.
         lane.nextCallAt = now + lane.spacingNanoseconds
-        // The last claimed operation called: the next round is claimed at once, while this
-        // call is in flight, so a lane with a backlog keeps to its pace without a gap.
-        lane.phase = queued > 1 ? .calling(queued: queued - 1) : .due(at: now)
+        if lane.followUps > 0 {
+            lane.followUps -= 1
+        } else if case .calling(let queued) = lane.phase {
+            // The last claimed operation called: the next round is claimed at once, while this
+            // call is in flight, so a lane with a backlog keeps to its pace without a gap.
+            lane.phase = queued > 1 ? .calling(queued: queued - 1) : .due(at: now)
+        }
         lanes[token] = lane
     }
 
@@ -231,13 +249,8 @@ public struct LaneScheduler: Sendable {
         var wake: Int64?
         for (token, lane) in lanes {
             let hold = holds[token] ?? .min
-            let at: Int64?
-            switch lane.phase {
-            case .due(let due): at = max(due, hold)
-            case .calling(let queued) where queued > 0 && callsInFlight < callsInFlightMax: at = max(lane.nextCallAt, hold)
-            case .calling, .claiming, .draining: at = nil
-            }
-            if let at { wake = min(wake ?? at, max(at, now)) }
+            if case .due(let due) = lane.phase { wake = min(wake ?? .max, max(due, hold, now)) }
+            if lane.callsWaiting > 0 && callsInFlight < callsInFlightMax { wake = min(wake ?? .max, max(lane.nextCallAt, hold, now)) }
         }
         return wake
     }

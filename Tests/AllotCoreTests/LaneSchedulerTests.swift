@@ -112,6 +112,21 @@ import Testing
         #expect(served == tokens + tokens)
     }
 
+    @Test func aCallOwedToAnOperationAlreadySentGoesBeforeTheQueueAtTheTokensPace() {
+        let token = TokenID(7)
+        var machine = oneCall(token, claimed: 1)
+        #expect(machine.next(now: 0) == .claim(token))
+        machine.claimed(token, operations: 2, nextDueAt: nil)
+        machine.callFinished(token, callsAgain: true)
+        let spacing = LaneScheduler.spacingNanoseconds(perSecond: 15)
+        #expect(machine.next(now: 1) == .sleep(until: spacing))
+        #expect(machine.next(now: spacing) == .call(token))
+        machine.callFinished(token)
+        #expect(machine.next(now: 2 * spacing) == .call(token))
+        #expect(machine.next(now: 3 * spacing) == .call(token))
+        #expect(machine.next(now: 3 * spacing) == .claim(token), "two queued calls and one owed: three calls, then the next round")
+    }
+
     @Test func aStoppedMachineStartsNothingAndEndsItsLanesAsTheirCallsAnswer() {
         let token = TokenID(7)
         var machine = oneCall(token, claimed: 5)
@@ -156,6 +171,18 @@ import Testing
         #expect(run.bigDelivered == 20_000, "what a hold gave back was delivered later")
     }
 
+    @Test func aSendsFirstPollAtOnceIsPacedAndCountedLikeAnyCallAndNewWorkStillGoesWithinOneRoundTrip() {
+        let run = SimulatedDelivery(seed: 13, callsInFlightMax: 4, bigBacklog: 20_000, pollsAtOnce: true).run()
+        #expect(run.bigDelivered == 20_000)
+        #expect(run.paceKept, "a token's polls and sends together keep its pace")
+        #expect(run.bigCallRateFraction >= 0.8, "the big token called at \(run.bigCallRateFraction) of Apple's rate")
+        #expect(run.smallWaits.count == LaneSchedulerTests.smalls.count)
+        for (token, wait) in run.smallWaits {
+            #expect(wait <= SimulatedDelivery.roundTripMax + LaneScheduler.spacingNanoseconds(perSecond: SimulatedDelivery.perSecond),
+                    "token \(token.rawValue) waited \(wait / Self.millisecond) ms")
+        }
+    }
+
     @Test func theSameSeedGivesTheSameScheduleAndAnotherSeedAnother() {
         let first = SimulatedDelivery(seed: 5, callsInFlightMax: 3, bigBacklog: 5_000, holdOneCallIn: 500).run()
         let again = SimulatedDelivery(seed: 5, callsInFlightMax: 3, bigBacklog: 5_000, holdOneCallIn: 500).run()
@@ -182,22 +209,29 @@ struct SimulatedDelivery {
         var calls: [Call] = []
         var smallWaits: [(TokenID, Int64)] = []
         var bigDelivered = 0
+        /// Operations delivered a second, over Apple's calls a second.
         var bigRateFraction = 0.0
+        /// Calls made a second, over Apple's calls a second.
+        var bigCallRateFraction = 0.0
         var maxInFlight = 0
         var holds = 0
         var paceKept = true
         var holdsKept = true
     }
 
-    enum Event { case answer(TokenID, held: Bool), arrival(TokenID) }
+    enum Event { case answer(TokenID, held: Bool, send: Bool), arrival(TokenID) }
 
     let seed: UInt64
     let callsInFlightMax: Int
     let bigBacklog: Int
     /// One call of the big token in this many is answered 429 (0: none).
     let holdOneCallIn: UInt64
+    /// Whether an operation is a send and then its first poll at once (two calls), as the
+    /// engine delivers, rather than one call.
+    let pollsAtOnce: Bool
 
-    init(seed: UInt64, callsInFlightMax: Int, bigBacklog: Int = Self.bigBacklog, holdOneCallIn: UInt64 = 0) {
+    init(seed: UInt64, callsInFlightMax: Int, bigBacklog: Int = Self.bigBacklog, holdOneCallIn: UInt64 = 0, pollsAtOnce: Bool = false) {
+        self.pollsAtOnce = pollsAtOnce
         self.seed = seed
         self.callsInFlightMax = callsInFlightMax
         self.bigBacklog = bigBacklog
@@ -218,6 +252,8 @@ struct SimulatedDelivery {
         let big = LaneSchedulerTests.big
         var backlog: [TokenID: Int] = [big: bigBacklog]
         var claimedQueue: [TokenID: Int] = [:]
+        var pollsOwed: [TokenID: Int] = [:]
+        var bigCalls = 0
         var arrivedAt: [TokenID: Int64] = [:]
         var holdsUntil: [TokenID: Int64] = [:]
         var lastCall: [TokenID: Int64] = [:]
@@ -243,8 +279,15 @@ struct SimulatedDelivery {
                     claimedQueue[token, default: 0] += taken
                     machine.claimed(token, operations: taken, nextDueAt: nil)
                 case .call(let token):
-                    precondition(claimedQueue[token, default: 0] > 0, "a call is granted for a claimed operation")
-                    claimedQueue[token, default: 0] -= 1
+                    // The machine makes calls owed (first polls) before the claimed queue's.
+                    let send = pollsOwed[token, default: 0] == 0
+                    if send {
+                        precondition(claimedQueue[token, default: 0] > 0, "a call is granted for a claimed operation")
+                        claimedQueue[token, default: 0] -= 1
+                    } else {
+                        pollsOwed[token, default: 0] -= 1
+                    }
+                    if token == big { bigCalls += 1 }
                     inFlight += 1
                     result.maxInFlight = max(result.maxInFlight, inFlight)
                     result.calls.append(Call(at: now, token: token))
@@ -254,7 +297,7 @@ struct SimulatedDelivery {
                     if let arrived = arrivedAt.removeValue(forKey: token) { result.smallWaits.append((token, now - arrived)) }
                     let latency = Self.roundTripMin + Int64(generator.next() % UInt64(Self.roundTripMax - Self.roundTripMin + 1))
                     let held = token == big && holdOneCallIn > 0 && generator.next() % holdOneCallIn == 0
-                    schedule(now + latency, .answer(token, held: held))
+                    schedule(now + latency, .answer(token, held: held, send: send))
                 case .sleep(let until):
                     sleepUntil = until
                     break acting
@@ -268,16 +311,22 @@ struct SimulatedDelivery {
             events.removeFirst()
             now = event.at
             switch event.event {
-            case .answer(let token, let held):
+            case .answer(let token, let held, let send):
                 inFlight -= 1
                 if held {
-                    // Apple refused it: it and the lane's claimed operations go back to the outbox.
-                    backlog[token, default: 0] += 1 + claimedQueue[token, default: 0]
+                    // Apple refused it: it, the lane's claimed operations and its polls owed go
+                    // back to the outbox.
+                    backlog[token, default: 0] += 1 + claimedQueue[token, default: 0] + pollsOwed[token, default: 0]
                     claimedQueue[token] = 0
+                    pollsOwed[token] = 0
                     holdsUntil[token] = now + Self.retryAfter
                     result.holds += 1
                     machine.held(token, until: now + Self.retryAfter)
                     machine.workAppeared(token, dueAt: now + Self.retryAfter)
+                } else if send && pollsAtOnce {
+                    pollsOwed[token, default: 0] += 1
+                    machine.callFinished(token, callsAgain: true)
+                    continue
                 } else if token == big {
                     result.bigDelivered += 1
                     lastBigAnswer = now
@@ -292,6 +341,7 @@ struct SimulatedDelivery {
         precondition(machine.isIdle, "the simulation ran to the end")
         let allowedPerSecond = Double(Self.perSecond)
         result.bigRateFraction = Double(result.bigDelivered) / (Double(lastBigAnswer) / 1e9) / allowedPerSecond
+        result.bigCallRateFraction = Double(bigCalls) / (Double(lastBigAnswer) / 1e9) / allowedPerSecond
         return result
     }
 }
