@@ -200,18 +200,12 @@ extension Allot {
         }
     }
 
-    /// How much wider than `1 s / maxRequestPerSecond` calls of one token are spaced. Apple
-    /// counts calls as they arrive, and arrivals jitter (a busy machine, a slow connection): at
-    /// exactly the limit, one call arriving late let the next ones into its one-second window
-    /// and Apple (and the simulator, which enforces the limit by default) answered 9646. At 2%
-    /// a late call has 20 ms a second to spare, for 2% of a saturated lane's speed.
-    static let paceMarginPercent: Int64 = 2
-
     /// Waits as needed to stay under Apple's requests per second for one token.
     func pace(_ token: TokenID) async {
         guard settings.paceRequests else { return }
         let perSecond = max(1, limitsCache?.limits.maxRequestPerSecond ?? ServiceLimits.appleDefaults.maxRequestPerSecond)
-        let spacing = Duration.nanoseconds(1_000_000_000 * (100 + Self.paceMarginPercent) / 100 / Int64(perSecond))
+        // The lanes' rule (`LaneScheduler`, with its margin for Apple counting arrivals).
+        let spacing = Duration.nanoseconds(LaneScheduler.spacingNanoseconds(perSecond: perSecond))
         let clock = ContinuousClock()
         if let last = lastAppleCall[token] {
             let next = last.advanced(by: spacing)
