@@ -66,7 +66,8 @@ final class Workspace: @unchecked Sendable {
 
     /// Runs `allot ARGS…` in the folder. Output goes through files, so a large answer cannot
     /// fill a pipe and stall the child. The wait for the child runs off Swift's cooperative
-    /// pool (`OffThePool`), so a slow child never holds a thread another test needs.
+    /// pool (`OffThePool`), so a slow child never holds a thread another test needs, and a few
+    /// children run at once (`ChildProcessSlots`).
     @discardableResult
     func run(_ arguments: String..., environment extra: [String: String] = [:]) async throws -> CLIResult {
         try await run(arguments: arguments, environment: extra)
@@ -74,7 +75,9 @@ final class Workspace: @unchecked Sendable {
 
     @discardableResult
     func run(arguments: [String], environment extra: [String: String] = [:]) async throws -> CLIResult {
-        try await OffThePool.run { try self.runWaiting(arguments: arguments, environment: extra) }
+        try await ChildProcessSlots.shared.withSlot {
+            try await OffThePool.run { try self.runWaiting(arguments: arguments, environment: extra) }
+        }
     }
 
     private func runWaiting(arguments: [String], environment extra: [String: String]) throws -> CLIResult {

@@ -80,3 +80,44 @@ extension Process {
 private struct UncheckedProcess: @unchecked Sendable {
     let process: Process
 }
+
+/// A bound on the child processes the tests run at once. Waiting off the pool lets every CLI
+/// test start its `allot` together (a hundred processes on two cores), which starves the
+/// in-process servers that tests time to the second; a few at a time, first come first served,
+/// keeps the machine as busy as before the waits moved off the pool, and no busier.
+public actor ChildProcessSlots {
+    public static let shared = ChildProcessSlots(width: 2 * ProcessInfo.processInfo.activeProcessorCount)
+
+    private let width: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(width: Int) {
+        precondition(width > 0, "at least one child at a time")
+        self.width = width
+    }
+
+    /// Runs `body` once a slot is free, and frees it after.
+    public func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        if running < width {
+            running += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty {
+            running -= 1
+        } else {
+            // The slot passes straight to the next in line.
+            waiting.removeFirst().resume()
+        }
+    }
+}
