@@ -33,8 +33,11 @@ if [ "$(id -u)" = 0 ]; then
     user=postgres
 fi
 pids=()
+here=$PWD
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # Children a crashed test process left running.
+    pkill -f "$here/.build/.*/(allot|LedgerCrashWriter) " >/dev/null 2>&1 || true
     wait 2>/dev/null || true
     "${as_server[@]}" "$bin/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$work"
