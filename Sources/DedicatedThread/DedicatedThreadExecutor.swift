@@ -59,6 +59,8 @@ private final class JobQueue: @unchecked Sendable {
     private func next() -> [UnownedJob]? {
         condition.lock()
         defer { condition.unlock() }
+        // Blocks this executor's own thread, never one of the cooperative pool: waiting for
+        // work here is what the thread is for.
         while waiting.isEmpty && !stopped { condition.wait() }
         guard !waiting.isEmpty else { return nil }
         let batch = waiting

@@ -58,25 +58,16 @@ extension Process {
         _ = await exited(within: 30)
     }
 
-    /// For `defer`, which cannot await: stops the process (SIGTERM, then SIGKILL after
-    /// `graceSeconds`) and reaps it on a thread of its own, so no child outlives the test and
-    /// no pool thread waits for it.
+    /// For `defer`, which cannot await: `stopAndReap` in a task of its own, so no child
+    /// outlives the test and the test does not wait for it.
     public func stopInTheBackground(graceSeconds: Double = 5) {
         let process = UncheckedProcess(process: self)
-        Thread {
-            let child = process.process
-            if child.isRunning { child.terminate() }
-            let deadline = Date().addingTimeInterval(graceSeconds)
-            while child.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if child.isRunning { kill(child.processIdentifier, SIGKILL) }
-            let killed = Date().addingTimeInterval(30)
-            while child.isRunning && Date() < killed { Thread.sleep(forTimeInterval: 0.02) }
-        }.start()
+        Task.detached { await process.process.stopAndReap(graceSeconds: graceSeconds) }
     }
 }
 
-/// Foundation's `Process` is not `Sendable`; the background reaper is its only user after
-/// the test lets go of it.
+/// Foundation's `Process` is not `Sendable`; the background task is its only user after the
+/// test lets go of it.
 private struct UncheckedProcess: @unchecked Sendable {
     let process: Process
 }
