@@ -194,9 +194,10 @@ struct StopDeliveryOnShutdown: Service {
 }
 
 
-/// The outbox worker as a service: pushes while there is work, idles otherwise. On shutdown it
-/// lets the push in progress finish its Apple calls in flight (it starts no new one once the
-/// engine is told to stop) until the drain's deadline: a call cut short is a call Apple may
+/// The outbox worker as a service: the engine's delivery lanes (`Allot.deliverUntilStopped`),
+/// one per token with due work, woken by this process's commits and looking at the outbox every
+/// `idleSeconds` for other nodes' work. On shutdown it lets the Apple calls in flight finish
+/// (no new one starts once the engine is told to stop) until the drain's deadline: a call cut short is a call Apple may
 /// have acted on without this node knowing, so it would be sent again after the restart. Past
 /// the deadline it cancels them and gives back their leases: an Apple call that hangs does not
 /// hold the process past its bound.
@@ -228,7 +229,7 @@ public struct OutboxWorker: Service {
         let finished = Finished()
         // Unstructured, so that shutdown can stop waiting for it.
         let pushes = Task {
-            await pushUntilStopped()
+            await deliverUntilStopped()
             finished.flag.store(true, ordering: .releasing)
         }
         try? await gracefulShutdown()
@@ -249,25 +250,15 @@ public struct OutboxWorker: Service {
         }
     }
 
-    private func pushUntilStopped() async {
-        while !Task.isCancelled {
-            // A push begins with a call to Apple (its live limits): none once stopping.
-            if await engine.isStoppingDelivery { return }
-            var busy = false
-            do {
-                let report = try await engine.push()
-                busy = report.sent + report.completed > 0
-            } catch let error as AllotError {
+    /// Delivers through the engine's lanes until it is told to stop.
+    private func deliverUntilStopped() async {
+        let logger = self.logger
+        await engine.deliverUntilStopped(pollSeconds: idleSeconds) { error in
+            if let error = error as? AllotError {
                 // Messages of the engine never carry a token's secret.
-                logger.warning("outbox push failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
-            } catch {
-                logger.warning("outbox push failed", metadata: ["error": "\(String(describing: type(of: error)))"])
-            }
-            // Idle in short naps: a stop ends the wait at once instead of after `idleSeconds`.
-            let naps = max(1, Int(((busy ? Self.drainCheckSeconds : idleSeconds) / Self.drainCheckSeconds).rounded()))
-            for _ in 0..<naps {
-                if await engine.isStoppingDelivery { return }
-                do { try await Task.sleep(for: .seconds(Self.drainCheckSeconds)) } catch { return }
+                logger.warning("outbox delivery failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+            } else {
+                logger.warning("outbox delivery failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
         }
     }
