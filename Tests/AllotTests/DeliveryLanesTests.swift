@@ -20,6 +20,15 @@ import Testing
         ]}
         """
 
+    /// An engine paced to Apple's rate (as `allot serve` is), behind a network's delay.
+    static func pacedEngine(_ world: World) throws -> Allot {
+        var settings = EngineSettings()
+        settings.pollIntervalSeconds = 0
+        let clock = world.clock
+        return try Allot(databasePath: world.database, apple: CountingApple(world.simulator, delay: .milliseconds(20)),
+                         secrets: SecretBox(key: world.key), settings: settings, clock: { clock.now })
+    }
+
     @Test func anotherTenantsNewWorkReachesAppleWhileABacklogIsStillBeingDelivered() async throws {
         let world = try await World(seed: Self.seed)
         defer { world.cleanUp() }
@@ -34,11 +43,7 @@ import Testing
         try await world.simulator.setLimits(limits)
         #expect(try await world.engine.assign(tenant: "springfield", world.items(World.sharedApp, 1...20)).counts["assigned"] == 20)
 
-        var settings = EngineSettings()
-        settings.pollIntervalSeconds = 0
-        let clock = world.clock
-        let engine = try Allot(databasePath: world.database, apple: CountingApple(world.simulator, delay: .milliseconds(20)),
-                               secrets: SecretBox(key: world.key), settings: settings, clock: { clock.now })
+        let engine = try Self.pacedEngine(world)
         let delivery = Task { await engine.deliverUntilStopped(pollSeconds: 0.2) }
         defer { delivery.cancel() }
         let started = try await TestDeadlines.eventually(30) { try await world.simulator.allAssignments().count >= 1 }
@@ -73,18 +78,14 @@ import Testing
         try await world.simulator.setLimits(limits)
         _ = try await world.engine.assign(tenant: "springfield", world.items(World.sharedApp, 1...20))
 
-        var settings = EngineSettings()
-        settings.pollIntervalSeconds = 0
-        let clock = world.clock
-        let engine = try Allot(databasePath: world.database, apple: CountingApple(world.simulator, delay: .milliseconds(20)),
-                               secrets: SecretBox(key: world.key), settings: settings, clock: { clock.now })
+        let engine = try Self.pacedEngine(world)
         let delivery = Task { await engine.deliverUntilStopped(pollSeconds: 0.2) }
         let started = try await TestDeadlines.eventually(30) { try await world.simulator.allAssignments().count >= 1 }
         #expect(started)
         await engine.stopDelivering()
         await delivery.value
         // What was claimed and not called went back at once: another worker may take it now.
-        let leased = try await engine.outbox(tenant: nil).filter { $0.state.isUnfinished && ($0.leaseExpiresAt ?? .min) > clock.now }
+        let leased = try await engine.outbox(tenant: nil).filter { $0.state.isUnfinished && ($0.leaseExpiresAt ?? .min) > world.clock.now }
         #expect(leased.isEmpty, "still leased: \(leased.map(\.id))")
         #expect(try await engine.outbox(tenant: nil).contains { $0.state.isUnfinished }, "the stop came before the backlog was delivered")
     }
