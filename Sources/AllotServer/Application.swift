@@ -148,18 +148,9 @@ public struct ShutdownSettings: Sendable {
 /// The admin key is `adminKey`, else `$ALLOT_ADMIN_KEY`, else a key created on first start
 /// whose SHA-256 is kept beside the database (`DB.admin-key-sha256`) and which is printed
 /// once on standard error.
-public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
-                      shutdown: ShutdownSettings = ShutdownSettings(),
-                      reconcile: ReconcileSettings = ReconcileSettings(),
-                      connections: ConnectionSettings = ConnectionSettings(),
-                      logger: Logger = Logger(label: "allot.server"),
-                      onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-    try await runServer(host: host, port: port, engines: NodeEngines(engine), adminKey: adminKey, shutdown: shutdown,
-                        reconcile: reconcile, connections: connections, logger: logger, onReady: onReady)
-}
-
-/// `allot serve` over a node's engines (`NodeEngines`): the primary delivers, syncs, posts
-/// webhooks and hears Apple; each tenant's requests go to its engine.
+///
+/// The node's engines (`NodeEngines`): the primary delivers, syncs, posts webhooks and hears
+/// Apple; each tenant's requests go to its engine.
 public func runServer(host: String = "127.0.0.1", port: Int = 8080, engines: NodeEngines, adminKey: String? = nil,
                       shutdown: ShutdownSettings = ShutdownSettings(),
                       reconcile: ReconcileSettings = ReconcileSettings(),
