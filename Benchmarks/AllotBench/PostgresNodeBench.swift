@@ -104,24 +104,7 @@ enum PostgresNodeBench {
         let devices = try database.query("SELECT id FROM devices WHERE tenant_id = ? ORDER BY serial", [.integer(tenant)]) { $0.int64(0) }
         for batch in 0..<batches {
             let chunk = Array(devices[batch * batchSize..<(batch + 1) * batchSize])
-            try database.transaction {
-                let batchId = try database.queryFirst("""
-                    INSERT INTO batches (tenant_id, kind, item_count, changed_count, created_at) VALUES (?, 'assign', ?, ?, 0) RETURNING id
-                    """, [.integer(tenant), .integer(Int64(batchSize)), .integer(Int64(batchSize))]) { $0.int64(0) }!
-                var bindings = PostgresBindings()
-                bindings.append(tenant)
-                bindings.append(ids.0)
-                bindings.append(chunk)
-                bindings.append(ids.1)
-                bindings.append(batchId)
-                let inserted = try database.runNative("""
-                    INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id)
-                    SELECT $1, $2, device_id, $4, 0, $5 FROM unnest($3::bigint[]) AS item (device_id)
-                    """, bindings)
-                precondition(inserted == batchSize, "the bulk insert wrote every row")
-                try database.run("UPDATE pool SET assigned_here = assigned_here + ? WHERE token_id = ? AND asset_id = ?",
-                                 [.integer(Int64(batchSize)), .integer(ids.1), .integer(ids.0)])
-            }
+            try PostgresBench.insertBatch(database, tenant: tenant, asset: ids.0, token: ids.1, devices: chunk)
         }
     }
 }
