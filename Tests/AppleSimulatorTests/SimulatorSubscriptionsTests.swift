@@ -262,3 +262,33 @@ extension SimulatorFixture {
         try await simulator.subscriptions(token: token(), query: SubscriptionsQuery(adamId: adamId)).subscriptions.first?.counts
     }
 }
+
+/// Users and subscriptions written by the seed of `sim init`.
+@Suite(.timeLimit(.minutes(5))) struct SeedUsersAndSubscriptionsTests {
+    @Test func aSeedRegistersUsersAndSubscriptions() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("allot-seed-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let seed = """
+            {"locations": [{"uId": "1001", "locationName": "Main", "orgName": "Org", "expires": "2099-01-01T00:00:00Z",
+              "assets": [{"adamId": "361309726", "pricingParam": "STDQ", "productType": "App", "total": 5, "deviceAssignable": true, "revocable": true}],
+              "users": [{"clientUserId": "u1", "email": "u1@example.com"}, {"clientUserId": "u2", "appleAccount": "pat@example.com"}],
+              "subscriptions": [{"adamId": 12345, "parentAdamId": 54321, "renewing": 10, "expiring": 2, "periodEnd": "2027-01-15"}]}]}
+            """
+        let simulator = try AppleSimulator.initialize(seed: Data(seed.utf8), statePath: folder.appendingPathComponent("sim.sqlite"),
+                                                      tokensDirectory: folder.appendingPathComponent("tokens"), enforceRequestRate: false)
+        let token = try String(contentsOf: AppleSimulator.tokenFileURL(location: "1001", tokensDirectory: folder.appendingPathComponent("tokens")),
+                               encoding: .utf8)
+        let users = try await simulator.users(token: token, query: UsersQuery())
+        #expect(users.users.map(\.userStatus) == [.registered, .associated])
+        let subscriptions = try await simulator.subscriptions(token: token, query: SubscriptionsQuery())
+        #expect(subscriptions.subscriptions.first?.counts?.total == .init(renewing: 10, expiring: 2))
+        let refused = await appleError { try await simulator.disableSubscriptions(token: token) }
+        #expect(refused?.errorNumber == AppleErrorNumber.subscriptionsExist)
+
+        let bad = seed.replacingOccurrences(of: "2027-01-15", with: "January")
+        #expect(throws: AppleSimulatorError.self) {
+            _ = try AppleSimulator.initialize(seed: Data(bad.utf8), statePath: folder.appendingPathComponent("bad.sqlite"),
+                                              tokensDirectory: folder.appendingPathComponent("tokens2"))
+        }
+    }
+}
