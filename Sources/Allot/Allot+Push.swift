@@ -248,7 +248,14 @@ extension Allot {
             try ledger.pauseOperations(token: token.id)
             return .paused(token.id)
         }
-        let window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+        var window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+        // An operation committed after this worker last split the outbox (a batch that landed
+        // during a delivery) may be larger than one request may carry: Apple would refuse it.
+        let serialsMax = (limitsCache?.limits ?? ServiceLimits.appleDefaults).maxSerialNumbers
+        if window.contains(where: { $0.state == .pending && $0.serials.count > serialsMax }) {
+            try ledger.splitOversizedOperations(serialsMax: serialsMax)
+            window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+        }
         let candidates = window.map(\.candidate)
         let pools = try poolsShortOfRoom(tenant: tenant.id, token: token.id, window: candidates)
         let taken = Set(LaneRound.take(candidates, now: now, operationsMax: settings.laneOperationsPerRoundMax, pools: pools))

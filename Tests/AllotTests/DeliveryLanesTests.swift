@@ -68,6 +68,30 @@ import Testing
         #expect(try await world.appleAssignments() == world.ledgerAssignments().union(world.ledgerAssignments("shelbyville")))
     }
 
+    @Test func aBatchCommittedWhileDeliveryRunsGoesOutInRequestsAppleAccepts() async throws {
+        let world = try await World(seed: Self.seed)
+        defer { world.cleanUp() }
+        try await world.tenant("springfield", devices: 20)
+        _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
+        var limits = ServiceLimits.appleDefaults
+        limits.maxSerialNumbers = 3
+        try await world.simulator.setLimits(limits)
+        let engine = try Self.pacedEngine(world)
+        let delivery = Task { await engine.deliverUntilStopped(pollSeconds: 0.2) }
+        defer { delivery.cancel() }
+        // The loop has read Apple's limits before the batch lands.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await engine.assign(tenant: "springfield", world.items(World.sharedApp, 1...20)).counts["assigned"] == 20)
+        let drained = try await TestDeadlines.eventually(60) { try await engine.outbox(tenant: nil).allSatisfy { !$0.state.isUnfinished } }
+        await engine.stopDelivering()
+        await delivery.value
+        #expect(drained)
+        let operations = try await engine.outbox(tenant: nil)
+        #expect(operations.allSatisfy { $0.state == .done }, "\(operations.map { "\($0.state) \($0.serials.count)" })")
+        #expect(operations.allSatisfy { $0.serials.count <= 3 })
+        #expect(try await world.simulator.allAssignments().count == 20)
+    }
+
     @Test func aStopEndsTheDeliveryAndLeavesNothingClaimed() async throws {
         let world = try await World(seed: Self.seed)
         defer { world.cleanUp() }
