@@ -20,6 +20,18 @@ import Testing
         ]}
         """
 
+    /// The big district's tenant with 20 devices and its token, Apple taking at most
+    /// `serialsPerRequest` serials a request.
+    static func bigDistrict(serialsPerRequest: Int) async throws -> World {
+        let world = try await World(seed: seed)
+        try await world.tenant("springfield", devices: 20)
+        _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
+        var limits = ServiceLimits.appleDefaults
+        limits.maxSerialNumbers = serialsPerRequest
+        try await world.simulator.setLimits(limits)
+        return world
+    }
+
     /// An engine paced to Apple's rate (as `allot serve` is), behind a network's delay.
     static func pacedEngine(_ world: World) throws -> Allot {
         var settings = EngineSettings()
@@ -69,13 +81,8 @@ import Testing
     }
 
     @Test func aBatchCommittedWhileDeliveryRunsGoesOutInRequestsAppleAccepts() async throws {
-        let world = try await World(seed: Self.seed)
+        let world = try await Self.bigDistrict(serialsPerRequest: 3)
         defer { world.cleanUp() }
-        try await world.tenant("springfield", devices: 20)
-        _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
-        var limits = ServiceLimits.appleDefaults
-        limits.maxSerialNumbers = 3
-        try await world.simulator.setLimits(limits)
         let engine = try Self.pacedEngine(world)
         let delivery = Task { await engine.deliverUntilStopped(pollSeconds: 0.2) }
         defer { delivery.cancel() }
@@ -93,13 +100,8 @@ import Testing
     }
 
     @Test func aStopEndsTheDeliveryAndLeavesNothingClaimed() async throws {
-        let world = try await World(seed: Self.seed)
+        let world = try await Self.bigDistrict(serialsPerRequest: 1)
         defer { world.cleanUp() }
-        try await world.tenant("springfield", devices: 20)
-        _ = try await world.engine.addToken(tenant: "springfield", fileContents: world.tokenFile("1001"))
-        var limits = ServiceLimits.appleDefaults
-        limits.maxSerialNumbers = 1
-        try await world.simulator.setLimits(limits)
         _ = try await world.engine.assign(tenant: "springfield", world.items(World.sharedApp, 1...20))
 
         let engine = try Self.pacedEngine(world)
