@@ -27,6 +27,11 @@ struct Options {
     var rollOut: Int?
     /// `--postgres URL`: the ledger on PostgreSQL (PostgresBench.swift).
     var postgres: String?
+    /// `--fairness [N]`: small tenants' assignments during one tenant's delivery of N (Fairness.swift).
+    var fairness: Int?
+    /// `--allot PATH[,PATH…]` and `--label NAME[,NAME…]`: the `allot` binaries `--fairness` measures, taking turns.
+    var allotPaths: [String] = []
+    var labels: [String] = []
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -51,6 +56,12 @@ struct Options {
           --sim-latency    with --fleet-push: `allot sim serve --latency-ms 150` instead of a proxy
           --fleet-push-floor N[,N...]  only the least work the fleet push of N tokens gives Apple's stand-in here
                        (its N x 1,000 assignment rows, nothing else), and the best ratio that leaves, e.g. --fleet-push-floor 1000
+          --fairness [N]   only fairness: 5 small tenants each assign one device over HTTP while `allot serve` delivers
+                       another tenant's N devices (default 300,000; 20,000 with --quick), at 150 ms a call; how long each
+                       waits until Apple holds it, and the big delivery's rate (--rounds N: turns per binary, default 1)
+          --allot PATH[,PATH...]  with --fairness: the allot binaries to measure, taking turns in one run (default: the
+                       allot beside allot-bench); the first one also serves the simulator
+          --label NAME[,NAME...]  with --fairness: their names in the table (default: each path's folder and name)
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -107,6 +118,16 @@ struct Options {
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "--postgres": options.postgres = value(argument)
+            case "--fairness":
+                if let next = rest.first, let n = Int(next) {
+                    rest.removeFirst()
+                    guard (1_000...1_000_000).contains(n) else { fail("--fairness takes 1000 to 1000000 devices") }
+                    options.fairness = n
+                } else {
+                    options.fairness = 0
+                }
+            case "--allot": options.allotPaths = value(argument).split(separator: ",").map(String.init)
+            case "--label": options.labels = value(argument).split(separator: ",").map(String.init)
             case "--rollout":
                 if let next = rest.first, let n = Int(next) {
                     rest.removeFirst()
@@ -128,6 +149,11 @@ struct Options {
         if options.rollOut == 0 { options.rollOut = options.quick ? 20_000 : 1_000_000 }
         if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
         if options.simCalls == 0 { options.simCalls = options.quick ? 2_000 : 20_000 }
+        if options.fairness == 0 { options.fairness = options.quick ? 20_000 : 300_000 }
+        if options.fairness != nil && !roundsGiven { options.rounds = 1 }
+        if !options.labels.isEmpty && options.labels.count != max(options.allotPaths.count, 1) {
+            fail("--label takes one name per --allot binary")
+        }
         return options
     }
 
@@ -237,6 +263,29 @@ if let counts = options.fleetPush {
 
 if let counts = options.fleetPushFloor {
     FleetPushFloor.report(try counts.map { try FleetPushFloor.run(tokens: $0, directory: directory) })
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: Fairness alone
+
+if let devices = options.fairness {
+    var setup = Fairness.Setup()
+    setup.devices = devices
+    setup.rounds = options.rounds
+    // With --quick the big delivery lasts a few seconds: the small tenants assign as soon as it runs.
+    if options.quick { setup.runningSecondsBefore = 0 }
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("allot").path
+    let paths = options.allotPaths.isEmpty ? [beside] : options.allotPaths
+    for path in paths where !FileManager.default.isExecutableFile(atPath: path) {
+        Options.fail("--allot: no executable at \(path) (build `allot` first)")
+    }
+    setup.binaries = paths.enumerated().map { index, path in
+        let url = URL(fileURLWithPath: path)
+        let label = options.labels.isEmpty ? "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent)" : options.labels[index]
+        return Fairness.Binary(path: path, label: label, index: index)
+    }
+    Fairness.report(Fairness.runBlocking(setup: setup, directory: directory), setup: setup)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }
