@@ -37,6 +37,15 @@ final class ChildProcesses {
         }
     }
 
+    /// SIGTERM (a graceful stop), then SIGKILL if it still runs after `seconds`; waits for it.
+    func stop(_ process: Process, seconds: Double = 30) {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
     /// SIGKILL to every child still running, then waits for each: they are throwaway (their
     /// state is in the run's temporary folder), and one that ignored SIGTERM would hang a run.
     func reapAll() {

@@ -26,6 +26,9 @@ enum Fairness {
     static let smallSecondsMax = 120.0
     /// How often the small assignments are looked for at Apple: the timing's resolution.
     static let smallPollMilliseconds = 20
+    /// The big delivery counts as stopped when Apple's count has not grown for this long
+    /// (above the worker's 30 s between polls of an unfinished event).
+    static let stallSecondsMax = 60.0
     /// How often the big delivery's count is read.
     static let bigPollMilliseconds = 100
 
@@ -43,6 +46,9 @@ enum Fairness {
         /// How long the big delivery runs before the small tenants assign: past its first
         /// operation, so the worker is busy with it, not starting up.
         var runningSecondsBefore = 3.0
+        /// Commit the big roll-out over HTTP while the worker runs (`--big-over-http`), instead
+        /// of with the CLI while `allot serve` is stopped.
+        var bigOverHTTP = false
     }
 
     struct Run {
@@ -60,12 +66,13 @@ enum Fairness {
         let heldDuringBigDelivery: Int
         /// The big delivery's assignments Apple held when the small tenants sent theirs.
         let bigAtSmallRequests: Int
-        /// From the big roll-out's request until Apple held all of it.
+        /// From the big delivery's start (the roll-out's request, or `allot serve` starting with
+        /// it committed) until Apple held all of it, or held the last it did.
         let bigSeconds: Double
         /// Apple's holdings of the big tenant per second, from the first until all were held.
         let bigRate: Double
         let bigHeld: Int
-        /// The big roll-out's HTTP request (committing N decisions).
+        /// Committing the big roll-out's N decisions (its HTTP request, or the CLI's `assign --no-push`).
         let rollOutSeconds: Double
         let limits: ServiceLimits
         /// `allot serve`'s user + system CPU from the roll-out's request until Apple held all.
@@ -133,12 +140,18 @@ enum Fairness {
 
         // A fresh admin key for this run only, handed over in the environment, never printed.
         let adminKey = "bench-" + UUID().uuidString + UUID().uuidString
-        let port = try FleetPush.freePort()
-        let serve = try children.start(binary.path, ["serve", "--db", folder.appendingPathComponent("allot.sqlite").path,
-                                                     "--port", String(port), "--apple", simulatorURL, "--sync-interval", "1d"],
-                                       folder: folder, name: "serve", environment: ["ALLOT_ADMIN_KEY": adminKey])
-        let api = AllotAPI(baseURL: "http://127.0.0.1:\(port)")
-        try await api.waitUntilHealthy(seconds: startupSecondsMax) { serve.isRunning }
+        let database = folder.appendingPathComponent("allot.sqlite").path
+        /// `allot serve` on a free port, answering /healthz.
+        func startServe(_ name: String) async throws -> (Process, AllotAPI) {
+            let port = try FleetPush.freePort()
+            let serve = try children.start(binary.path, ["serve", "--db", database, "--port", String(port), "--apple", simulatorURL,
+                                                         "--sync-interval", "1d"],
+                                           folder: folder, name: name, environment: ["ALLOT_ADMIN_KEY": adminKey])
+            let api = AllotAPI(baseURL: "http://127.0.0.1:\(port)")
+            try await api.waitUntilHealthy(seconds: startupSecondsMax) { serve.isRunning }
+            return (serve, api)
+        }
+        var (serve, api) = try await startServe("serve")
 
         let bigKey = try await addTenant(api, adminKey: adminKey, slug: "big", location: bigLocation, tokens: tokens,
                                          serials: (1...setup.devices).map(bigSerial))
@@ -158,36 +171,52 @@ enum Fairness {
             floor.append(try await heldAfter(holdings, location: smallLocation(index), serial: floorSerial(index), since: started))
         }
 
-        // The big delivery: one roll-out to every device, committed over HTTP; the worker delivers it.
-        log("fairness \(binary.label) round \(round): rolling out to \(format(Double(setup.devices))) devices")
-        let cpuBefore = FleetPush.childCPUSeconds(serve.processIdentifier)
-        let bigStart = ContinuousClock.now
-        let rollOut = Task {
-            let answer = try await api.post("/v1/tenants/big/assignments", key: bigKey, json: ["app": app.adamId, "allDevices": true],
-                                            timeoutSeconds: 3_600)
-            let object = try api.expect(200, answer, "the big roll-out")
-            let assigned = (object["counts"] as? [String: Any])?["assigned"] as? Int ?? 0
-            guard assigned == setup.devices else { throw BenchError("the big roll-out assigned \(assigned) of \(setup.devices)") }
-            return (ContinuousClock.now - bigStart).inSeconds
+        // The big delivery: one roll-out to every device; `allot serve`'s worker delivers it.
+        var cpuBefore = FleetPush.childCPUSeconds(serve.processIdentifier)
+        var bigStart = ContinuousClock.now
+        var rollOut: Task<Double, any Error>?
+        var committedSeconds: Double?
+        if setup.bigOverHTTP {
+            log("fairness \(binary.label) round \(round): rolling out to \(format(Double(setup.devices))) devices over HTTP, the worker running")
+            rollOut = Task { [api, bigStart] in
+                let answer = try await api.post("/v1/tenants/big/assignments", key: bigKey, json: ["app": app.adamId, "allDevices": true],
+                                                timeoutSeconds: 3_600)
+                let object = try api.expect(200, answer, "the big roll-out")
+                let assigned = (object["counts"] as? [String: Any])?["assigned"] as? Int ?? 0
+                guard assigned == setup.devices else { throw BenchError("the big roll-out assigned \(assigned) of \(setup.devices)") }
+                return (ContinuousClock.now - bigStart).inSeconds
+            }
+        } else {
+            // Committed whole while no worker runs, then `allot serve` starts again and finds it
+            // in the outbox: the delivery measured is of a batch fully committed.
+            log("fairness \(binary.label) round \(round): rolling out to \(format(Double(setup.devices))) devices with the CLI, serve stopped")
+            children.stop(serve)
+            let committing = ContinuousClock.now
+            try children.run(binary.path, ["assign", "--db", database, "--tenant", "big", "--app", app.adamId, "--all-devices", "--no-push", "--json"],
+                             folder: folder, name: "assign")
+            committedSeconds = (ContinuousClock.now - committing).inSeconds
+            bigStart = ContinuousClock.now
+            (serve, api) = try await startServe("serve-again")
+            cpuBefore = 0
         }
         do {
             let measured = try await measureDuring(api: api, holdings: holdings, smallKeys: smallKeys, setup: setup, limits: limits,
                                                    bigStart: bigStart, serve: serve)
             let cpuSeconds = FleetPush.childCPUSeconds(serve.processIdentifier) - cpuBefore
-            let rollOutSeconds = try await rollOut.value
+            let rollOutSeconds = try await rollOut?.value ?? committedSeconds ?? 0
             let verified = holdings.verify(location: bigLocation)
             guard verified == measured.bigHeld else {
                 throw BenchError("the simulator's rows are not what max(id) counted (\(verified) vs \(measured.bigHeld)): the shortcut needs a real count")
             }
             log("fairness \(binary.label) round \(round): small held after \(measured.smallHeld.map { $0.map { String(format: "%.2f", $0) } ?? "-" }), "
-                + "big \(format(measured.bigRate))/s")
+                + "big \(format(measured.bigRate))/s, \(format(Double(measured.bigHeld))) held")
             return Run(binary: binary, round: round, devices: setup.devices, smallHeld: measured.smallHeld, floorHeld: floor,
                        smallAnswered: measured.smallAnswered, heldDuringBigDelivery: measured.heldDuringBigDelivery,
                        bigAtSmallRequests: measured.bigAtSmallRequests,
                        bigSeconds: measured.bigSeconds, bigRate: measured.bigRate, bigHeld: measured.bigHeld,
                        rollOutSeconds: rollOutSeconds, limits: limits, cpuSeconds: cpuSeconds)
         } catch {
-            rollOut.cancel()
+            rollOut?.cancel()
             throw error
         }
     }
@@ -265,16 +294,23 @@ enum Fairness {
         }
         let smallAnswered = try await answered.value
 
+        // Then the big delivery to its end, or until it stops growing (an operation Apple refused
+        // stays undelivered: the table shows how much was held).
+        var lastGrowth = (at: clock.now, count: bigCount)
         while allHeld == nil {
-            if overdue() { throw BenchError("Apple held \(bigCount) of \(setup.devices) of the big delivery after \(Int(bigSecondsMax)) s") }
+            if overdue() || (clock.now - lastGrowth.at).inSeconds > stallSecondsMax {
+                log("fairness: the big delivery stopped at \(format(Double(bigCount))) of \(format(Double(setup.devices))) held")
+                break
+            }
             try await Task.sleep(for: .milliseconds(bigPollMilliseconds))
             readBig()
+            if bigCount > lastGrowth.count { lastGrowth = (clock.now, bigCount) }
         }
         let first = firstHeld!
-        let deliverySeconds = (allHeld! - first.at).inSeconds
+        let end = allHeld ?? lastGrowth.at
         return DuringBigDelivery(smallHeld: smallHeld, smallAnswered: smallAnswered, heldDuringBigDelivery: heldDuring,
-                                 bigAtSmallRequests: bigAtSmallStart, bigSeconds: (allHeld! - bigStart).inSeconds,
-                                 bigRate: Double(bigCount - first.count) / max(deliverySeconds, 0.001), bigHeld: bigCount)
+                                 bigAtSmallRequests: bigAtSmallStart, bigSeconds: (end - bigStart).inSeconds,
+                                 bigRate: Double(bigCount - first.count) / max((end - first.at).inSeconds, 0.001), bigHeld: bigCount)
     }
 
     /// Creates a tenant (admin key), adds its token and imports its devices; its API key.

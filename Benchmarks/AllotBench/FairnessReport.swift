@@ -23,16 +23,21 @@ extension Fairness {
         print("Fairness: one tenant's \(format(Double(setup.devices))) devices delivered by `allot serve` while \(smallTenants) other tenants "
             + "assign one device each over HTTP; \(latencyMs) ms a call (`allot sim serve --latency-ms`), Apple's limit "
             + "\(limits.maxRequestPerSecond) calls/s per token enforced, \(format(Double(limits.maxSerialNumbers))) serials per call")
+        print(setup.bigOverHTTP
+            ? "The big roll-out is committed over HTTP (`allDevices`) while the worker runs; its delivery is timed from that request."
+            : "The big roll-out is committed with `allot assign --all-devices --no-push` while `allot serve` is stopped; its delivery "
+                + "is timed from `allot serve` starting again.")
         print("")
         print("| allot | round | small assignment held after, during the big delivery (median / max of \(smallTenants)) "
             + "| floor: each alone (median / max of \(smallTenants)) | big held when they asked | small ones held before it ended "
             + "| small HTTP answer (median) "
-            + "| big delivery (held/s) | allowed (held/s) | ratio | big: until Apple held all (roll-out answered) | allot CPU during the big delivery |")
+            + "| big delivery (held/s) | allowed (held/s) | ratio | big: until Apple held all (its commit) | allot CPU during the big delivery |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for run in runs.sorted(by: { ($0.binary.index, $0.round) < ($1.binary.index, $1.round) }) {
             print("| \(run.binary.label) | \(run.round) | \(medianMax(run.smallHeld)) | \(medianMax(run.floorHeld)) "
                 + "| \(format(Double(run.bigAtSmallRequests))) of \(format(Double(run.devices))) | \(run.heldDuringBigDelivery) of \(smallTenants) | \(seconds(Measure.median(run.smallAnswered))) "
-                + "| \(format(run.bigRate)) | \(format(run.allowedRate)) | \(ratio(run.ratio)) "
+                + "| \(format(run.bigRate))\(run.bigHeld < run.devices ? " (stopped: \(format(Double(run.bigHeld))) held)" : "") "
+                + "| \(format(run.allowedRate)) | \(ratio(run.ratio)) "
                 + "| \(String(format: "%.1f s", run.bigSeconds)) (\(String(format: "%.1f s", run.rollOutSeconds))) "
                 + "| \(String(format: "%.1f s", run.cpuSeconds)) |")
         }
@@ -44,6 +49,6 @@ extension Fairness {
             + "one token's operations at Apple's rate, each one send of a full call and one status poll. "
             + "Big delivery = the big tenant's assignments Apple held per second, from the first held until all were. "
             + "Big held when they asked: the big delivery was under way when the small tenants sent theirs. Held before it ended: "
-            + "small assignments Apple held while it still lacked some of the big delivery (not: they waited for all of it). CPU: `allot serve`'s user + system time from the roll-out's request until Apple held all.")
+            + "small assignments Apple held while it still lacked some of the big delivery (not: they waited for all of it). CPU: `allot serve`'s user + system time over the big delivery (from its start until Apple held all).")
     }
 }

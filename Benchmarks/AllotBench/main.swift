@@ -32,6 +32,8 @@ struct Options {
     /// `--allot PATH[,PATH…]` and `--label NAME[,NAME…]`: the `allot` binaries `--fairness` measures, taking turns.
     var allotPaths: [String] = []
     var labels: [String] = []
+    /// `--big-over-http`: with --fairness, commit the big roll-out over HTTP while the worker runs.
+    var fairnessBigOverHTTP = false
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -62,6 +64,8 @@ struct Options {
           --allot PATH[,PATH...]  with --fairness: the allot binaries to measure, taking turns in one run (default: the
                        allot beside allot-bench); the first one also serves the simulator
           --label NAME[,NAME...]  with --fairness: their names in the table (default: each path's folder and name)
+          --big-over-http  with --fairness: commit the big roll-out over HTTP while `allot serve` delivers (default: with
+                       `allot assign --no-push` while it is stopped, then start it again)
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -126,6 +130,7 @@ struct Options {
                 } else {
                     options.fairness = 0
                 }
+            case "--big-over-http": options.fairnessBigOverHTTP = true
             case "--allot": options.allotPaths = value(argument).split(separator: ",").map(String.init)
             case "--label": options.labels = value(argument).split(separator: ",").map(String.init)
             case "--rollout":
@@ -273,6 +278,7 @@ if let devices = options.fairness {
     var setup = Fairness.Setup()
     setup.devices = devices
     setup.rounds = options.rounds
+    setup.bigOverHTTP = options.fairnessBigOverHTTP
     // With --quick the big delivery lasts a few seconds: the small tenants assign as soon as it runs.
     if options.quick { setup.runningSecondsBefore = 0 }
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("allot").path
