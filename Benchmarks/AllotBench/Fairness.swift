@@ -55,31 +55,19 @@ enum Fairness {
         let binary: Binary
         let round: Int
         let devices: Int
-        /// From each small tenant's HTTP request until Apple held its assignment (nil: not
-        /// within `smallSecondsMax`), during the big delivery.
-        let smallHeld: [Double?]
-        /// The same, each small tenant alone before the big delivery began: the floor.
+        /// What was measured while the big delivery ran.
+        let during: DuringBigDelivery
+        /// Each small tenant alone before the big delivery began, from its HTTP request until
+        /// Apple held its assignment (nil: not within `smallSecondsMax`): the floor.
         let floorHeld: [Double?]
-        /// How long each small assignment's HTTP request took to answer.
-        let smallAnswered: [Double]
-        /// Small assignments held while Apple still lacked some of the big delivery.
-        let heldDuringBigDelivery: Int
-        /// The big delivery's assignments Apple held when the small tenants sent theirs.
-        let bigAtSmallRequests: Int
-        /// From the big delivery's start (the roll-out's request, or `allot serve` starting with
-        /// it committed) until Apple held all of it, or held the last it did.
-        let bigSeconds: Double
-        /// Apple's holdings of the big tenant per second, from the first until all were held.
-        let bigRate: Double
-        let bigHeld: Int
         /// Committing the big roll-out's N decisions (its HTTP request, or the CLI's `assign --no-push`).
         let rollOutSeconds: Double
         let limits: ServiceLimits
-        /// `allot serve`'s user + system CPU from the roll-out's request until Apple held all.
+        /// `allot serve`'s user + system CPU over the big delivery.
         let cpuSeconds: Double
 
         var allowedRate: Double { Fairness.allowedRate(limits) }
-        var ratio: Double { bigRate / allowedRate }
+        var ratio: Double { during.bigRate / allowedRate }
     }
 
     /// The rate one token allows: `maxRequestPerSecond` calls a second, each operation at best
@@ -210,11 +198,7 @@ enum Fairness {
             }
             log("fairness \(binary.label) round \(round): small held after \(measured.smallHeld.map { $0.map { String(format: "%.2f", $0) } ?? "-" }), "
                 + "big \(format(measured.bigRate))/s, \(format(Double(measured.bigHeld))) held")
-            return Run(binary: binary, round: round, devices: setup.devices, smallHeld: measured.smallHeld, floorHeld: floor,
-                       smallAnswered: measured.smallAnswered, heldDuringBigDelivery: measured.heldDuringBigDelivery,
-                       bigAtSmallRequests: measured.bigAtSmallRequests,
-                       bigSeconds: measured.bigSeconds, bigRate: measured.bigRate, bigHeld: measured.bigHeld,
-                       rollOutSeconds: rollOutSeconds, limits: limits, cpuSeconds: cpuSeconds)
+            return Run(binary: binary, round: round, devices: setup.devices, during: measured, floorHeld: floor, rollOutSeconds: rollOutSeconds, limits: limits, cpuSeconds: cpuSeconds)
         } catch {
             rollOut?.cancel()
             throw error
@@ -222,11 +206,19 @@ enum Fairness {
     }
 
     struct DuringBigDelivery {
+        /// From each small tenant's HTTP request until Apple held its assignment (nil: not
+        /// within `smallSecondsMax`).
         var smallHeld: [Double?]
+        /// How long each small assignment's HTTP request took to answer.
         var smallAnswered: [Double]
+        /// Small assignments held while Apple still lacked some of the big delivery.
         var heldDuringBigDelivery: Int
+        /// The big delivery's assignments Apple held when the small tenants sent theirs.
         var bigAtSmallRequests: Int
+        /// From the big delivery's start (the roll-out's request, or `allot serve` starting with
+        /// it committed) until Apple held all of it, or held the last it did.
         var bigSeconds: Double
+        /// Apple's holdings of the big tenant per second, from the first held until all were.
         var bigRate: Double
         var bigHeld: Int
     }

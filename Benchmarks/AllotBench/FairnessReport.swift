@@ -34,11 +34,11 @@ extension Fairness {
             + "| big delivery (held/s) | allowed (held/s) | ratio | big: until Apple held all (its commit) | allot CPU during the big delivery |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for run in runs.sorted(by: { ($0.binary.index, $0.round) < ($1.binary.index, $1.round) }) {
-            print("| \(run.binary.label) | \(run.round) | \(medianMax(run.smallHeld)) | \(medianMax(run.floorHeld)) "
-                + "| \(format(Double(run.bigAtSmallRequests))) of \(format(Double(run.devices))) | \(run.heldDuringBigDelivery) of \(smallTenants) | \(seconds(Measure.median(run.smallAnswered))) "
-                + "| \(format(run.bigRate))\(run.bigHeld < run.devices ? " (stopped: \(format(Double(run.bigHeld))) held)" : "") "
+            print("| \(run.binary.label) | \(run.round) | \(medianMax(run.during.smallHeld)) | \(medianMax(run.floorHeld)) "
+                + "| \(format(Double(run.during.bigAtSmallRequests))) of \(format(Double(run.devices))) | \(run.during.heldDuringBigDelivery) of \(smallTenants) | \(seconds(Measure.median(run.during.smallAnswered))) "
+                + "| \(format(run.during.bigRate))\(run.during.bigHeld < run.devices ? " (stopped: \(format(Double(run.during.bigHeld))) held)" : "") "
                 + "| \(format(run.allowedRate)) | \(ratio(run.ratio)) "
-                + "| \(String(format: "%.1f s", run.bigSeconds)) (\(String(format: "%.1f s", run.rollOutSeconds))) "
+                + "| \(String(format: "%.1f s", run.during.bigSeconds)) (\(String(format: "%.1f s", run.rollOutSeconds))) "
                 + "| \(String(format: "%.1f s", run.cpuSeconds)) |")
         }
         print("")

@@ -84,6 +84,13 @@ struct Options {
             }
             return counts.compactMap { $0 }
         }
+        /// The number after a flag whose number is optional, in `range`; 0 (the mode's default) when none follows.
+        func optionalCount(_ flag: String, _ range: ClosedRange<Int>) -> Int {
+            guard let next = rest.first, let n = Int(next) else { return 0 }
+            rest.removeFirst()
+            guard range.contains(n) else { fail("\(flag) takes \(range.lowerBound) to \(range.upperBound)") }
+            return n
+        }
         while let argument = rest.popFirst() {
             switch argument {
             case "--quick": options.quick = true
@@ -101,46 +108,18 @@ struct Options {
                 let name = value(argument)
                 guard ["planning", "engine", "limit", "roster"].contains(name) else { fail("--only takes planning, engine, limit or roster") }
                 options.only = name
-            case "--http-push":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (1...1_000_000).contains(n) else { fail("--http-push takes 1 to 1000000") }
-                    options.httpPush = n
-                } else {
-                    options.httpPush = 0
-                }
-            case "--sim-calls":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (100...1_000_000).contains(n) else { fail("--sim-calls takes 100 to 1000000") }
-                    options.simCalls = n
-                } else {
-                    options.simCalls = 0
-                }
+            case "--http-push": options.httpPush = optionalCount(argument, 1...1_000_000)
+            case "--sim-calls": options.simCalls = optionalCount(argument, 100...1_000_000)
             case "--fleet-push": options.fleetPush = tokenCounts(argument)
             case "--fleet-push-floor": options.fleetPushFloor = tokenCounts(argument)
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "--postgres": options.postgres = value(argument)
-            case "--fairness":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (1_000...1_000_000).contains(n) else { fail("--fairness takes 1000 to 1000000 devices") }
-                    options.fairness = n
-                } else {
-                    options.fairness = 0
-                }
+            case "--fairness": options.fairness = optionalCount(argument, 1_000...1_000_000)
             case "--big-over-http": options.fairnessBigOverHTTP = true
             case "--allot": options.allotPaths = value(argument).split(separator: ",").map(String.init)
             case "--label": options.labels = value(argument).split(separator: ",").map(String.init)
-            case "--rollout":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (1...10_000_000).contains(n) else { fail("--rollout takes 1 to 10000000") }
-                    options.rollOut = n
-                } else {
-                    options.rollOut = 0
-                }
+            case "--rollout": options.rollOut = optionalCount(argument, 1...10_000_000)
             case "-h", "--help":
                 print(usage)
                 exit(0)
