@@ -2,7 +2,8 @@
 // tenant's huge delivery. One tenant's N devices (default 300,000) are being delivered by
 // `allot serve`'s outbox worker while 5 other tenants each assign one device over the HTTP API;
 // each small assignment is timed from its HTTP request until Apple holds it. The goal: each
-// within 1.0 s (a send and its poll at 150 ms a call make the floor about 0.3 s), and the big
+// within 1.0 s (a send and its poll at 150 ms a call: about 0.3 s until allot knows, and Apple
+// holds it from the poll's arrival, half-way), and the big
 // delivery at 0.8x or more of the rate Apple allows one token.
 //
 // Everything is a real process on loopback: `allot sim serve --latency-ms 150` (Apple's

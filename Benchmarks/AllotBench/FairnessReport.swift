@@ -42,9 +42,11 @@ extension Fairness {
                 + "| \(String(format: "%.1f s", run.cpuSeconds)) |")
         }
         print("")
-        print("Goals: each small assignment held within \(String(format: "%.1f", smallGoalSeconds)) s of its request (the floor is a send "
-            + "and its poll, two latencies); the big delivery at \(ratio(bigGoalRatio)) of the allowed rate or more. "
-            + "Held: the simulator's state has the assignment (read every \(smallPollMilliseconds) ms). "
+        print("Goals: each small assignment held within \(String(format: "%.1f", smallGoalSeconds)) s of its request; "
+            + "the big delivery at \(ratio(bigGoalRatio)) of the allowed rate or more. "
+            + "Held: the simulator's state has the assignment (read every \(smallPollMilliseconds) ms). The simulator writes it when "
+            + "allot's poll arrives and spends its latency on the answer, so the floor is the send's round trip plus allot's own "
+            + "waits (allot learns of it one latency later). "
             + "Allowed = \(limits.maxRequestPerSecond) calls/s ÷ 2 × \(format(Double(limits.maxSerialNumbers))) serials: "
             + "one token's operations at Apple's rate, each one send of a full call and one status poll. "
             + "Big delivery = the big tenant's assignments Apple held per second, from the first held until all were. "
