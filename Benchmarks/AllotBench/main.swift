@@ -27,6 +27,13 @@ struct Options {
     var rollOut: Int?
     /// `--postgres URL`: the ledger on PostgreSQL (PostgresBench.swift).
     var postgres: String?
+    /// `--fairness [N]`: small tenants' assignments during one tenant's delivery of N (Fairness.swift).
+    var fairness: Int?
+    /// `--allot PATH[,PATH…]` and `--label NAME[,NAME…]`: the `allot` binaries `--fairness` measures, taking turns.
+    var allotPaths: [String] = []
+    var labels: [String] = []
+    /// `--big-over-http`: with --fairness, commit the big roll-out over HTTP while the worker runs.
+    var fairnessBigOverHTTP = false
 
     static let usage = """
         usage: allot-bench [--quick] [--rounds N] [--batches N] [--scaling] [--dir PATH] [--http-push [N]]
@@ -52,6 +59,14 @@ struct Options {
           --sim-latency    with --fleet-push: `allot sim serve --latency-ms 150` instead of a proxy
           --fleet-push-floor N[,N...]  only the least work the fleet push of N tokens gives Apple's stand-in here
                        (its N x 1,000 assignment rows, nothing else), and the best ratio that leaves, e.g. --fleet-push-floor 1000
+          --fairness [N]   only fairness: 5 small tenants each assign one device over HTTP while `allot serve` delivers
+                       another tenant's N devices (default 300,000; 20,000 with --quick), at 150 ms a call; how long each
+                       waits until Apple holds it, and the big delivery's rate (--rounds N: turns per binary, default 1)
+          --allot PATH[,PATH...]  with --fairness: the allot binaries to measure, taking turns in one run (default: the
+                       allot beside allot-bench); the first one also serves the simulator
+          --label NAME[,NAME...]  with --fairness: their names in the table (default: each path's folder and name)
+          --big-over-http  with --fairness: commit the big roll-out over HTTP while `allot serve` delivers (default: with
+                       `allot assign --no-push` while it is stopped, then start it again)
         """
 
     static func parse(_ arguments: [String]) -> Options {
@@ -70,6 +85,13 @@ struct Options {
             }
             return counts.compactMap { $0 }
         }
+        /// The number after a flag whose number is optional, in `range`; 0 (the mode's default) when none follows.
+        func optionalCount(_ flag: String, _ range: ClosedRange<Int>) -> Int {
+            guard let next = rest.first, let n = Int(next) else { return 0 }
+            rest.removeFirst()
+            guard range.contains(n) else { fail("\(flag) takes \(range.lowerBound) to \(range.upperBound)") }
+            return n
+        }
         while let argument = rest.popFirst() {
             switch argument {
             case "--quick": options.quick = true
@@ -87,35 +109,18 @@ struct Options {
                 let name = value(argument)
                 guard ["planning", "engine", "limit", "roster"].contains(name) else { fail("--only takes planning, engine, limit or roster") }
                 options.only = name
-            case "--http-push":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (1...1_000_000).contains(n) else { fail("--http-push takes 1 to 1000000") }
-                    options.httpPush = n
-                } else {
-                    options.httpPush = 0
-                }
-            case "--sim-calls":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (100...1_000_000).contains(n) else { fail("--sim-calls takes 100 to 1000000") }
-                    options.simCalls = n
-                } else {
-                    options.simCalls = 0
-                }
+            case "--http-push": options.httpPush = optionalCount(argument, 1...1_000_000)
+            case "--sim-calls": options.simCalls = optionalCount(argument, 100...1_000_000)
             case "--fleet-push": options.fleetPush = tokenCounts(argument)
             case "--fleet-push-floor": options.fleetPushFloor = tokenCounts(argument)
             case "--proxy": options.fleetSetup.proxyScript = value(argument)
             case "--sim-latency": options.fleetSetup.simulatorLatency = true
             case "--postgres": options.postgres = value(argument)
-            case "--rollout":
-                if let next = rest.first, let n = Int(next) {
-                    rest.removeFirst()
-                    guard (1...10_000_000).contains(n) else { fail("--rollout takes 1 to 10000000") }
-                    options.rollOut = n
-                } else {
-                    options.rollOut = 0
-                }
+            case "--fairness": options.fairness = optionalCount(argument, 1_000...1_000_000)
+            case "--big-over-http": options.fairnessBigOverHTTP = true
+            case "--allot": options.allotPaths = value(argument).split(separator: ",").map(String.init)
+            case "--label": options.labels = value(argument).split(separator: ",").map(String.init)
+            case "--rollout": options.rollOut = optionalCount(argument, 1...10_000_000)
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -129,6 +134,11 @@ struct Options {
         if options.rollOut == 0 { options.rollOut = options.quick ? 20_000 : 1_000_000 }
         if options.httpPush == 0 { options.httpPush = options.quick ? 5_000 : 100_000 }
         if options.simCalls == 0 { options.simCalls = options.quick ? 2_000 : 20_000 }
+        if options.fairness == 0 { options.fairness = options.quick ? 20_000 : 300_000 }
+        if options.fairness != nil && !roundsGiven { options.rounds = 1 }
+        if !options.labels.isEmpty && options.labels.count != max(options.allotPaths.count, 1) {
+            fail("--label takes one name per --allot binary")
+        }
         return options
     }
 
@@ -238,6 +248,30 @@ if let counts = options.fleetPush {
 
 if let counts = options.fleetPushFloor {
     FleetPushFloor.report(try counts.map { try FleetPushFloor.run(tokens: $0, directory: directory) })
+    if temporary { try? FileManager.default.removeItem(atPath: directory) }
+    exit(0)
+}
+
+// MARK: Fairness alone
+
+if let devices = options.fairness {
+    var setup = Fairness.Setup()
+    setup.devices = devices
+    setup.rounds = options.rounds
+    setup.bigOverHTTP = options.fairnessBigOverHTTP
+    // With --quick the big delivery lasts a few seconds: the small tenants assign as soon as it runs.
+    if options.quick { setup.runningSecondsBefore = 0 }
+    let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("allot").path
+    let paths = options.allotPaths.isEmpty ? [beside] : options.allotPaths
+    for path in paths where !FileManager.default.isExecutableFile(atPath: path) {
+        Options.fail("--allot: no executable at \(path) (build `allot` first)")
+    }
+    setup.binaries = paths.enumerated().map { index, path in
+        let url = URL(fileURLWithPath: path)
+        let label = options.labels.isEmpty ? "\(url.deletingLastPathComponent().lastPathComponent)/\(url.lastPathComponent)" : options.labels[index]
+        return Fairness.Binary(path: path, label: label, index: index)
+    }
+    Fairness.report(Fairness.runBlocking(setup: setup, directory: directory), setup: setup)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }
