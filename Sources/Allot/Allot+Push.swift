@@ -320,11 +320,17 @@ extension Allot {
             switch operation.state {
             case .pending:
                 let wireAsset = WireAssetKey(adamId: operation.asset.adamId, pricingParam: operation.asset.pricingParam.rawValue)
+                // Serials or users, never both in one request.
+                let serials = operation.subject == .devices ? operation.serials : nil
+                let users = operation.subject == .users ? operation.serials : nil
                 let sent = try await withCallSlot(token.id) {
                     switch operation.kind {
-                    case .associate: try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
-                    case .disassociate: try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
-                    case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: operation.serials))
+                    case .associate:
+                        try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: serials, clientUserIds: users))
+                    case .disassociate:
+                        try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: serials, clientUserIds: users))
+                    case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: serials, clientUserIds: users))
+                    case .registerUsers, .retireUsers: try await userRecordsCall(apple, operation, bearer: bearer, tenant: tenant)
                     }
                 }
                 guard let answer = sent else { return .notCalled }
@@ -361,8 +367,8 @@ extension Allot {
         let wanted = Set(operation.serials)
         return Set(assignments.compactMap { assignment in
             guard assignment.adamId == operation.asset.adamId, assignment.pricingParam == operation.asset.pricingParam.rawValue,
-                  let serial = assignment.serialNumber, wanted.contains(serial) else { return nil }
-            return serial
+                  let held = operation.subject == .devices ? assignment.serialNumber : assignment.clientUserId, wanted.contains(held) else { return nil }
+            return held
         })
     }
 

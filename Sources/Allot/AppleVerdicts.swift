@@ -40,7 +40,7 @@ extension EventReport {
             return EventItemFailure(
                 verdict: AppleServiceError(errorNumber: failure.errorNumber, message: failure.errorMessage, httpStatus: 200).verdict,
                 message: "\(failure.errorNumber): \(failure.errorMessage)", serials: serials,
-                namesUsersOnly: serials == nil && !users.isEmpty)
+                namesUsersOnly: serials == nil && !users.isEmpty, clientUserIds: users.isEmpty ? nil : users)
         }
         self.init(phase: phase, numRequested: status.numRequested, numCompleted: status.numCompleted, failures: failures)
     }

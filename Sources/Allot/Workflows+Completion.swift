@@ -12,6 +12,14 @@ extension Workflows {
     public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?,
                                   requeue: Bool = false) throws -> [String] {
         try ledger.write(tenant: operation.tenantId) {
+            if operation.subject == .users {
+                guard try ledger.markDone(operation, owner: owner, refusal: refusal) else { return [] }
+                let asset = try ledger.resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset]
+                let released = try ledger.completeUserOperation(operation, refused: refusedSerials, asset: asset?.id)
+                guard !released.isEmpty else { return [] }
+                try ledger.recordRelease(of: operation, serials: released, reason: refusal ?? "refused by Apple", requeued: false)
+                return released
+            }
             guard try ledger.markDone(operation, owner: owner, refusal: refusal), operation.kind == .associate else { return [] }
             guard let asset = try ledger.resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else {
                 // The asset was dropped with its last token (token remove): nothing left to confirm.
