@@ -23,7 +23,8 @@ public struct AppleServiceError: Error, Sendable, Hashable, CustomStringConverti
         /// The request was wrong: a bug in the engine (9602, 9700–9705).
         case ourBug
         /// An answer about an item: 9706 not revocable, 9707 not device-assignable,
-        /// 9709 not enough licences, 9610 licence not found, 9616 already assigned.
+        /// 9709 not enough licences, 9610 licence not found, 9616 already assigned,
+        /// 9609 user not registered at the location (or retired).
         case itemRefused
         case other
     }
@@ -34,8 +35,8 @@ public struct AppleServiceError: Error, Sendable, Hashable, CustomStringConverti
         case 9625: .tokenRevoked
         case 9601, 9622, 9722: .tokenInvalid
         case 9603, 9646, 9729, 9644: .retryLater
-        case 9602, 9700, 9701, 9702, 9703, 9705, 9723: .ourBug
-        case 9706, 9707, 9709, 9610, 9616: .itemRefused
+        case 9602, 9700, 9701, 9702, 9703, 9705, 9723, 9816: .ourBug
+        case 9706, 9707, 9709, 9610, 9616, 9609: .itemRefused
         default: httpStatus == 429 || httpStatus >= 500 ? .retryLater : .other
         }
     }
@@ -67,4 +68,11 @@ public enum AppleErrorNumber {
     public static let temporarilyUnavailable = 9729
     public static let licenseNotFound = 9610
     public static let licenseAlreadyAssigned = 9616
+    /// "Unable to find registered user.": a `clientUserId` not registered at the token's
+    /// location, or retired (Apple's "Handling error responses").
+    public static let userNotFound = 9609
+    /// Over `maxSubscriptions` or `maxSubscriptionClientUserIds` in one subscriptions request.
+    public static let tooManySubscriptionItems = 9816
+    /// `POST /subscriptions/disable` while the location has subscriptions.
+    public static let subscriptionsExist = 9818
 }

@@ -32,19 +32,30 @@ public struct ServiceLimits: Codable, Sendable, Hashable {
     public var maxRevokeSerialNumbers: Int
     public var maxRevokeClientUserIds: Int
     public var maxRequestPerSecond: Int
+    /// Users in one `users/create`, `users/update` or `users/retire` (Apple's "Managing users").
+    public var maxUsers: Int
+    /// Distinct subscriptions in one subscriptions associate / disassociate (else 9816).
+    public var maxSubscriptions: Int
+    /// Distinct users in one subscriptions associate / disassociate (else 9816).
+    public var maxSubscriptionClientUserIds: Int
     /// Apple's published example values; read the live ones from `GET /service/config`.
     public static let appleDefaults = ServiceLimits(
         maxAssets: 25, maxSerialNumbers: 1000, maxClientUserIds: 1000,
-        maxRevokeSerialNumbers: 100, maxRevokeClientUserIds: 100, maxRequestPerSecond: 15
+        maxRevokeSerialNumbers: 100, maxRevokeClientUserIds: 100, maxRequestPerSecond: 15,
+        maxUsers: 100, maxSubscriptions: 25, maxSubscriptionClientUserIds: 1000
     )
     public init(maxAssets: Int, maxSerialNumbers: Int, maxClientUserIds: Int,
-                maxRevokeSerialNumbers: Int, maxRevokeClientUserIds: Int, maxRequestPerSecond: Int) {
+                maxRevokeSerialNumbers: Int, maxRevokeClientUserIds: Int, maxRequestPerSecond: Int,
+                maxUsers: Int = 100, maxSubscriptions: Int = 25, maxSubscriptionClientUserIds: Int = 1000) {
         self.maxAssets = maxAssets
         self.maxSerialNumbers = maxSerialNumbers
         self.maxClientUserIds = maxClientUserIds
         self.maxRevokeSerialNumbers = maxRevokeSerialNumbers
         self.maxRevokeClientUserIds = maxRevokeClientUserIds
         self.maxRequestPerSecond = maxRequestPerSecond
+        self.maxUsers = maxUsers
+        self.maxSubscriptions = maxSubscriptions
+        self.maxSubscriptionClientUserIds = maxSubscriptionClientUserIds
     }
 }
 
@@ -60,6 +71,17 @@ public struct ServiceErrorCode: Codable, Sendable, Hashable {
 extension ServiceLimits {
     private enum CodingKeys: String, CodingKey, CaseIterable {
         case maxAssets, maxSerialNumbers, maxClientUserIds, maxRevokeSerialNumbers, maxRevokeClientUserIds, maxRequestPerSecond
+        case maxUsers, maxSubscriptions, maxSubscriptionClientUserIds
+
+        /// The limits of users and subscriptions: read like the others, but not named in
+        /// `defaultedLimits` when absent (Apple's examples of device calls leave them out, and
+        /// a client of devices alone has nothing to warn about).
+        var isOfUsersOrSubscriptions: Bool {
+            switch self {
+            case .maxUsers, .maxSubscriptions, .maxSubscriptionClientUserIds: true
+            default: false
+            }
+        }
     }
 
     /// Read limit by limit: Apple's own examples leave some out, and a missing limit must not
@@ -74,7 +96,7 @@ extension ServiceLimits {
         var defaulted: [String] = []
         func limit(_ key: CodingKeys, _ fallback: Int) -> Int {
             if let value = (try? container.decodeIfPresent(Int.self, forKey: key)) ?? nil, value > 0 { return value }
-            defaulted.append(key.stringValue)
+            if !key.isOfUsersOrSubscriptions { defaulted.append(key.stringValue) }
             return fallback
         }
         let defaults = ServiceLimits.appleDefaults
@@ -83,7 +105,9 @@ extension ServiceLimits {
             maxClientUserIds: limit(.maxClientUserIds, defaults.maxClientUserIds),
             maxRevokeSerialNumbers: limit(.maxRevokeSerialNumbers, defaults.maxRevokeSerialNumbers),
             maxRevokeClientUserIds: limit(.maxRevokeClientUserIds, defaults.maxRevokeClientUserIds),
-            maxRequestPerSecond: limit(.maxRequestPerSecond, defaults.maxRequestPerSecond))
+            maxRequestPerSecond: limit(.maxRequestPerSecond, defaults.maxRequestPerSecond),
+            maxUsers: limit(.maxUsers, defaults.maxUsers), maxSubscriptions: limit(.maxSubscriptions, defaults.maxSubscriptions),
+            maxSubscriptionClientUserIds: limit(.maxSubscriptionClientUserIds, defaults.maxSubscriptionClientUserIds))
         return (limits, defaulted)
     }
 
@@ -91,7 +115,7 @@ extension ServiceLimits {
     /// published value; every limit defaulted when `limits` itself is absent.
     static func decodedLeniently<Outer: CodingKey>(in container: KeyedDecodingContainer<Outer>, forKey key: Outer) -> (limits: ServiceLimits, defaulted: [String]) {
         guard let nested = try? container.nestedContainer(keyedBy: CodingKeys.self, forKey: key) else {
-            return (.appleDefaults, CodingKeys.allCases.map(\.stringValue))
+            return (.appleDefaults, CodingKeys.allCases.filter { !$0.isOfUsersOrSubscriptions }.map(\.stringValue))
         }
         return decoded(nested)
     }
@@ -265,13 +289,16 @@ public struct AssignmentsQuery: Sendable, Hashable {
     public var pricingParam: String?
     public var serialNumber: String?
     public var sinceVersionId: String?
+    /// The assignments of one user (never with `serialNumber`).
+    public var clientUserId: String?
     public init(pageIndex: Int = 0, adamId: String? = nil, pricingParam: String? = nil,
-                serialNumber: String? = nil, sinceVersionId: String? = nil) {
+                serialNumber: String? = nil, sinceVersionId: String? = nil, clientUserId: String? = nil) {
         self.pageIndex = pageIndex
         self.adamId = adamId
         self.pricingParam = pricingParam
         self.serialNumber = serialNumber
         self.sinceVersionId = sinceVersionId
+        self.clientUserId = clientUserId
     }
 }
 
@@ -321,7 +348,9 @@ public struct WireAssetKey: Codable, Sendable, Hashable {
     }
 }
 
-/// The body of associate and disassociate: assets × serials (or client user ids, never both).
+/// The body of associate and disassociate: assets × serials (or client user ids, never both:
+/// Apple refuses a request with both, 9602). `clientUserIds` are users registered at the
+/// token's location (`AppleUsersService`), at most `ServiceLimits.maxClientUserIds`.
 public struct AssociationRequest: Codable, Sendable, Hashable {
     public var assets: [WireAssetKey]
     public var serialNumbers: [String]?
@@ -331,14 +360,25 @@ public struct AssociationRequest: Codable, Sendable, Hashable {
         self.serialNumbers = serialNumbers
         self.clientUserIds = clientUserIds
     }
+
+    /// Assets for users: `serialNumbers` left out.
+    public static func users(_ clientUserIds: [String], assets: [WireAssetKey]) -> AssociationRequest {
+        AssociationRequest(assets: assets, serialNumbers: nil, clientUserIds: clientUserIds)
+    }
 }
 
+/// Every revocable asset of the devices or of the users (never both), at most
+/// `maxRevokeSerialNumbers` / `maxRevokeClientUserIds`.
 public struct RevokeRequest: Codable, Sendable, Hashable {
     public var serialNumbers: [String]?
     public var clientUserIds: [String]?
     public init(serialNumbers: [String]? = nil, clientUserIds: [String]? = nil) {
         self.serialNumbers = serialNumbers
         self.clientUserIds = clientUserIds
+    }
+
+    public static func users(_ clientUserIds: [String]) -> RevokeRequest {
+        RevokeRequest(serialNumbers: nil, clientUserIds: clientUserIds)
     }
 }
 
@@ -358,11 +398,20 @@ public struct EventResponse: Codable, Sendable, Hashable {
 public struct EventFailureInfo: Codable, Sendable, Hashable {
     public var assets: [WireAssetKey]?
     public var serialNumbers: [String]?
+    /// The users whose item failed (9609 unregistered, 9616, 9709, …).
     public var clientUserIds: [String]?
-    public init(assets: [WireAssetKey]? = nil, serialNumbers: [String]? = nil, clientUserIds: [String]? = nil) {
+    /// With 9616: the other users of the location, registered with the same Apple Account,
+    /// who already hold the asset (Apple's `regUsersAlreadyAssigned`): one person, two ids.
+    public var regUsersAlreadyAssigned: [AlreadyAssignedUser]?
+    /// Subscriptions' failures name subscriptions by number (`ManageSubscriptionsRequest`).
+    public var adamIds: [Int64]?
+    public init(assets: [WireAssetKey]? = nil, serialNumbers: [String]? = nil, clientUserIds: [String]? = nil,
+                regUsersAlreadyAssigned: [AlreadyAssignedUser]? = nil, adamIds: [Int64]? = nil) {
         self.assets = assets
         self.serialNumbers = serialNumbers
         self.clientUserIds = clientUserIds
+        self.regUsersAlreadyAssigned = regUsersAlreadyAssigned
+        self.adamIds = adamIds
     }
 }
 
@@ -380,7 +429,7 @@ public struct EventFailure: Codable, Sendable, Hashable {
 public struct EventStatus: Codable, Sendable, Hashable {
     /// `PENDING`, `COMPLETE` or `FAILED`.
     public var eventStatus: String
-    /// `ASSOCIATE`, `DISASSOCIATE`, `REVOKE`, …
+    /// `ASSOCIATE`, `DISASSOCIATE`, `REVOKE`; for users `CREATE`, `UPDATE`, `RETIRE`.
     public var eventType: String
     public var numRequested: Int
     public var numCompleted: Int

@@ -17,7 +17,7 @@ import NIOHTTP1
 ///   itself: the outbox owns backoff.
 /// - At most `pagesInFlightMax` page reads (`/assets`, `/assignments`) run at once per client.
 /// - `serviceConfig` is re-read from Apple at most every `serviceConfigRefreshSeconds`.
-public struct AppleHTTPClient: AppsAndBooksService {
+public struct AppleHTTPClient: AppsAndBooksService, AppleUsersService, AppleSubscriptionsService {
     /// Apple's rule (APPLE.md, "Paging"): at most 5 pages in flight at once.
     public static let pagesInFlightMax = 5
     /// A bound on one answer's body: Apple's biggest page (1000 assignments) is well under this.
@@ -32,7 +32,7 @@ public struct AppleHTTPClient: AppsAndBooksService {
     private let httpClient: HTTPClient
     /// For one whole call: connect, send, and read the answer to its last byte.
     public let timeout: Duration
-    private let pageGate: InFlightGate
+    let pageGate: InFlightGate
     private let serviceConfigCache: ServiceConfigCache
     /// Says which of Apple's limits were absent from `service/config` (never a token or a value
     /// of a request).
@@ -83,7 +83,7 @@ public struct AppleHTTPClient: AppsAndBooksService {
     public func assignments(token: String, query: AssignmentsQuery) async throws -> AssignmentsPage {
         let items: [(String, String?)] = [
             ("pageIndex", String(query.pageIndex)), ("adamId", query.adamId), ("pricingParam", query.pricingParam),
-            ("serialNumber", query.serialNumber), ("sinceVersionId", query.sinceVersionId),
+            ("serialNumber", query.serialNumber), ("sinceVersionId", query.sinceVersionId), ("clientUserId", query.clientUserId),
         ]
         return try await pageGate.run {
             try await call(.GET, "/assignments", query: items, token: token)
@@ -114,12 +114,12 @@ public struct AppleHTTPClient: AppsAndBooksService {
 
     // MARK: One exchange
 
-    private func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [],
+    func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [],
                                          token: String?) async throws -> Answer {
         try await exchange(method, path, query: query, token: token, body: nil)
     }
 
-    private func call<Answer: Decodable, Body: Encodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [],
+    func call<Answer: Decodable, Body: Encodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)] = [],
                                                           token: String?, body: Body) async throws -> Answer {
         let data: Data
         do {
@@ -130,7 +130,7 @@ public struct AppleHTTPClient: AppsAndBooksService {
         return try await exchange(method, path, query: query, token: token, body: data)
     }
 
-    private func exchange<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)],
+    func exchange<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String?)],
                                              token: String?, body: Data?) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path + Self.queryString(query))
         request.method = method
