@@ -96,7 +96,8 @@ extension Allot {
         let tenant = try slug.map { try self.tenant($0) }
         let apple = try requireApple()
         let limits = await liveLimits(apple)
-        try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers)
+        try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers, clientUserIdsMax: limits.maxClientUserIds,
+                                            revokeClientUserIdsMax: limits.maxRevokeClientUserIds, usersMax: limits.maxUsers)
         let toSend = try ledger.dueSendCount(tenant: tenant?.id)
         let lanes = try ledger.tokensWithDueOperations(tenant: tenant?.id)
         let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
@@ -275,6 +276,9 @@ extension Allot {
                                                                          requeue: requeue)
                 outcome.report.completed += 1
                 if resync { outcome.resync.insert(token.id) }
+                if operation.kind == .registerUsers {
+                    await readUsersBack(operation.serials.filter { !released.contains($0) }, token: token, bearer: bearer, apple: apple)
+                }
             case .verify(let reason, let shortOfLicences):
                 guard let held = try await serialsAppleHolds(operation, bearer: bearer, token: token, apple: apple) else {
                     try ledger.reschedule(operation.id, owner: workerId, at: now + settings.pollIntervalSeconds, resend: false,

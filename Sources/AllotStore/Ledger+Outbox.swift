@@ -136,15 +136,18 @@ extension Ledger {
     }
 
     /// Splits pending operations larger than Apple's limit into several, so each is one request:
-    /// `serialsMax` serials, `clientUserIdsMax` users, or `revokeClientUserIdsMax` users of
-    /// Apple's revoke (Apple's `maxSerialNumbers`, `maxClientUserIds`, `maxRevokeClientUserIds`).
+    /// `serialsMax` serials, `clientUserIdsMax` users, `revokeClientUserIdsMax` users of Apple's
+    /// revoke, `usersMax` users created or retired (Apple's `maxSerialNumbers`,
+    /// `maxClientUserIds`, `maxRevokeClientUserIds`, `maxUsers`).
     /// The chunks keep the original's place in the commit order.
-    public func splitOversizedOperations(serialsMax: Int, clientUserIdsMax: Int = 1_000, revokeClientUserIdsMax: Int = 100) throws {
-        precondition(serialsMax > 0 && clientUserIdsMax > 0 && revokeClientUserIdsMax > 0, "Apple's limits are positive")
+    public func splitOversizedOperations(serialsMax: Int, clientUserIdsMax: Int = 1_000, revokeClientUserIdsMax: Int = 100,
+                                         usersMax: Int = 100) throws {
+        precondition(serialsMax > 0 && clientUserIdsMax > 0 && revokeClientUserIdsMax > 0 && usersMax > 0, "Apple's limits are positive")
         func limit(of operation: OutboxOperation) -> Int {
             switch (operation.subject, operation.kind) {
             case (.devices, _): serialsMax
             case (.users, .revoke): revokeClientUserIdsMax
+            case (.users, .registerUsers), (.users, .retireUsers): usersMax
             case (.users, _): clientUserIdsMax
             }
         }
@@ -152,7 +155,7 @@ extension Ledger {
             // Read inside the transaction: another worker may split (or claim) the same rows.
             let oversized = try database.query("""
                 SELECT \(OutboxRow.columns) FROM outbox WHERE state = \(OutboxState.pending.sql) AND serial_count > ?2 AND \(Self.leaseFree)
-                """, [.integer(now), .integer(Int64(min(serialsMax, clientUserIdsMax, revokeClientUserIdsMax)))], row: OutboxRow.operation(from:))
+                """, [.integer(now), .integer(Int64(min(serialsMax, clientUserIdsMax, revokeClientUserIdsMax, usersMax)))], row: OutboxRow.operation(from:))
             for operation in oversized where operation.serials.count > limit(of: operation) {
                 let chunkMax = limit(of: operation)
                 for start in stride(from: 0, to: operation.serials.count, by: chunkMax) {

@@ -499,3 +499,18 @@ extension Ledger {
                          [.blob(Array(try JSONEncoder().encode(outcome))), .text(fingerprint), .integer(batch.rawValue)])
     }
 }
+
+extension Ledger {
+    /// The tenant's users with these clientUserIds (what `users/create` sends of them).
+    public func userRecords(tenant: TenantID, clientUserIds: [String]) throws -> [String: UserRecord] {
+        var records: [String: UserRecord] = [:]
+        for chunk in SQLInList.chunks(clientUserIds) {
+            for record in try database.query("""
+                SELECT \(Self.userColumns) FROM users WHERE tenant_id = ?1 AND client_user_id IN (\(SQLInList.placeholders(count: chunk.count, first: 2)))
+                """, [.integer(tenant.rawValue)] + SQLInList.padded(chunk.map { .text($0) }), row: Self.userRecord(from:)) {
+                records[record.clientUserId] = record
+            }
+        }
+        return records
+    }
+}

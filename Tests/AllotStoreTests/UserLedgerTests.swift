@@ -205,7 +205,7 @@ import Testing
         let ids = (0..<25).map { "user\($0)" }
         _ = try importUsers(fixture, tenant, "user_id\n" + ids.joined(separator: "\n"))
         _ = try assign(fixture, tenant, app, ids)
-        try fixture.ledger.splitOversizedOperations(serialsMax: 1_000, clientUserIdsMax: 10, revokeClientUserIdsMax: 3)
+        try fixture.ledger.splitOversizedOperations(serialsMax: 1_000, clientUserIdsMax: 10, revokeClientUserIdsMax: 3, usersMax: 10)
         let operations = try fixture.ledger.operations(tenant: nil)
         #expect(operations.allSatisfy { $0.subject == .users && $0.serials.count <= 10 })
         #expect(operations.filter { $0.kind == .registerUsers }.map(\.serials.count) == [10, 10, 5])

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+
+/// People, not only devices: `users import|list|show|retire`, `assign --user|--user-group`,
+/// `revoke --user`, their answers and exit codes as the devices'.
+@Suite(.timeLimit(.minutes(5))) struct UsersCLITests {
+    static let roster = """
+        User ID;Email Address;Managed Apple Account;Group
+        ann;ann@school.example;;teachers
+        ben;ben@school.example;ben@appleid.school.example;teachers
+        ;nobody@school.example;;x
+        cid;cid@school.example;;students
+
+        """
+
+    @Test func aRosterOfPeopleImportsFromStandardInputWithItsRejectedLines() async throws {
+        let workspace = try Workspace()
+        try await workspace.run("tenant", "create", "springfield")
+        let imported = try await workspace.run(["users", "import", "--tenant", "springfield", "-", "--json"], stdin: Data(Self.roster.utf8))
+        #expect(imported.status == 3, "some lines rejected, the rest committed: \(imported)")
+        let report = try imported.json()
+        #expect(report[int: "imported"] == 3)
+        #expect(report[array: "rejected"].first?["line"] as? Int == 4)
+
+        let users = try await workspace.json("users", "list", "--tenant", "springfield")[array: "users"]
+        #expect(users.map { $0["userId"] as? String } == ["ann", "ben", "cid"])
+        #expect(users[0]["managedAppleId"] is NSNull && users[1]["managedAppleId"] as? String == "ben@appleid.school.example")
+        #expect(users.allSatisfy { ($0["clientUserId"] as? String)?.count == 36 })
+        let teachers = try await workspace.json("users", "list", "--tenant", "springfield", "--group", "teachers")[array: "users"]
+        #expect(teachers.count == 2)
+
+        let text = try await workspace.run("users", "list", "--tenant", "springfield")
+        #expect(text.status == 0 && text.stdout.contains("3 users."))
+        let shown = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(shown[object: "user"]["userId"] as? String == "ann")
+        #expect(shown[array: "locations"].isEmpty && shown[array: "licences"].isEmpty)
+        let unknown = try await workspace.run("users", "show", "--tenant", "springfield", "zed", "--json")
+        #expect(unknown.status == 1)
+        #expect(try unknown.json()["code"] as? String == "not_found", "\(unknown)")
+    }
+
+    @Test func peopleGetLicencesFromTheMergedPoolWithTheDevicesExitCodes() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 2)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(Self.roster.utf8))
+        let dry = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user-group", "teachers", "--dry-run", "--json")
+        #expect(dry.status == 0, "\(dry)")
+        #expect(try dry.json()[object: "counts"]["assigned"] as? Int == 2)
+        #expect(try dry.json()["batchId"] is NSNull)
+
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ann", "zed",
+                                               "--no-push", "--idempotency-key", "people-1", "--json")
+        #expect(assigned.status == 3, "committed with a failure: \(assigned)")
+        let answer = try assigned.json()
+        let items = answer[array: "items"]
+        #expect(items.map { $0["userId"] as? String } == ["ann", "zed"])
+        #expect(items.map { $0["result"] as? String } == ["assigned", "unknown_user"])
+        #expect(try await workspace.sharedPool()[int: "assigned"] == 1)
+        let again = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ann", "zed",
+                                            "--no-push", "--idempotency-key", "people-1", "--json")
+        #expect(try again.json()["batchId"] as? Int == answer["batchId"] as? Int)
+
+        // Books go to people, not to devices.
+        let book = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "cid", "--no-push")
+        #expect(book.status == 0 && book.stdout.contains("1 assigned"), "\(book)")
+        let shown = try await workspace.json("users", "show", "--tenant", "springfield", "cid")
+        #expect(shown[array: "licences"].first?["adamId"] as? String == Workspace.book)
+        #expect(shown[array: "locations"].first?["status"] as? String == "registering")
+
+        let revoked = try await workspace.json("revoke", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ann", "--no-push")
+        #expect(revoked[object: "counts"]["revoked"] as? Int == 1)
+        #expect(try await workspace.sharedPool()[int: "assigned"] == 0)
+
+        let both = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ann", "--all-devices")
+        #expect(both.status == 2, "\(both)")
+        #expect(both.stderr.contains("--user"), "\(both)")
+        let noGroup = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user-group", "nobody", "--json")
+        #expect(noGroup.status == 1)
+        #expect(try noGroup.json()["code"] as? String == "not_found", "\(noGroup)")
+    }
+}
