@@ -13,7 +13,8 @@ struct SimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "The built-in simulator of Apple's Apps and Books service: create locations, act as another server, change counts.",
-        subcommands: [Init.self, Claim.self, RevokeToken.self, ExpireToken.self, SetTotal.self, RenewToken.self, Assignments.self, Serve.self]
+        subcommands: [Init.self, Claim.self, RevokeToken.self, ExpireToken.self, SetTotal.self, RenewToken.self, Assignments.self,
+                      AcceptInvitation.self, SubscriptionSeats.self, EndPeriod.self, Serve.self]
     )
 
     struct Init: AsyncParsableCommand {
@@ -172,6 +173,91 @@ struct SimCommand: AsyncParsableCommand {
         }
     }
 
+    struct AcceptInvitation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "accept-invitation",
+            abstract: "A person accepts a registered user's invitation: the user becomes Associated (USER_ASSOCIATED)."
+        )
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: ArgumentHelp("The user's clientUserId at the location.", valueName: "id"))
+        var user: String
+        @Option(help: ArgumentHelp("The Apple Account the person signs in with (default: one made from the id).", valueName: "email"))
+        var appleAccount: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
+
+        func run() async throws {
+            let simulator = try SimulatorFile.open(state.state)
+            let accepted = try await simulator.acceptInvitation(location: location.location, clientUserId: user, appleAccount: appleAccount)
+            let bound = Int(AppleSimulator.notificationsWaitSecondsMax.rounded(.up))
+            let notified = try await Progress.around("notifying the location's receiver (at most \(bound) s)") { await simulator.finishNotifications() }
+            try SimText.done(global, ["location": location.location, "clientUserId": user, "status": accepted.status ?? ""],
+                             "User \(user) of location \(location.location) accepted the invitation and is now Associated.")
+            SimText.undelivered(notified)
+        }
+    }
+
+    struct SubscriptionSeats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "subscription-seats",
+            abstract: "Set how many seats of a subscription a location owns (a purchase or a refund; SUBSCRIPTION_COUNT)."
+        )
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: ArgumentHelp("The subscription's Adam ID.", valueName: "n"))
+        var adamId: Int64
+        @Option(help: ArgumentHelp("The app the subscription belongs to.", valueName: "n"))
+        var parentAdamId: Int64?
+        @Option(help: "Seats that renew at the end of the period.")
+        var renewing: Int
+        @Option(help: "Seats that end with the period.")
+        var expiring: Int = 0
+        @Option(help: ArgumentHelp("The end of the current billing period (default: kept, or a month from now).", valueName: "YYYY-MM-DD"))
+        var periodEnd: String?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
+
+        func validate() throws {
+            guard renewing >= 0, expiring >= 0 else { throw ValidationError("--renewing and --expiring cannot be negative") }
+        }
+
+        func run() async throws {
+            let simulator = try SimulatorFile.open(state.state)
+            let subscription = try await simulator.setSubscriptionSeats(location: location.location, adamId: adamId, parentAdamId: parentAdamId,
+                                                                        renewing: renewing, expiring: expiring, periodEnd: periodEnd)
+            let bound = Int(AppleSimulator.notificationsWaitSecondsMax.rounded(.up))
+            let notified = try await Progress.around("notifying the location's receiver (at most \(bound) s)") { await simulator.finishNotifications() }
+            try SimText.done(global, ["location": location.location, "adamId": String(adamId), "renewing": String(renewing),
+                                      "expiring": String(expiring), "periodEnd": subscription.periodEndDate ?? ""],
+                             "Location \(location.location) now owns \(Text.count(renewing, "renewing seat")) and \(Text.count(expiring, "expiring seat")) of subscription \(adamId), the period ending \(subscription.periodEndDate ?? "?").")
+            SimText.undelivered(notified)
+        }
+    }
+
+    struct EndPeriod: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "end-period",
+            abstract: "A subscription's billing period ends now: deferred and non-renewing seats end, expiring seats go."
+        )
+        @OptionGroup var state: SimStateOption
+        @OptionGroup var location: SimLocationOption
+        @Option(help: ArgumentHelp("Only this subscription (default: every one of the location).", valueName: "n"))
+        var adamId: Int64?
+        @OptionGroup(title: "Global options") var global: GlobalOptions
+
+        func run() async throws {
+            let simulator = try SimulatorFile.open(state.state)
+            let ended = try await simulator.endSubscriptionPeriod(location: location.location, adamId: adamId)
+            let bound = Int(AppleSimulator.notificationsWaitSecondsMax.rounded(.up))
+            let notified = try await Progress.around("notifying the location's receiver (at most \(bound) s)") { await simulator.finishNotifications() }
+            if global.json {
+                try JSONOutput.emit(EndedPeriods(location: location.location, subscriptions: ended))
+            } else {
+                Standard.output("The billing period of \(Text.count(ended.count, "subscription")) of location \(location.location) ended; --json shows each one's seats now.")
+            }
+            SimText.undelivered(notified)
+        }
+    }
+
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve the simulator over loopback HTTP.")
         @OptionGroup var state: SimStateOption
@@ -234,6 +320,12 @@ struct SimLocationOption: ParsableArguments {
 /// Opening a simulator's state file, with the advice to create one when it is missing.
 enum SimulatorFile {
     static func open(_ path: String) throws -> AppleSimulator { try openSimulatorState(path) }
+}
+
+/// `sim end-period --json`: each subscription as Apple now answers it.
+struct EndedPeriods: Encodable {
+    let location: String
+    let subscriptions: [ResponseSubscription]
 }
 
 struct SimInitJSON: Encodable {

@@ -2,7 +2,9 @@
 ///
 /// Every call but `serviceConfig` is made with one location's content token: the whole Base64
 /// string found in the `.vpptoken` file, sent as `Authorization: Bearer <token>`.
-/// Implementations: the HTTP client (Apple, or a served simulator) and `AppleSimulator`.
+/// Implementations: the HTTP client (Apple, or a served simulator) and `AppleSimulator`. Users and
+/// subscriptions have protocols of their own beside this one (`AppleUsersService`,
+/// `AppleSubscriptionsService`); `AppleFullService` is all three.
 ///
 /// Errors: a call that Apple answers with an error number throws `AppleServiceError`, whatever
 /// the HTTP status (Apple sometimes answers 200 with an error body).

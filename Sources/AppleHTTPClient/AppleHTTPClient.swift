@@ -15,7 +15,8 @@ import NIOHTTP1
 ///   status: Apple sometimes answers 200 with an error body.
 /// - `Retry-After` is read into `AppleServiceError.retryAfterSeconds`; the client never retries by
 ///   itself: the outbox owns backoff.
-/// - At most `pagesInFlightMax` page reads (`/assets`, `/assignments`) run at once per client.
+/// - At most `pagesInFlightMax` page reads (`/assets`, `/assignments`, `/users`, `/subscriptions…`)
+///   run at once per client.
 /// - `serviceConfig` is re-read from Apple at most every `serviceConfigRefreshSeconds`.
 public struct AppleHTTPClient: AppsAndBooksService, AppleUsersService, AppleSubscriptionsService {
     /// Apple's rule (APPLE.md, "Paging"): at most 5 pages in flight at once.

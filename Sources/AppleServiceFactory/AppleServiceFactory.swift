@@ -49,6 +49,17 @@ public func makeAppleService(spec: AppleServiceSpec, callsInFlightMax: Int = App
     }
 }
 
+/// The same service as `makeAppleService`, with Apple's user and subscription calls too: the HTTP
+/// client and the simulator answer both.
+public func makeAppleFullService(spec: String, callsInFlightMax: Int = AppleCallCapacity.callsInFlightDefault,
+                                 timeout: Duration = .seconds(30)) throws -> any AppleFullService {
+    switch try AppleServiceSpec(parsing: spec) {
+    case .simulator(let statePath): return try openSimulatorState(statePath)
+    case .http(let baseURL):
+        return AppleHTTPClient(baseURL: baseURL, httpClient: PooledHTTPClient.forCalls(inFlightMax: callsInFlightMax), timeout: timeout)
+    }
+}
+
 /// The simulator on an existing state file; a missing one is refused with how to make it
 /// (the simulator itself would start from nothing, which hides a mistyped path).
 public func openSimulatorState(_ path: String) throws -> AppleSimulator {

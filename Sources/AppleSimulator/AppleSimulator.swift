@@ -22,8 +22,10 @@ import Foundation
 ///   listed (Apple's list cannot say "removed"), so a periodic full read finds them.
 /// - The request rate is counted per instance, in memory (`RequestRateLimiter`), and enforced
 ///   unless switched off: the served simulator sees every engine talking to it.
-/// - Not modelled: assignment to users (`clientUserIds` answer 9602), retired counts.
-public actor AppleSimulator: AppsAndBooksService {
+/// - Users and subscriptions (`AppleSimulator+Users.swift`): see docs/design.md, "Users and
+///   subscriptions at Apple", for what Apple's pages left open and how the simulator decides.
+/// - Not modelled: retired counts, subscription administrators.
+public actor AppleSimulator: AppsAndBooksService, AppleUsersService, AppleSubscriptionsService {
     /// Its state is SQLite, whose calls block (and wait out another process's lock): a thread
     /// of its own keeps them off Swift's cooperative pool.
     private let executor = DedicatedThreadExecutor(name: "allot-simulator")

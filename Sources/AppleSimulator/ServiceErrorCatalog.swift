@@ -12,6 +12,9 @@ enum ServiceErrorCatalog {
     static let invalidNotificationType = 9712
     static let unknownVersionId = 9721
     static let testNotificationFailed = 9728
+    /// Duplicate client user ids in one request: between Apple's 9703 (assets) and 9705
+    /// (serials); Apple's pages do not print the number (docs/design.md).
+    static let duplicateClientUserIds = 9704
 
     struct Entry {
         var number: Int
@@ -47,6 +50,13 @@ enum ServiceErrorCatalog {
         Entry(number: invalidNotificationType, httpStatus: 400, message: "Invalid notificationTypes"),
         Entry(number: unknownVersionId, httpStatus: 400, message: "Unknown sinceVersionId"),
         Entry(number: testNotificationFailed, httpStatus: 400, message: "The test notification could not be delivered"),
+        Entry(number: duplicateClientUserIds, httpStatus: 400, message: "Duplicate client user ids in the request"),
+        Entry(number: AppleErrorNumber.userNotFound, httpStatus: 200, message: "Unable to find registered user."),
+        Entry(number: AppleErrorNumber.licenseAlreadyAssigned, httpStatus: 200, message: "License already assigned"),
+        Entry(number: AppleErrorNumber.tooManySubscriptionItems, httpStatus: 400,
+              message: "This request exceeds the maximum subscriptions limit. Change the request to stay within the specified limit."),
+        Entry(number: AppleErrorNumber.subscriptionsExist, httpStatus: 400,
+              message: "Subscriptions exist for the organizational unit, so subscription management can't be disabled."),
     ]
 
     static func entry(_ number: Int) -> Entry {
@@ -69,6 +79,14 @@ enum ServiceErrorCatalog {
     static func failure(_ number: Int, assets: [WireAssetKey], serialNumbers: [String]) -> EventFailure {
         EventFailure(errorNumber: number, errorMessage: entry(number).message,
                      errorInfo: EventFailureInfo(assets: assets, serialNumbers: serialNumbers))
+    }
+
+    /// An item's failure of users or subscriptions: the users, and the assets or subscriptions.
+    static func failure(_ number: Int, assets: [WireAssetKey]? = nil, clientUserIds: [String], adamIds: [Int64]? = nil,
+                        regUsersAlreadyAssigned: [AlreadyAssignedUser]? = nil) -> EventFailure {
+        EventFailure(errorNumber: number, errorMessage: entry(number).message,
+                     errorInfo: EventFailureInfo(assets: assets, clientUserIds: clientUserIds,
+                                                 regUsersAlreadyAssigned: regUsersAlreadyAssigned, adamIds: adamIds))
     }
 
     static var wireCodes: [ServiceErrorCode] {

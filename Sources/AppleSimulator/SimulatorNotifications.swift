@@ -11,8 +11,15 @@ public enum NotificationType {
     public static let test = "TEST_NOTIFICATION"
     public static let assetManagement = "ASSET_MANAGEMENT"
     public static let assetCount = "ASSET_COUNT"
+    public static let userManagement = "USER_MANAGEMENT"
+    public static let userAssociated = "USER_ASSOCIATED"
+    public static let subscriptionCount = "SUBSCRIPTION_COUNT"
+    public static let subscriptionManagement = "SUBSCRIPTION_MANAGEMENT"
     /// What a location may subscribe to; the test notification is always sent.
-    static let subscribable: Set<String> = [assetManagement, assetCount]
+    static let subscribable: Set<String> = [assetManagement, assetCount, userManagement, userAssociated,
+                                            subscriptionCount, subscriptionManagement]
+    /// What a receiver configured without `notificationTypes` gets.
+    static let unnamedDefault: [String] = [assetCount, assetManagement]
 }
 
 /// Where a location's notifications go. `authToken` is the receiver's secret: sent back as
@@ -91,7 +98,7 @@ extension SimulatorState {
             Array(done[min($0, done.count)..<min($0 + NotificationLimits.itemsMax, done.count)])
         }
         for chunk in chunks {
-            let body = AssetManagementNotification(eventId: event.eventId, type: event.type.rawValue,
+            let body = AssetManagementNotification(eventId: event.eventId, type: event.type.appleName,
                                                    result: outcome.failed ? "FAILURE" : "SUCCESS",
                                                    assignments: chunk, error: outcome.failures.first)
             try queue(location: location.uId, type: NotificationType.assetManagement, body)
@@ -104,7 +111,7 @@ extension SimulatorState {
                   AssetCountNotification(adamId: key.adamId, pricingParam: key.pricingParam, countDelta: countDelta))
     }
 
-    private func queue<Body: Codable & Sendable & Equatable>(location uId: String, type: String, _ body: Body) throws {
+    func queue<Body: Codable & Sendable & Equatable>(location uId: String, type: String, _ body: Body) throws {
         let envelope = SimulatorNotification(notificationType: type, notificationId: UUID().uuidString.lowercased(),
                                              uId: uId, notification: body)
         let text = try SimulatorStore.encode(envelope)
@@ -117,10 +124,60 @@ extension SimulatorState {
     }
 }
 
+extension SimulatorState {
+    /// Whether the location's receiver asked for `type`; the location as read now.
+    func wantsNotification(location uId: String, _ type: String) throws -> Bool {
+        guard let location = try store.location(uId: uId), let target = location.notificationTarget else { return false }
+        return target.types.contains(type)
+    }
+
+    /// In chunks of at most 100 elements; one notification even when there are none.
+    static func chunks<T>(_ items: [T]) -> [[T]] {
+        stride(from: 0, to: max(items.count, 1), by: NotificationLimits.itemsMax).map {
+            Array(items[min($0, items.count)..<min($0 + NotificationLimits.itemsMax, items.count)])
+        }
+    }
+
+    func queueUserManagement(_ event: SimulatedEvent, users: [ResponseUser]) throws {
+        guard let outcome = event.outcome else { preconditionFailure("an unfinished event has nothing to notify") }
+        guard try wantsNotification(location: event.locationUid, NotificationType.userManagement) else { return }
+        for chunk in Self.chunks(users) {
+            try queue(location: event.locationUid, type: NotificationType.userManagement,
+                      UserManagementBody(eventId: event.eventId, type: event.type.appleName, result: outcome.failed ? "FAILURE" : "SUCCESS",
+                                         users: chunk, error: outcome.failures.first))
+        }
+    }
+
+    func queueUserAssociated(location uId: String, users: [ResponseUser]) throws {
+        guard try wantsNotification(location: uId, NotificationType.userAssociated) else { return }
+        for chunk in Self.chunks(users) {
+            try queue(location: uId, type: NotificationType.userAssociated, UserAssociatedBody(associatedUsers: chunk))
+        }
+    }
+
+    func queueSubscriptionManagement(location uId: String, eventId: String, type: EventType, failed: Bool, error: EventFailure?,
+                                     assignments: [ResponseSubscriptionAssignment]) throws {
+        guard try wantsNotification(location: uId, NotificationType.subscriptionManagement) else { return }
+        for chunk in Self.chunks(assignments) {
+            try queue(location: uId, type: NotificationType.subscriptionManagement,
+                      SubscriptionManagementBody(eventId: eventId, type: type.appleName, result: failed ? "FAILURE" : "SUCCESS",
+                                                 assignments: chunk, error: error))
+        }
+    }
+
+    /// `SUBSCRIPTION_COUNT`: `available` and `total` only, never `assigned`.
+    func queueSubscriptionCount(location uId: String, _ subscription: SimulatedSubscription, counts: SubscriptionCounts) throws {
+        guard try wantsNotification(location: uId, NotificationType.subscriptionCount) else { return }
+        try queue(location: uId, type: NotificationType.subscriptionCount,
+                  SubscriptionCountBody(adamId: subscription.adamId, parentAdamId: subscription.parentAdamId,
+                                        counts: SubscriptionCounts(assigned: nil, available: counts.available, total: counts.total)))
+    }
+}
+
 extension SimulatedLocation {
     var notificationTarget: NotificationTarget? {
         guard let url = notificationUrl, let authToken = notificationAuthToken else { return nil }
-        return NotificationTarget(url: url, authToken: authToken, types: notificationTypes ?? Array(NotificationType.subscribable).sorted())
+        return NotificationTarget(url: url, authToken: authToken, types: notificationTypes ?? NotificationType.unnamedDefault)
     }
 }
 
@@ -147,7 +204,7 @@ extension RequestValidation {
             throw ServiceErrorCatalog.error(ServiceErrorCatalog.invalidNotificationAuthToken,
                                             detail: "notificationAuthToken must be 1 to \(NotificationLimits.authTokenLengthMax) printable characters without spaces")
         }
-        let types = request.notificationTypes ?? Array(NotificationType.subscribable).sorted()
+        let types = request.notificationTypes ?? NotificationType.unnamedDefault
         guard !types.isEmpty, types.allSatisfy(NotificationType.subscribable.contains), Set(types).count == types.count else {
             throw ServiceErrorCatalog.error(ServiceErrorCatalog.invalidNotificationType,
                                             detail: "notificationTypes must be distinct values of \(NotificationType.subscribable.sorted())")

@@ -11,6 +11,32 @@ struct SimulatorSeed: Decodable {
         var expires: String
         var mdmInfo: MDMInfo?
         var assets: [Asset]
+        /// Users registered at the location (absent: none).
+        var users: [User]?
+        /// Whether the location declared subscription management (absent: only when it has
+        /// subscriptions).
+        var subscriptionManagement: Bool?
+        /// Subscriptions with their seats; they need subscription management, which they imply.
+        var subscriptions: [Subscription]?
+    }
+
+    /// A user as `users/create` would register it; `appleAccount`: the person already accepted
+    /// the invitation with it. A `managedAppleId` associates at once.
+    struct User: Decodable {
+        var clientUserId: String
+        var email: String?
+        var managedAppleId: String?
+        var appleAccount: String?
+    }
+
+    struct Subscription: Decodable {
+        var adamId: Int64
+        var parentAdamId: Int64?
+        var renewing: Int
+        var expiring: Int?
+        /// `YYYY-MM-DD`; absent: a month after `sim init`.
+        var periodEnd: String?
+        var status: AppleSubscriptionStatus?
     }
 
     struct Asset: Decodable {
@@ -76,8 +102,51 @@ struct SimulatorSeed: Decodable {
             for (assetPosition, asset) in assets.enumerated() {
                 try store.insert(asset, location: location.uId, position: assetPosition)
             }
+            try Self.writeUsers(location.users ?? [], location: location.uId, store: store)
+            try Self.writeSubscriptions(location, store: store)
         }
         try SimulatorStore.insertMeta(connection, settings: try makeSettings(), sequence: 1)
+    }
+
+    private static func writeUsers(_ users: [User], location uId: String, store: SimulatorStore) throws {
+        var seen = Set<String>()
+        for user in users {
+            guard !user.clientUserId.isEmpty else { throw AppleSimulatorError.invalidSeed("a user of location \(uId) has an empty clientUserId") }
+            guard seen.insert(user.clientUserId).inserted else {
+                throw AppleSimulatorError.invalidSeed("user \(user.clientUserId) of location \(uId) appears twice")
+            }
+            let account = (user.managedAppleId ?? user.appleAccount)?.lowercased()
+            try store.save(SimulatedUser(clientUserId: user.clientUserId, email: user.email, managedAppleId: user.managedAppleId,
+                                         status: account == nil ? .registered : .associated, inviteCode: SimulatorState.inviteCode(),
+                                         idHash: account.map(SimulatorState.idHash), appleAccount: account, version: 1), location: uId)
+        }
+    }
+
+    private static func writeSubscriptions(_ location: Location, store: SimulatorStore) throws {
+        let subscriptions = location.subscriptions ?? []
+        if location.subscriptionManagement == false, !subscriptions.isEmpty {
+            throw AppleSimulatorError.invalidSeed("location \(location.uId) has subscriptions but subscriptionManagement false")
+        }
+        if let enabled = location.subscriptionManagement ?? (subscriptions.isEmpty ? nil : true) {
+            try store.setSubscriptionsEnabled(location: location.uId, enabled)
+        }
+        var seen = Set<Int64>()
+        for subscription in subscriptions {
+            let name = "subscription \(subscription.adamId) of location \(location.uId)"
+            guard subscription.adamId > 0 else { throw AppleSimulatorError.invalidSeed("\(name): adamId must be positive") }
+            guard seen.insert(subscription.adamId).inserted else { throw AppleSimulatorError.invalidSeed("\(name) appears twice") }
+            guard subscription.renewing >= 0, (subscription.expiring ?? 0) >= 0 else {
+                throw AppleSimulatorError.invalidSeed("\(name): negative seats")
+            }
+            if let end = subscription.periodEnd, !SubscriptionDefaults.isCalendarDate(end) {
+                throw AppleSimulatorError.invalidSeed("\(name): periodEnd \(end) is not YYYY-MM-DD")
+            }
+            try store.save(SimulatedSubscription(adamId: subscription.adamId, parentAdamId: subscription.parentAdamId,
+                                                 status: subscription.status ?? .active,
+                                                 periodEnd: subscription.periodEnd ?? SubscriptionDefaults.monthLater(Date()),
+                                                 totalRenewing: subscription.renewing, totalExpiring: subscription.expiring ?? 0),
+                           location: location.uId)
+        }
     }
 
     private func makeSettings() throws -> SimulatorSettings {

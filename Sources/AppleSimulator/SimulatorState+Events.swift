@@ -13,8 +13,15 @@ import Foundation
 // next used; an event with polls left stays PENDING however many other calls are made.
 
 extension SimulatorState {
-    func recordEvent(type: EventType, location uId: String, assets: [WireAssetKey], serialNumbers: [String]) throws -> String {
-        let numRequested = type == .revoke ? serialNumbers.count : assets.count * serialNumbers.count
+    /// `serialNumbers` are the event's subjects: serials, or client user ids (`details`).
+    func recordEvent(type: EventType, location uId: String, assets: [WireAssetKey], serialNumbers: [String],
+                     details: EventDetails? = nil) throws -> String {
+        let numRequested: Int
+        switch type {
+        case .revoke, .createUsers, .updateUsers, .retireUsers: numRequested = serialNumbers.count
+        case .associate, .disassociate: numRequested = assets.count * serialNumbers.count
+        case .associateSubscriptions, .disassociateSubscriptions: numRequested = (details?.adamIds?.count ?? 0) * serialNumbers.count
+        }
         let forcedFailure = settings.eventsToFail > 0
         if forcedFailure { settings.eventsToFail -= 1 }
         let eventId = UUID().uuidString.lowercased()
@@ -22,7 +29,7 @@ extension SimulatorState {
             eventId: eventId, sequence: nextSequence(),
             locationUid: uId, type: type, assets: assets,
             serialNumbers: EventSerials(serialNumbers, eventId: eventId), numRequested: numRequested,
-            pollsRemaining: settings.pendingPolls, forcedFailure: forcedFailure, outcome: nil
+            pollsRemaining: settings.pendingPolls, forcedFailure: forcedFailure, outcome: nil, details: details
         )
         try store.insert(event)
         // Counting the finished events costs a scan of their index: do it now and then, not
@@ -85,16 +92,22 @@ extension SimulatorState {
         precondition(event.outcome == nil, "an event is applied at most once")
         let effect: EventEffect
         if event.forcedFailure {
-            effect = EventEffect(outcome: EventOutcome(failed: true, numCompleted: 0, failures: [
-                ServiceErrorCatalog.failure(AppleErrorNumber.internalError, assets: event.assets,
-                                            serialNumbers: try event.serialNumbers.decoded()),
-            ]), done: { [] })
+            let subjects = try event.serialNumbers.decoded()
+            let failure = event.type.isOfDevicesOrUsersLicences && !event.forUsers
+                ? ServiceErrorCatalog.failure(AppleErrorNumber.internalError, assets: event.assets, serialNumbers: subjects)
+                : ServiceErrorCatalog.failure(AppleErrorNumber.internalError, assets: event.assets.isEmpty ? nil : event.assets,
+                                              clientUserIds: subjects, adamIds: event.details?.adamIds)
+            effect = EventEffect(outcome: EventOutcome(failed: true, numCompleted: 0, failures: [failure]), done: { [] },
+                                 notify: try forcedFailureNotification(event))
         } else {
             let version = nextSequence()
             switch event.type {
-            case .associate: effect = try associate(event, version: version)
-            case .disassociate: effect = try disassociate(event)
-            case .revoke: effect = try revoke(event)
+            case .associate: effect = event.forUsers ? try associateUsers(event, version: version) : try associate(event, version: version)
+            case .disassociate: effect = event.forUsers ? try disassociateUsers(event) : try disassociate(event)
+            case .revoke: effect = event.forUsers ? try revokeUsers(event) : try revoke(event)
+            case .createUsers, .updateUsers, .retireUsers: effect = try manageUsers(event, version: version)
+            case .associateSubscriptions: effect = try associateSubscriptions(event)
+            case .disassociateSubscriptions: effect = try disassociateSubscriptions(event)
             }
             try store.setVersion(location: event.locationUid, version)
         }
@@ -102,7 +115,11 @@ extension SimulatorState {
         var applied = event
         applied.outcome = effect.outcome
         try store.update(applied)
-        try queueAssetManagement(applied, done: effect.done)
+        if let notify = effect.notify {
+            try notify(applied)
+        } else {
+            try queueAssetManagement(applied, done: effect.done)
+        }
         return applied
     }
 
@@ -113,7 +130,7 @@ extension SimulatorState {
         case let outcome?: eventStatus = outcome.failed ? "FAILED" : "COMPLETE"
         }
         return EventStatus(
-            eventStatus: eventStatus, eventType: event.type.rawValue, numRequested: event.numRequested,
+            eventStatus: eventStatus, eventType: event.type.appleName, numRequested: event.numRequested,
             numCompleted: event.outcome?.numCompleted ?? 0,
             failures: event.outcome.flatMap { $0.failures.isEmpty ? nil : $0.failures },
             uId: location.uId, tokenExpirationDate: location.answeredExpirationDate(now: now), mdmInfo: location.mdmInfo
@@ -127,6 +144,29 @@ extension SimulatorState {
 struct EventEffect {
     var outcome: EventOutcome
     var done: () throws -> [WireAssignment]
+    /// The event's own notification when it is not ASSET_MANAGEMENT (users, subscriptions);
+    /// called with the applied event.
+    var notify: ((SimulatedEvent) throws -> Void)? = nil
+}
+
+extension EventType {
+    /// Associate, disassociate or revoke of assets' licences.
+    var isOfDevicesOrUsersLicences: Bool { self == .associate || self == .disassociate || self == .revoke }
+}
+
+extension SimulatorState {
+    /// What a forced failure tells: the notification of the event's kind, with no element.
+    func forcedFailureNotification(_ event: SimulatedEvent) throws -> ((SimulatedEvent) throws -> Void)? {
+        switch event.type {
+        case .associate, .disassociate, .revoke: return nil
+        case .createUsers, .updateUsers, .retireUsers: return { [unowned self] in try self.queueUserManagement($0, users: []) }
+        case .associateSubscriptions, .disassociateSubscriptions:
+            return { [unowned self] applied in
+                try self.queueSubscriptionManagement(location: applied.locationUid, eventId: applied.eventId, type: applied.type, failed: true,
+                                                     error: applied.outcome?.failures.first, assignments: [])
+            }
+        }
+    }
 }
 
 // The effects themselves, row by row. Counters move by what actually changed: an (asset, serial)

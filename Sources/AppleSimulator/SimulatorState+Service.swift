@@ -7,7 +7,13 @@ import Foundation
 extension SimulatorState {
     static let countryISO2ACode = "US"
     static let defaultPlatform = "volumestore"
-    static let notificationTypes = [NotificationType.assetManagement, NotificationType.assetCount]
+    static let notificationTypes = [NotificationType.assetManagement, NotificationType.assetCount, NotificationType.userManagement,
+                                    NotificationType.userAssociated, NotificationType.subscriptionCount,
+                                    NotificationType.subscriptionManagement]
+    /// Apple's invitation template (Apple's "Managing users"): the placeholder is replaced by
+    /// a registered user's `inviteCode`.
+    static let invitationEmailURL =
+        "https://buy.itunes.apple.com/WebObjects/MZFinance.woa/wa/associateVPPUserWithITSAccount?inviteCode=%25inviteCode%25&mt=8"
     static let baseURL = "https://vpp.itunes.apple.com/mdm/v2"
 
     func serviceConfig() throws -> ServiceConfig {
@@ -22,6 +28,17 @@ extension SimulatorState {
                 "disassociateAssets": "\(Self.baseURL)/assets/disassociate",
                 "revokeAssets": "\(Self.baseURL)/assets/revoke",
                 "status": "\(Self.baseURL)/status",
+                "getUsers": "\(Self.baseURL)/users",
+                "createUsers": "\(Self.baseURL)/users/create",
+                "updateUsers": "\(Self.baseURL)/users/update",
+                "retireUsers": "\(Self.baseURL)/users/retire",
+                "getSubscriptions": "\(Self.baseURL)/subscriptions",
+                "getSubscriptionAssignments": "\(Self.baseURL)/subscriptions/assignments",
+                "associateSubscriptions": "\(Self.baseURL)/subscriptions/associate",
+                "disassociateSubscriptions": "\(Self.baseURL)/subscriptions/disassociate",
+                "enableSubscriptions": "\(Self.baseURL)/subscriptions/enable",
+                "disableSubscriptions": "\(Self.baseURL)/subscriptions/disable",
+                ServiceConfig.invitationURLKey: Self.invitationEmailURL,
             ],
             notificationTypes: Self.notificationTypes
         )
@@ -72,17 +89,33 @@ extension SimulatorState {
         )
     }
 
-    /// Filters by asset and serial; `sinceVersionId` answers only what was assigned after that
-    /// version (Apple's list has no way to say what was removed: a periodic full read does).
+    /// Filters by asset, serial and user; `sinceVersionId` answers only what was assigned after
+    /// that version (Apple's list has no way to say what was removed: a periodic full read
+    /// does). Devices' licences come first, then users', each in the order they were made.
     func assignments(token: String, query: AssignmentsQuery, now: Date) throws -> AssignmentsPage {
         let location = try beginCall(token: token, now: now)
+        guard query.serialNumber == nil || query.clientUserId == nil else {
+            throw RequestValidation.invalid("both serialNumber and clientUserId")
+        }
+        let since = try query.sinceVersionId.map { try Self.version(of: $0, location: location) }
         let filter = SimulatorStore.AssignmentFilter(
-            adamId: query.adamId, pricingParam: query.pricingParam, serialNumber: query.serialNumber,
-            sinceVersion: try query.sinceVersionId.map { try Self.version(of: $0, location: location) }
+            adamId: query.adamId, pricingParam: query.pricingParam, serialNumber: query.serialNumber, sinceVersion: since
         )
-        let size = try store.countAssignments(location: location.uId, filter)
+        let userFilter = SimulatorStore.UserAssignmentFilter(
+            adamId: query.adamId, pricingParam: query.pricingParam, clientUserId: query.clientUserId, sinceVersion: since
+        )
+        let deviceCount = query.clientUserId == nil ? try store.countAssignments(location: location.uId, filter) : 0
+        let userCount = query.serialNumber == nil ? try store.countUserAssignments(location: location.uId, userFilter) : 0
+        let size = deviceCount + userCount
         let window = try PageWindow(size: size, pageIndex: query.pageIndex, pageSize: settings.pageSize)
-        let items = try store.assignments(location: location.uId, filter, offset: window.offset, limit: settings.pageSize)
+        var items: [WireAssignment] = []
+        if window.offset < deviceCount {
+            items = try store.assignments(location: location.uId, filter, offset: window.offset, limit: settings.pageSize)
+        }
+        if items.count < settings.pageSize, userCount > 0 {
+            items += try store.userAssignments(location: location.uId, userFilter, offset: max(0, window.offset - deviceCount),
+                                               limit: settings.pageSize - items.count)
+        }
         return AssignmentsPage(
             assignments: items, currentPageIndex: window.currentPageIndex, nextPageIndex: window.nextPageIndex,
             totalPages: window.totalPages, size: size, versionId: location.versionId, uId: location.uId,
@@ -103,16 +136,18 @@ extension SimulatorState {
     func associate(token: String, _ request: AssociationRequest, type: EventType, now: Date) throws -> EventResponse {
         precondition(type != .revoke, "revoke has its own request")
         let location = try beginCall(token: token, now: now)
-        let serials = try RequestValidation.association(request, type: type, location: location.uId,
-                                                        assets: try store.assets(location: location.uId), limits: settings.limits)
-        let eventId = try recordEvent(type: type, location: location.uId, assets: request.assets, serialNumbers: serials)
+        let subjects = try RequestValidation.association(request, type: type, location: location.uId,
+                                                         assets: try store.assets(location: location.uId), limits: settings.limits)
+        let eventId = try recordEvent(type: type, location: location.uId, assets: request.assets, serialNumbers: subjects.ids,
+                                      details: subjects.forUsers ? EventDetails(forUsers: true) : nil)
         return eventResponse(eventId, location: location, now: now)
     }
 
     func revoke(token: String, _ request: RevokeRequest, now: Date) throws -> EventResponse {
         let location = try beginCall(token: token, now: now)
-        let serials = try RequestValidation.revoke(request, limits: settings.limits)
-        let eventId = try recordEvent(type: .revoke, location: location.uId, assets: [], serialNumbers: serials)
+        let subjects = try RequestValidation.revoke(request, limits: settings.limits)
+        let eventId = try recordEvent(type: .revoke, location: location.uId, assets: [], serialNumbers: subjects.ids,
+                                      details: subjects.forUsers ? EventDetails(forUsers: true) : nil)
         return eventResponse(eventId, location: location, now: now)
     }
 

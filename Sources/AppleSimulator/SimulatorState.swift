@@ -145,6 +145,34 @@ enum EventType: String, Codable, Sendable {
     case associate = "ASSOCIATE"
     case disassociate = "DISASSOCIATE"
     case revoke = "REVOKE"
+    /// `POST /users/create`, `/users/update`, `/users/retire`.
+    case createUsers = "CREATE"
+    case updateUsers = "UPDATE"
+    case retireUsers = "RETIRE"
+    /// `POST /subscriptions/associate`, `/subscriptions/disassociate`.
+    case associateSubscriptions = "SUBSCRIPTION_ASSOCIATE"
+    case disassociateSubscriptions = "SUBSCRIPTION_DISASSOCIATE"
+
+    /// The `eventType` Apple answers in `GET /status` and the `type` of its notifications.
+    var appleName: String {
+        switch self {
+        case .associateSubscriptions: "ASSOCIATE"
+        case .disassociateSubscriptions: "DISASSOCIATE"
+        default: rawValue
+        }
+    }
+}
+
+/// What an event's serials (its list of subjects) do not say. Nil for a device event.
+struct EventDetails: Codable, Sendable, Equatable {
+    /// The subjects are `clientUserIds`, not serial numbers (associate / disassociate / revoke).
+    var forUsers: Bool?
+    /// The users of a create / update / retire, as asked.
+    var users: [RequestUser]?
+    /// The subscriptions of a subscriptions associate / disassociate.
+    var adamIds: [Int64]?
+    var renewing: Bool?
+    var deferred: Bool?
 }
 
 struct SimulatedEvent: Sendable, Equatable {
@@ -161,6 +189,9 @@ struct SimulatedEvent: Sendable, Equatable {
     var forcedFailure: Bool
     /// Set once, when the event is applied; never applied again after that.
     var outcome: EventOutcome?
+    var details: EventDetails? = nil
+
+    var forUsers: Bool { details?.forUsers == true }
 }
 
 struct EventOutcome: Codable, Sendable, Equatable {

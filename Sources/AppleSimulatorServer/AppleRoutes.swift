@@ -39,7 +39,7 @@ struct AppleRoutes: Sendable {
                 let query = request.uri.queryParameters
                 let assignments = AssignmentsQuery(pageIndex: try pageIndex(query), adamId: query.get("adamId"),
                                                    pricingParam: query.get("pricingParam"), serialNumber: query.get("serialNumber"),
-                                                   sinceVersionId: query.get("sinceVersionId"))
+                                                   sinceVersionId: query.get("sinceVersionId"), clientUserId: query.get("clientUserId"))
                 return try await simulator.assignments(token: bearer(request), query: assignments)
             }
         }
@@ -61,6 +61,7 @@ struct AppleRoutes: Sendable {
                 return try await simulator.revoke(token: bearer(request), body)
             }
         }
+        addUsersAndSubscriptions(to: router, prefix: prefix)
         router.get("\(prefix)/status") { request, _ in
             await WireResponse.answer {
                 guard let eventId = request.uri.queryParameters.get("eventId"), !eventId.isEmpty else {
@@ -71,6 +72,88 @@ struct AppleRoutes: Sendable {
             }
         }
     }
+}
+
+extension AppleRoutes {
+    /// Apple's user and subscription paths (Apple's "Managing users", "Managing subscriptions").
+    func addUsersAndSubscriptions(to router: Router<BasicRequestContext>, prefix: String) {
+        let simulator = self.simulator
+        let bytesMax = self.bytesMax
+        router.get("\(prefix)/users") { request, _ in
+            await WireResponse.answer {
+                let query = request.uri.queryParameters
+                let users = UsersQuery(pageIndex: try pageIndex(query), clientUserId: query.get("clientUserId"),
+                                       sinceVersionId: query.get("sinceVersionId"), includeRetired: try flag(query, "includeRetired"))
+                return try await simulator.users(token: bearer(request), query: users)
+            }
+        }
+        let userPaths: [(String, @Sendable (String, ManageUsersRequest) async throws -> EventResponse)] = [
+            ("create", { try await simulator.createUsers(token: $0, $1) }),
+            ("update", { try await simulator.updateUsers(token: $0, $1) }),
+            ("retire", { try await simulator.retireUsers(token: $0, $1) }),
+        ]
+        for (name, call) in userPaths {
+            router.post("\(prefix)/users/\(name)") { request, _ in
+                await WireResponse.answer {
+                    let body: ManageUsersRequest = try await WireResponse.decode(request, bytesMax: bytesMax)
+                    return try await call(bearer(request), body)
+                }
+            }
+        }
+        router.post("\(prefix)/subscriptions/enable") { request, _ in
+            await WireResponse.answer { try await simulator.enableSubscriptions(token: bearer(request)) }
+        }
+        router.post("\(prefix)/subscriptions/disable") { request, _ in
+            await WireResponse.answer { try await simulator.disableSubscriptions(token: bearer(request)) }
+        }
+        router.get("\(prefix)/subscriptions") { request, _ in
+            await WireResponse.answer {
+                let query = request.uri.queryParameters
+                let subscriptions = SubscriptionsQuery(cursor: query.get("cursor"), adamId: try adamId(query, "adamId"),
+                                                       parentAdamId: try adamId(query, "parentAdamId"))
+                return try await simulator.subscriptions(token: bearer(request), query: subscriptions)
+            }
+        }
+        router.get("\(prefix)/subscriptions/assignments") { request, _ in
+            await WireResponse.answer {
+                let query = request.uri.queryParameters
+                let assignments = SubscriptionAssignmentsQuery(cursor: query.get("cursor"), adamId: try adamId(query, "adamId"),
+                                                               parentAdamId: try adamId(query, "parentAdamId"),
+                                                               clientUserId: query.get("clientUserId"))
+                return try await simulator.subscriptionAssignments(token: bearer(request), query: assignments)
+            }
+        }
+        router.post("\(prefix)/subscriptions/associate") { request, _ in
+            await WireResponse.answer {
+                let body: ManageSubscriptionsRequest = try await WireResponse.decode(request, bytesMax: bytesMax)
+                return try await simulator.associateSubscriptions(token: bearer(request), body)
+            }
+        }
+        router.post("\(prefix)/subscriptions/disassociate") { request, _ in
+            await WireResponse.answer {
+                let body: ManageSubscriptionsRequest = try await WireResponse.decode(request, bytesMax: bytesMax)
+                return try await simulator.disassociateSubscriptions(token: bearer(request), body)
+            }
+        }
+    }
+}
+
+private func flag(_ query: Parameters, _ name: String) throws -> Bool? {
+    guard let text = query.get(name) else { return nil }
+    switch text.lowercased() {
+    case "true": return true
+    case "false": return false
+    default:
+        throw AppleServiceError(errorNumber: AppleErrorNumber.invalidArgument, message: "Invalid argument: \(name)", httpStatus: 400)
+    }
+}
+
+private func adamId(_ query: Parameters, _ name: String) throws -> Int64? {
+    guard let text = query.get(name) else { return nil }
+    guard let value = Int64(text) else {
+        throw AppleServiceError(errorNumber: AppleErrorNumber.invalidArgument, message: "Invalid argument: \(name)", httpStatus: 400)
+    }
+    return value
 }
 
 /// The token from `Authorization: Bearer <token>`; "" when there is none, which the simulator

@@ -27,6 +27,9 @@ import NIOCore
 /// | `POST /_sim/latency` | `{milliseconds, jitterMilliseconds?}` | `{}` |
 /// | `POST /_sim/request-rate` | `{enforced}` (9646 above `maxRequestPerSecond` per token) | `{}` |
 /// | `POST /_sim/duplicate-notifications` | `{duplicated}` | `{}` |
+/// | `POST /_sim/accept-invitation` | `{location, clientUserId, appleAccount?}` (USER_ASSOCIATED) | `ResponseUser` |
+/// | `POST /_sim/subscription-seats` | `{location, adamId, parentAdamId?, renewing, expiring?, periodEnd?, status?}` | `ResponseSubscription` |
+/// | `POST /_sim/end-subscription-period` | `{location, adamId?}` | `[ResponseSubscription]` |
 struct ControlRoutes: Sendable {
     let simulator: AppleSimulator
     let bytesMax: Int
@@ -47,6 +50,17 @@ struct ControlRoutes: Sendable {
     struct RequestRate: Codable, Sendable { var enforced: Bool }
     struct DuplicateNotifications: Codable, Sendable { var duplicated: Bool }
     struct Done: Codable, Sendable {}
+    struct Invitation: Codable, Sendable { var location: String; var clientUserId: String; var appleAccount: String? }
+    struct Seats: Codable, Sendable {
+        var location: String
+        var adamId: Int64
+        var parentAdamId: Int64?
+        var renewing: Int
+        var expiring: Int?
+        var periodEnd: String?
+        var status: AppleSubscriptionStatus?
+    }
+    struct PeriodEnd: Codable, Sendable { var location: String; var adamId: Int64? }
 
     func add(to router: Router<BasicRequestContext>, prefix: String) {
         let simulator = self.simulator
@@ -121,6 +135,17 @@ struct ControlRoutes: Sendable {
         post("duplicate-notifications") { (body: DuplicateNotifications) in
             try await simulator.duplicateNotifications(body.duplicated)
             return Done()
+        }
+        post("accept-invitation") { (body: Invitation) in
+            try await simulator.acceptInvitation(location: body.location, clientUserId: body.clientUserId, appleAccount: body.appleAccount)
+        }
+        post("subscription-seats") { (body: Seats) in
+            try await simulator.setSubscriptionSeats(location: body.location, adamId: body.adamId, parentAdamId: body.parentAdamId,
+                                                     renewing: body.renewing, expiring: body.expiring ?? 0, periodEnd: body.periodEnd,
+                                                     status: body.status)
+        }
+        post("end-subscription-period") { (body: PeriodEnd) in
+            try await simulator.endSubscriptionPeriod(location: body.location, adamId: body.adamId)
         }
         router.delete("\(prefix)/faults") { _, _ in
             await WireResponse.answer {

@@ -243,17 +243,17 @@ final class SimulatorStore {
 
     // MARK: Events
 
-    private static let eventColumns = "e.event_id, e.sequence, e.location, e.type, e.assets, e.num_requested, e.polls_remaining, e.forced_failure, e.outcome, s.serial_count, s.serials"
+    private static let eventColumns = "e.event_id, e.sequence, e.location, e.type, e.assets, e.num_requested, e.polls_remaining, e.forced_failure, e.outcome, s.serial_count, s.serials, e.details"
     private static let eventTables = "events e JOIN event_serials s ON s.sequence = e.sequence"
 
     func insert(_ event: SimulatedEvent) throws {
         try connection.run("""
-            INSERT INTO events (event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (event_id, sequence, location, type, assets, num_requested, polls_remaining, forced_failure, outcome, details)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [
             .text(event.eventId), .int(event.sequence), .text(event.locationUid), .text(event.type.rawValue),
             .text(try Self.encode(event.assets)), .int(event.numRequested), .int(event.pollsRemaining), .bool(event.forcedFailure),
-            .optional(try event.outcome.map(Self.encode)),
+            .optional(try event.outcome.map(Self.encode)), .optional(try event.details.map(Self.encode)),
         ])
         try connection.run("INSERT INTO event_serials (sequence, serial_count, serials) VALUES (?, ?, ?)",
                            [.int(event.sequence), .int(event.serialNumbers.count), .text(event.serialNumbers.json)])
@@ -303,7 +303,8 @@ final class SimulatorStore {
             assets: try decode([WireAssetKey].self, row.string(4), what: "assets of event \(eventId)"),
             serialNumbers: EventSerials(storedJSON: row.string(10), count: row.int(9), eventId: eventId),
             numRequested: row.int(5), pollsRemaining: row.int(6), forcedFailure: row.bool(7),
-            outcome: try row.optionalString(8).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") }
+            outcome: try row.optionalString(8).map { try decode(EventOutcome.self, $0, what: "outcome of event \(eventId)") },
+            details: try row.optionalString(11).map { try decode(EventDetails.self, $0, what: "details of event \(eventId)") }
         )
     }
 
