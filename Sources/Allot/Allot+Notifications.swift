@@ -128,7 +128,8 @@ extension Allot {
         do {
             let bearer = try bearer(of: token)
             let request = ClientConfigRequest(mdmInfo: mdmInfo(for: tenant), notificationUrl: url, notificationAuthToken: authToken,
-                                              notificationTypes: AppleNotificationType.subscribed.map(\.rawValue))
+                                              notificationTypes: AppleNotificationType.subscribed.map(\.rawValue)
+                                                  + Self.userNotificationTypes.map(\.rawValue).sorted())
             _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, request) }
         } catch let error as AllotError {
             return error.message

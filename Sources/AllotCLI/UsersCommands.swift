@@ -99,8 +99,9 @@ struct UsersCommand: AsyncParsableCommand {
             if !found.locations.isEmpty {
                 var table = Table(.init("TOKEN", .right), .init("LOCATION"), .init("STATUS"), .init("INVITATION"))
                 for location in found.locations {
-                    table.add("\(location.tokenId)", Text.printable(location.locationName), location.status.rawValue,
-                              Text.printable(location.inviteUrl ?? location.inviteCode ?? "-"))
+                    // The invitation matters while the person has not accepted it.
+                    let invitation = location.status == .registered ? location.inviteUrl ?? location.inviteCode : nil
+                    table.add("\(location.tokenId)", Text.printable(location.locationName), location.status.rawValue, Text.printable(invitation ?? "-"))
                 }
                 Standard.output(table.render())
             }

@@ -514,3 +514,23 @@ extension Ledger {
         return records
     }
 }
+
+extension Ledger {
+    /// Inside the caller's write: takes back every person's licence drawn on a token (its
+    /// removal), locally now and at Apple through the outbox. How many.
+    func revokeUserAssignments(tenant: TenantID, token: TokenID) throws -> Int {
+        let held = try database.query("DELETE FROM user_assignments WHERE tenant_id = ? AND token_id = ? RETURNING asset_id, user_id",
+                                      [.integer(tenant.rawValue), .integer(token.rawValue)]) { (AssetID($0.int64(0)), UserID($0.int64(1))) }
+        guard !held.isEmpty else { return 0 }
+        var plan = UserBatchPlan()
+        for (asset, user) in held {
+            let pool = PoolKey(tokenId: token, assetId: asset)
+            plan.poolDeltas[pool, default: 0] -= 1
+            plan.appleUsers[pool, default: []].append(user)
+        }
+        plan.changedCount = held.count
+        let batch = try insertBatch(tenant: tenant, kind: "remove_token", itemCount: held.count, key: nil)
+        try applyUserEffects(tenant: tenant, batch: batch, direction: .revoke, plan: plan)
+        return held.count
+    }
+}

@@ -78,4 +78,32 @@ import Testing
         #expect(noGroup.status == 1)
         #expect(try noGroup.json()["code"] as? String == "not_found", "\(noGroup)")
     }
+
+    @Test func retiringAPersonGivesTheirLicencesBackAndRetiresThemAtApple() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(Self.roster.utf8))
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user-group", "teachers")
+        #expect(assigned.status == 0 && assigned.stdout.contains("2 assigned"), "\(assigned)")
+        #expect(assigned.stdout.contains("Apple: 2 requests sent, 2 operations finished."), "\(assigned)")
+        let ann = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(ann[array: "locations"].first?["status"] as? String == "registered")
+        #expect(ann[array: "licences"].first?["confirmed"] as? Bool == true)
+        let ben = try await workspace.json("users", "show", "--tenant", "springfield", "ben")
+        #expect(ben[array: "locations"].first?["status"] as? String == "associated", "a Managed Apple Account is associated at once: \(ben)")
+        let shown = try await workspace.run("users", "show", "--tenant", "springfield", "ann")
+        #expect(shown.stdout.contains("Send ann the invitation https://"), "\(shown)")
+
+        let retired = try await workspace.run("users", "retire", "--tenant", "springfield", "ann", "--json")
+        #expect(retired.status == 0, "\(retired)")
+        #expect(try retired.json()[int: "revoked"] == 1)
+        #expect(try retired.json()[object: "delivery"]["pushed"] as? Bool == true, "\(retired)")
+        let after = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(after[object: "user"]["retired"] as? Bool == true)
+        #expect(after[array: "locations"].first?["status"] as? String == "retired", "\(after)")
+        #expect(after[array: "licences"].isEmpty)
+        let again = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann", "--json")
+        #expect(again.status == 3, "\(again)")
+        #expect(try again.json()[array: "items"].first?["result"] as? String == "unknown_user", "\(again)")
+    }
 }
