@@ -94,6 +94,12 @@ import Testing
         let shown = try await workspace.run("users", "show", "--tenant", "springfield", "ann")
         #expect(shown.stdout.contains("Send ann the invitation https://"), "\(shown)")
 
+        // A sync reads Apple's counts, people's licences among them: counted once, as ours.
+        let synced = try await workspace.run("sync", "--tenant", "springfield", "--json")
+        #expect(synced.status == 0, "\(synced)")
+        let book = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Workspace.book } ?? [:]
+        #expect(book[int: "assigned"] == 2 && book[int: "available"] == 28, "\(book)")
+
         let retired = try await workspace.run("users", "retire", "--tenant", "springfield", "ann", "--json")
         #expect(retired.status == 0, "\(retired)")
         #expect(try retired.json()[int: "revoked"] == 1)
@@ -105,5 +111,25 @@ import Testing
         let again = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann", "--json")
         #expect(again.status == 3, "\(again)")
         #expect(try again.json()[array: "items"].first?["result"] as? String == "unknown_user", "\(again)")
+    }
+
+    /// Two rows of the roster for one person (the same Managed Apple Account): Apple refuses the
+    /// second one's licence (9616, naming the first), and the ledger gives it back rather than
+    /// count one person twice.
+    @Test func onePersonUnderTwoIdsIsGivenOneLicence() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        let roster = "user_id,managed_apple_id\nann,ann@appleid.school.example\nann-again,ann@appleid.school.example\n"
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(roster.utf8))
+        let assigned = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann")
+        #expect(assigned.status == 0, "\(assigned)")
+        let second = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann-again")
+        #expect(second.status == 0, "the batch answers assigned; Apple's refusal comes with delivery: \(second)")
+        let held = try await workspace.json("users", "show", "--tenant", "springfield", "ann-again")[array: "licences"]
+        #expect(held.isEmpty, "\(held)")
+        let book = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Workspace.book } ?? [:]
+        #expect(book[int: "assigned"] == 1, "\(book)")
+        let released = try await workspace.json("events", "--tenant", "springfield", "--kind", "licences_released")[array: "events"]
+        #expect(released.count == 1, "\(released)")
     }
 }
