@@ -534,3 +534,35 @@ extension Ledger {
         return held.count
     }
 }
+
+/// A person waiting in an app's queue of unmet demand, with their place among the people
+/// waiting for it (1 is served first; the devices waiting for the app are served before them).
+public struct UserQueueEntry: Sendable, Hashable, Codable {
+    public let adamId: String
+    public let pricingParam: String
+    public let position: Int
+    public let userId: String
+    /// Seconds since 1970.
+    public let queuedAt: Int64
+}
+
+extension Ledger {
+    /// The people waiting, app by app, each app's in the order they are served.
+    public func userQueue(tenant: TenantID, asset: AssetKey? = nil) throws -> [UserQueueEntry] {
+        let rows = try database.query("""
+            SELECT s.adam_id, s.pricing_param, u.user_key, q.queued_at FROM user_demand_queue q
+            JOIN assets s ON s.tenant_id = q.tenant_id AND s.id = q.asset_id
+            JOIN users u ON u.tenant_id = q.tenant_id AND u.id = q.user_id
+            WHERE q.tenant_id = ?1 AND (?2 IS NULL OR (s.adam_id = ?2 AND s.pricing_param = ?3))
+            ORDER BY length(s.adam_id), s.adam_id, s.pricing_param, q.id
+            """, [.integer(tenant.rawValue), SQLValue(asset?.adamId), SQLValue(asset?.pricingParam.rawValue)]) { row in
+            (asset: try Self.storedAssetKey(adamId: row.string(0), pricingParam: row.string(1)), user: row.string(2), at: row.int64(3))
+        }
+        var positions: [AssetKey: Int] = [:]
+        return rows.map { row in
+            positions[row.asset, default: 0] += 1
+            return UserQueueEntry(adamId: row.asset.adamId, pricingParam: row.asset.pricingParam.rawValue,
+                                  position: positions[row.asset]!, userId: row.user, queuedAt: row.at)
+        }
+    }
+}

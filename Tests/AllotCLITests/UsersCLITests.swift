@@ -132,4 +132,32 @@ import Testing
         let released = try await workspace.json("events", "--tenant", "springfield", "--kind", "licences_released")[array: "events"]
         #expect(released.count == 1, "\(released)")
     }
+
+    @Test func peopleWaitInTheQueueAfterTheDevicesAndAreServedWhenALicenceComesBack() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 15)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(Self.roster.utf8))
+        // 15 licences of the shared app, all to devices; the people queue for it.
+        #expect(try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices", "--no-push").status == 0)
+        let queued = try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ann", "ben",
+                                             "--queue", "--no-push", "--json")
+        #expect(queued.status == 3, "queued people hold nothing yet: \(queued)")
+        #expect(try queued.json()[array: "items"].map { $0["result"] as? String } == ["queued", "queued"])
+        let queue = try await workspace.json("queue", "list", "--tenant", "springfield")
+        #expect(queue[array: "queue"].isEmpty)
+        #expect(queue[array: "users"].map { $0["userId"] as? String } == ["ann", "ben"])
+        #expect(queue[array: "users"].map { $0["position"] as? Int } == [1, 2])
+        let text = try await workspace.run("queue", "list", "--tenant", "springfield")
+        #expect(text.stdout.contains("No device is waiting.") && text.stdout.contains("2 users waiting for 1 app"), "\(text)")
+
+        // A device retired gives its licence to the head of the people's queue.
+        #expect(try await workspace.run("devices", "retire", "--tenant", "springfield", Workspace.serial(1)).status == 0)
+        let after = try await workspace.json("queue", "list", "--tenant", "springfield")
+        #expect(after[array: "users"].map { $0["userId"] as? String } == ["ben"])
+        #expect(try await workspace.json("users", "show", "--tenant", "springfield", "ann")[array: "licences"].count == 1)
+        // A revoke takes a waiting person out of the queue.
+        let revoked = try await workspace.json("revoke", "--tenant", "springfield", "--app", Workspace.sharedApp, "--user", "ben", "--no-push")
+        #expect(revoked[array: "items"].first?["result"] as? String == "not_assigned")
+        #expect(try await workspace.json("queue", "list", "--tenant", "springfield")[array: "users"].isEmpty)
+    }
 }
