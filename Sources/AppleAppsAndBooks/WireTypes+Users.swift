@@ -106,7 +106,8 @@ public struct UsersQuery: Sendable, Hashable {
     }
 }
 
-/// Apple's `GetUsersResponse`.
+/// Apple's `GetUsersResponse`, read as strictly as `AssignmentsPage`: a page without its
+/// `versionId` or counts cannot be paged safely, so it is a malformed answer, not a default.
 public struct UsersPage: Codable, Sendable, Hashable {
     public var users: [ResponseUser]
     public var currentPageIndex: Int
@@ -128,24 +129,6 @@ public struct UsersPage: Codable, Sendable, Hashable {
         self.uId = uId
         self.tokenExpirationDate = tokenExpirationDate
         self.mdmInfo = mdmInfo
-    }
-
-    private enum CodingKeys: String, CodingKey {
-        case users, currentPageIndex, nextPageIndex, totalPages, size, versionId, uId, tokenExpirationDate, mdmInfo
-    }
-
-    /// Apple marks every field optional; an empty location's page may leave `users` out.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        users = try container.decodeIfPresent([ResponseUser].self, forKey: .users) ?? []
-        currentPageIndex = try container.decodeIfPresent(Int.self, forKey: .currentPageIndex) ?? 0
-        nextPageIndex = try container.decodeIfPresent(Int.self, forKey: .nextPageIndex)
-        totalPages = try container.decodeIfPresent(Int.self, forKey: .totalPages) ?? 1
-        size = try container.decodeIfPresent(Int.self, forKey: .size) ?? users.count
-        versionId = try container.decodeIfPresent(String.self, forKey: .versionId) ?? ""
-        uId = try container.decodeIfPresent(String.self, forKey: .uId)
-        tokenExpirationDate = try container.decodeIfPresent(String.self, forKey: .tokenExpirationDate)
-        mdmInfo = try container.decodeIfPresent(MDMInfo.self, forKey: .mdmInfo)
     }
 }
 

@@ -106,10 +106,14 @@ extension SimulatorState {
         let seats = try store.seats(location: uId, adamId: subscription.adamId)
         let assignedRenewing = seats.filter(\.answeredRenewing).count
         let usedRenewing = seats.filter(\.renewingSeat).count
+        // Every seat occupies a licence of its kind: only a bug could hand out more than there are
+        // (seeding refuses to go below what is held; a period's end empties expiring licences).
+        precondition(usedRenewing <= subscription.totalRenewing, "more renewing seats held than owned")
+        precondition(seats.count - usedRenewing <= subscription.totalExpiring, "more expiring seats held than owned")
         return SubscriptionCounts(
             assigned: SubscriptionCountsBreakdown(renewing: assignedRenewing, expiring: seats.count - assignedRenewing),
-            available: SubscriptionCountsBreakdown(renewing: max(0, subscription.totalRenewing - usedRenewing),
-                                                   expiring: max(0, subscription.totalExpiring - (seats.count - usedRenewing))),
+            available: SubscriptionCountsBreakdown(renewing: subscription.totalRenewing - usedRenewing,
+                                                   expiring: subscription.totalExpiring - (seats.count - usedRenewing)),
             total: SubscriptionCountsBreakdown(renewing: subscription.totalRenewing, expiring: subscription.totalExpiring))
     }
 

@@ -2,10 +2,7 @@ import AppleAppsAndBooks
 import AppleHTTPClient
 import AppleSimulator
 import AppleSimulatorServer
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
 import Testing
 
 /// Users and subscriptions end to end: the HTTP client against the served simulator on
@@ -179,13 +176,8 @@ import Testing
         await receiver.stop()
     }
 
+    /// A control call, as the server's own tests make them.
     func control(_ served: ServedSimulator, _ path: String, _ json: String) async throws -> (Int, String) {
-        var request = HTTPClientRequest(url: served.rootURL + path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: json))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        return (Int(response.status.code), String(buffer: body))
+        try await SimulatorServerTests().control(served, .POST, path, json)
     }
 }

@@ -16,8 +16,9 @@ struct SimulatedUser: Sendable, Equatable {
     var appleAccount: String?
     var version: Int
 
-    /// Not retired or deleted: may hold licences.
-    var isActive: Bool { status == .registered || status == .associated }
+    /// The statuses of a user that may hold licences (not retired or deleted).
+    static let activeStatuses: [AppleUserStatus] = [.registered, .associated]
+    var isActive: Bool { Self.activeStatuses.contains(status) }
 
     func wire() -> ResponseUser {
         ResponseUser(clientUserId: clientUserId, email: email, idHash: idHash,
@@ -109,7 +110,10 @@ extension SimulatorStore {
             var values: [SimulatorSQLValue] = [.text(uId)]
             if let clientUserId { sql += " AND client_user_id = ?"; values.append(.text(clientUserId)) }
             if let sinceVersion { sql += " AND version > ?"; values.append(.int(sinceVersion)) }
-            if !includeRetired { sql += " AND status IN ('Registered', 'Associated')" }
+            if !includeRetired {
+                sql += " AND status IN (?, ?)"
+                values += SimulatedUser.activeStatuses.map { .text($0.rawValue) }
+            }
             return (sql, values)
         }
     }
@@ -129,9 +133,10 @@ extension SimulatorStore {
     func usersSharingAccount(location uId: String, appleAccount: String, except clientUserId: String) throws -> [SimulatedUser] {
         try connection.query("""
             SELECT \(Self.userColumns) FROM users
-            WHERE location = ? AND apple_account = ? AND client_user_id <> ? AND status IN ('Registered', 'Associated')
+            WHERE location = ? AND apple_account = ? AND client_user_id <> ? AND status IN (?, ?)
             ORDER BY position
-            """, [.text(uId), .text(appleAccount), .text(clientUserId)], row: Self.userRow)
+            """, [.text(uId), .text(appleAccount), .text(clientUserId)] + SimulatedUser.activeStatuses.map { .text($0.rawValue) },
+            row: Self.userRow)
     }
 
     // MARK: Users' licences
