@@ -381,13 +381,13 @@ extension Ledger {
         return changed
     }
 
-    /// The clientUserIds of users registered (or registering) at a token that Apple has not
-    /// told the invitation of yet: what a read of Apple's users fills in.
-    public func usersAwaitingDetails(token: TokenID) throws -> [String] {
+    /// The clientUserIds of users registered at a token who have not accepted their invitation
+    /// (as far as the ledger knows): what a sync asks Apple about.
+    public func usersNotYetAssociated(token: TokenID) throws -> [String] {
         try database.query("""
             SELECT u.client_user_id FROM user_locations l JOIN users u ON u.id = l.user_id
-            WHERE l.token_id = ? AND l.status IN ('registering', 'registered') AND l.apple_user_id IS NULL ORDER BY u.id
-            """, [.integer(token.rawValue)]) { $0.string(0) }
+            WHERE l.token_id = ? AND l.status = ? ORDER BY u.id
+            """, [.integer(token.rawValue), .text(UserLocationStatus.registered.rawValue)]) { $0.string(0) }
     }
 
     /// Confirmed user licences per asset of a token (what Apple counts of ours, with the devices').

@@ -160,4 +160,22 @@ import Testing
         #expect(revoked[array: "items"].first?["result"] as? String == "not_assigned")
         #expect(try await workspace.json("queue", "list", "--tenant", "springfield")[array: "users"].isEmpty)
     }
+
+    /// Without a receiver of Apple's notifications, a sync asks Apple about the people who had
+    /// not accepted their invitation yet.
+    @Test func aSyncLearnsOfAnAcceptedInvitation() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data("user_id\nann\n".utf8))
+        #expect(try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann").status == 0)
+        let ann = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(ann[array: "locations"].first?["status"] as? String == "registered")
+        let clientUserId = try #require(ann[object: "user"]["clientUserId"] as? String)
+        let accepted = try await workspace.run("sim", "accept-invitation", "--state", workspace.path("sim.json"), "--location", "1001", "--user", clientUserId)
+        #expect(accepted.status == 0, "\(accepted)")
+        #expect(try await workspace.json("users", "show", "--tenant", "springfield", "ann")[array: "locations"].first?["status"] as? String == "registered")
+        #expect(try await workspace.run("sync", "--tenant", "springfield").status == 0)
+        let after = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(after[array: "locations"].first?["status"] as? String == "associated", "\(after)")
+    }
 }
