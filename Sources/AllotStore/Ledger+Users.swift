@@ -239,8 +239,16 @@ extension Ledger {
     // MARK: User batches
 
     /// Decides `items` with `planner` against the tenant's users and their assignment rows,
-    /// writing the rows it decided (portable SQL, one statement per item).
-    public func decideUsers(_ items: [UserItem], tenant: TenantID, batch: BatchID, planner: inout UserBatchPlanner) throws -> UserBatchPlan {
+    /// writing the rows it decided: on SQLite a statement per step (in-process), on PostgreSQL
+    /// set-based (a round trip per item would cost a network wait each).
+    public func decideUsers(_ items: [UserItem], tenant: TenantID, batch: BatchID, assets: [AssetKey: AssetRef],
+                            planner: inout UserBatchPlanner) throws -> UserBatchPlan {
+        if let postgres {
+            var ledger = try PostgresUserBatchLedger(database: postgres, tenant: tenant, items: items, assets: assets)
+            let plan = try planner.plan(items, ledger: &ledger.model)
+            try ledger.write(batch: batch)
+            return plan
+        }
         var ledger = SQLUserLedger(database: database, tenant: tenant, batch: batch)
         return try planner.plan(items, ledger: &ledger)
     }
