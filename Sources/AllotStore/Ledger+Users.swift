@@ -574,3 +574,15 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// A released person joins the app's queue again, unless retired meanwhile (one who waits
+    /// already keeps their place).
+    public func requeueUser(tenant: TenantID, asset: AssetID, clientUserId: String) throws {
+        try database.run("""
+            INSERT INTO user_demand_queue (tenant_id, asset_id, user_id, queued_at)
+            SELECT ?1, ?2, id, ?3 FROM users WHERE tenant_id = ?1 AND client_user_id = ?4 AND retired_at IS NULL
+            ON CONFLICT (tenant_id, asset_id, user_id) DO NOTHING
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(now), .text(clientUserId)])
+    }
+}

@@ -178,4 +178,23 @@ import Testing
         let after = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
         #expect(after[array: "locations"].first?["status"] as? String == "associated", "\(after)")
     }
+
+    /// Apple short of licences when the association arrives (a refund meanwhile): the people it
+    /// refused are given back and wait in the app's queue, as devices would.
+    @Test func peopleAppleRefusesForWantOfLicencesWaitInTheQueue() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(Self.roster.utf8))
+        let assigned = try await workspace.json("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann", "ben", "cid", "--no-push")
+        #expect(assigned[object: "counts"]["assigned"] as? Int == 3)
+        let refund = try await workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1001", "--app", Workspace.book, "--total", "1")
+        #expect(refund.status == 0, "\(refund)")
+        _ = try await workspace.run("push", "--tenant", "springfield")
+        let book = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Workspace.book } ?? [:]
+        #expect(book[int: "assigned"] == 1, "\(book)")
+        let waiting = try await workspace.json("queue", "list", "--tenant", "springfield")[array: "users"]
+        #expect(waiting.count == 2, "\(waiting)")
+        let released = try await workspace.json("events", "--tenant", "springfield", "--kind", "licences_released")[array: "events"]
+        #expect(released.first.flatMap { ($0["detail"] as? [String: Any])?["requeued"] as? Bool } == true, "\(released)")
+    }
 }
