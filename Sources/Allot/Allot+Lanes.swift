@@ -115,7 +115,7 @@ extension Allot {
     private func lookForDueWork(_ apple: any AppsAndBooksService) async throws {
         let limits = await liveLimits(apple)
         if settings.paceRequests { laneDriver.scheduler.perSecondDefault = max(1, limits.maxRequestPerSecond) }
-        try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers)
+        try ledger.splitOversizedOperations(limits)
         await resyncAfterDelivery(onError: { _ in })
         try ledger.eraseDrainedSecrets()
         let due = try ledger.tokensWithDueOperations(tenant: nil)

@@ -128,7 +128,8 @@ extension Allot {
         do {
             let bearer = try bearer(of: token)
             let request = ClientConfigRequest(mdmInfo: mdmInfo(for: tenant), notificationUrl: url, notificationAuthToken: authToken,
-                                              notificationTypes: AppleNotificationType.subscribed.map(\.rawValue))
+                                              notificationTypes: AppleNotificationType.subscribed.map(\.rawValue)
+                                                  + Self.userNotificationTypes.map(\.rawValue).sorted())
             _ = try await callApple(token) { try await apple.updateClientConfig(token: bearer, request) }
         } catch let error as AllotError {
             return error.message
@@ -162,6 +163,9 @@ extension Allot {
             return .invalid("the body is not a notification envelope {notificationType, notificationId, uId, notification}")
         }
         guard let type = AppleNotificationType(rawValue: envelope.notificationType) else {
+            if let userType = AppleUserNotificationType(rawValue: envelope.notificationType), Self.userNotificationTypes.contains(userType) {
+                return try acceptUserNotification(userType, envelope: envelope, token: tokenId, body: body)
+            }
             return .invalid("notificationType '\(envelope.notificationType.printableExcerpt)' is not one this server subscribes to")
         }
         guard !envelope.notificationId.isEmpty, envelope.notificationId.utf8.count <= 200 else {
@@ -213,6 +217,11 @@ extension Allot {
             }
             if queued.kind == Self.resyncNotificationKind {
                 _ = try await syncToken(tenant: tenant, token: token)
+                done += 1
+                continue
+            }
+            if let userType = AppleUserNotificationType(rawValue: queued.kind) {
+                try await processUserNotification(userType, body: queued.body, token: token, tenant: tenant)
                 done += 1
                 continue
             }

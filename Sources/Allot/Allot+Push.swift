@@ -102,7 +102,7 @@ extension Allot {
         let tenant = try slug.map { try self.tenant($0) }
         let apple = try requireApple()
         let limits = await liveLimits(apple)
-        try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers)
+        try ledger.splitOversizedOperations(limits)
         let toSend = try ledger.dueSendCount(tenant: tenant?.id)
         let lanes = try ledger.tokensWithDueOperations(tenant: tenant?.id)
         let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
@@ -251,9 +251,9 @@ extension Allot {
         var window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
         // An operation committed after this worker last split the outbox (a batch that landed
         // during a delivery) may be larger than one request may carry: Apple would refuse it.
-        let serialsMax = (limitsCache?.limits ?? ServiceLimits.appleDefaults).maxSerialNumbers
-        if window.contains(where: { $0.state == .pending && $0.serials.count > serialsMax }) {
-            try ledger.splitOversizedOperations(serialsMax: serialsMax)
+        let limits = limitsCache?.limits ?? ServiceLimits.appleDefaults
+        if window.contains(where: { $0.state == .pending && $0.serials.count > limits.requestMax(of: $0) }) {
+            try ledger.splitOversizedOperations(limits)
             window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
         }
         let candidates = window.map(\.candidate)
@@ -335,6 +335,9 @@ extension Allot {
                                                                          requeue: requeue)
                 outcome.report.completed += 1
                 if resync { outcome.resync.insert(token.id) }
+                if operation.kind == .registerUsers {
+                    await readUsersBack(operation.serials.filter { !released.contains($0) }, token: token, bearer: bearer, apple: apple)
+                }
             case .verify(let reason, let shortOfLicences):
                 guard let held = try await serialsAppleHolds(operation, bearer: bearer, token: token, apple: apple) else {
                     try ledger.reschedule(operation.id, owner: workerId, at: now + settings.pollIntervalSeconds, resend: false,
@@ -380,11 +383,17 @@ extension Allot {
             switch operation.state {
             case .pending:
                 let wireAsset = WireAssetKey(adamId: operation.asset.adamId, pricingParam: operation.asset.pricingParam.rawValue)
+                // Serials or users, never both in one request.
+                let serials = operation.subject == .devices ? operation.serials : nil
+                let users = operation.subject == .users ? operation.serials : nil
                 let sent = try await withTurn(turn, token.id) {
                     switch operation.kind {
-                    case .associate: try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
-                    case .disassociate: try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: operation.serials))
-                    case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: operation.serials))
+                    case .associate:
+                        try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: serials, clientUserIds: users))
+                    case .disassociate:
+                        try await apple.disassociate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: serials, clientUserIds: users))
+                    case .revoke: try await apple.revoke(token: bearer, RevokeRequest(serialNumbers: serials, clientUserIds: users))
+                    case .registerUsers, .retireUsers: try await userRecordsCall(apple, operation, bearer: bearer, tenant: tenant)
                     }
                 }
                 guard let answer = sent else { return .notCalled }
@@ -421,8 +430,8 @@ extension Allot {
         let wanted = Set(operation.serials)
         return Set(assignments.compactMap { assignment in
             guard assignment.adamId == operation.asset.adamId, assignment.pricingParam == operation.asset.pricingParam.rawValue,
-                  let serial = assignment.serialNumber, wanted.contains(serial) else { return nil }
-            return serial
+                  let held = operation.subject == .devices ? assignment.serialNumber : assignment.clientUserId, wanted.contains(held) else { return nil }
+            return held
         })
     }
 

@@ -24,6 +24,11 @@ extension Allot {
         try ledger.queue(tenant: try tenant(slug).id, asset: asset)
     }
 
+    /// The people waiting, app by app, with their places among the people waiting for each.
+    public func userQueue(tenant slug: String, asset: AssetKey? = nil) throws -> [UserQueueEntry] {
+        try ledger.userQueue(tenant: try tenant(slug).id, asset: asset)
+    }
+
     /// Takes devices out of an app's queue.
     public func cancelQueued(tenant slug: String, asset: AssetKey, serials: [String]) throws -> QueueCancellation {
         try ledger.cancelQueued(tenant: try tenant(slug).id, asset: asset, serials: serials)

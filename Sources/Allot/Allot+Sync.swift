@@ -170,6 +170,11 @@ extension Allot {
         }
         // Only a token that still answers as ours is compared: a claimed one is out of the pool.
         let current = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
+        // People who had not accepted their invitation yet: Apple's word on them, in case a
+        // USER_ASSOCIATED never arrived (no receiver, or it was lost). Nothing to read, no call.
+        if current.state == .active {
+            await readUsersBack(try ledger.usersNotYetAssociated(token: token.id), token: current, bearer: bearer, apple: apple)
+        }
         guard compareAssignments, current.state == .active || current.state == .expired else { return }
         try await compareAssignmentsWithLedger(tenant: tenant, token: current, bearer: bearer, apple: apple, repair: repair, into: &report)
     }

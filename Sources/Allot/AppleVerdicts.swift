@@ -37,10 +37,16 @@ extension EventReport {
         let failures = (status.failures ?? []).map { failure in
             let serials = failure.errorInfo?.serialNumbers.flatMap { $0.isEmpty ? nil : $0 }
             let users = failure.errorInfo?.clientUserIds ?? []
+            // 9616 naming other users of the location (`regUsersAlreadyAssigned`): another user
+            // with the same Apple Account holds the asset, so this one was refused, not served
+            // (one person, two ids); the licence is given back rather than counted twice.
+            let heldByAnother = failure.errorNumber == AppleErrorNumber.licenseAlreadyAssigned
+                && !(failure.errorInfo?.regUsersAlreadyAssigned ?? []).isEmpty
             return EventItemFailure(
-                verdict: AppleServiceError(errorNumber: failure.errorNumber, message: failure.errorMessage, httpStatus: 200).verdict,
+                verdict: heldByAnother ? .itemRefused
+                    : AppleServiceError(errorNumber: failure.errorNumber, message: failure.errorMessage, httpStatus: 200).verdict,
                 message: "\(failure.errorNumber): \(failure.errorMessage)", serials: serials,
-                namesUsersOnly: serials == nil && !users.isEmpty)
+                namesUsersOnly: serials == nil && !users.isEmpty, clientUserIds: users.isEmpty ? nil : users)
         }
         self.init(phase: phase, numRequested: status.numRequested, numCompleted: status.numCompleted, failures: failures)
     }

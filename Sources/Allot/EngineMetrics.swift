@@ -74,7 +74,7 @@ struct MeasuredAppleService: AppsAndBooksService {
     let service: any AppsAndBooksService
     let metrics: EngineMetrics
 
-    private func measured<T: Sendable>(_ call: String, _ body: () async throws -> T) async throws -> T {
+    fileprivate func measured<T: Sendable>(_ call: String, _ body: () async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         do {
             let value = try await body()
@@ -116,4 +116,28 @@ struct MeasuredAppleService: AppsAndBooksService {
 extension Allot {
     /// The ledger's side of GET /metrics.
     public func gauges() throws -> LedgerGauges { try ledger.gauges() }
+}
+
+/// Apple's user calls, measured as the others; refused as a bug of ours when the service given
+/// to the engine does not answer them.
+extension MeasuredAppleService: AppleUsersService {
+    private func usersService() throws -> any AppleUsersService {
+        guard let users = service as? any AppleUsersService else {
+            throw AppleServiceError(errorNumber: 9602, message: "the Apple service given to this engine does not manage users", httpStatus: 400)
+        }
+        return users
+    }
+
+    func createUsers(token: String, _ request: ManageUsersRequest) async throws -> EventResponse {
+        try await measured("create_users") { try await usersService().createUsers(token: token, request) }
+    }
+    func updateUsers(token: String, _ request: ManageUsersRequest) async throws -> EventResponse {
+        try await measured("update_users") { try await usersService().updateUsers(token: token, request) }
+    }
+    func retireUsers(token: String, _ request: ManageUsersRequest) async throws -> EventResponse {
+        try await measured("retire_users") { try await usersService().retireUsers(token: token, request) }
+    }
+    func users(token: String, query: UsersQuery) async throws -> UsersPage {
+        try await measured("users") { try await usersService().users(token: token, query: query) }
+    }
 }

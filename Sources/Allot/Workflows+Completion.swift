@@ -12,6 +12,19 @@ extension Workflows {
     public func completeOperation(_ operation: OutboxOperation, owner: String, refusedSerials: Set<String>, refusal: String?,
                                   requeue: Bool = false) throws -> [String] {
         try ledger.write(tenant: operation.tenantId) {
+            if operation.subject == .users {
+                guard try ledger.markDone(operation, owner: owner, refusal: refusal) else { return [] }
+                let asset = try ledger.resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset]
+                let released = try ledger.completeUserOperation(operation, refused: refusedSerials, asset: asset?.id)
+                guard !released.isEmpty else { return [] }
+                // As for devices: people answered `assigned` whom Apple refused for want of
+                // licences wait in the app's queue rather than silently holding nothing.
+                if requeue, let asset {
+                    for id in released { try ledger.requeueUser(tenant: operation.tenantId, asset: asset.id, clientUserId: id) }
+                }
+                try ledger.recordRelease(of: operation, serials: released, reason: refusal ?? "refused by Apple", requeued: requeue)
+                return released
+            }
             guard try ledger.markDone(operation, owner: owner, refusal: refusal), operation.kind == .associate else { return [] }
             guard let asset = try ledger.resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset] else {
                 // The asset was dropped with its last token (token remove): nothing left to confirm.

@@ -7,7 +7,8 @@ extension Workflows {
     /// an ordinary assign batch each (outbox and events as any batch).
     public func serveQueues(tenant: Tenant, asset: AssetKey?) throws -> [QueueServing] {
         try ledger.write(tenant: tenant.id) {
-            let assets = try asset.map { [$0] } ?? ledger.assetsWithDemand(tenant: tenant.id)
+            let assets = try asset.map { [$0] } ?? Array(Set(try ledger.assetsWithDemand(tenant: tenant.id) + ledger.assetsWithUserDemand(tenant: tenant.id)))
+                .sorted { $0.description < $1.description }
             return try assets.compactMap { try serving(tenant: tenant, asset: $0) }
         }
     }
@@ -20,7 +21,14 @@ extension Workflows {
     /// One serving, inside the caller's write: as many devices from the head as there are free
     /// licences (`DemandQueue.servingSize`) go through an assign batch; those that got the app
     /// (or had it) leave the queue, with one `queue_served` event.
+    /// Devices first, then users waiting for the app (`servingUsers`) with what is left.
     func serving(tenant: Tenant, asset key: AssetKey) throws -> QueueServing? {
+        let devices = try servingDevices(tenant: tenant, asset: key)
+        _ = try servingUsers(tenant: tenant, asset: key)
+        return devices
+    }
+
+    private func servingDevices(tenant: Tenant, asset key: AssetKey) throws -> QueueServing? {
         guard let asset = try ledger.resolveAssets(tenant: tenant.id, [key])[key] else { return nil }
         let waiting = try ledger.waitingCount(tenant: tenant.id, asset: asset.id)
         guard waiting > 0 else { return nil }

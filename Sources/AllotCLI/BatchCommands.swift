@@ -15,7 +15,7 @@ struct AssignCommand: AsyncParsableCommand {
     @OptionGroup var batch: BatchOptions
     @OptionGroup var rows: RowLimitOptions
 
-    @Flag(help: "Devices that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
+    @Flag(help: "Devices (or people) that find no free licence wait in the app's queue (result queued) and get one, in order, when licences appear (`allot queue list`).")
     var queue = false
     @OptionGroup(title: "Global options") var global: GlobalOptions
 
@@ -43,7 +43,10 @@ struct BatchOptions: ParsableArguments {
         return """
             Choose the devices with exactly one of --serial (repeatable), --roster FILE (a roster CSV, \
             or one serial per line; - for standard input), --group G or --all-devices. Each device gets a result: \
-            \(results). Any number of devices: they go in chunks of --chunk-size (each chunk commits whole; \
+            \(results). Or choose people instead with --user (repeatable) or --user-group G: \
+            they draw on the same merged pool, each person holding at most one licence of the app \
+            whatever the locations they are registered at (results add unknown_user and \
+            invalid_user_id; books go to people only). Any number of devices: they go in chunks of --chunk-size (each chunk commits whole; \
             --all-or-nothing and --dry-run decide every chunk in one transaction); Ctrl-C stops between chunks. \
             Exit code 0 when every item succeeded, 3 when the batch committed but some items failed, 1 when \
             nothing was committed (--all-or-nothing with a failure, or --dry-run with a failure), 130 when \
@@ -68,6 +71,12 @@ struct BatchOptions: ParsableArguments {
     @Flag(help: "Every managed device of the tenant.")
     var allDevices = false
 
+    @Option(name: .customLong("user"), parsing: .upToNextOption, help: ArgumentHelp("People, by the roster's user id (repeatable), instead of devices.", valueName: "user-id"))
+    var users: [String] = []
+
+    @Option(help: ArgumentHelp("Every managed person of this group (`allot users list --group`), instead of devices.", valueName: "group"))
+    var userGroup: String?
+
     @Flag(help: "Decide and report, change nothing.")
     var dryRun = false
 
@@ -85,11 +94,11 @@ struct BatchOptions: ParsableArguments {
 
     func validate() throws {
         guard AssetKey(parsing: app) != nil else { throw ValidationError("--app '\(app)' is not an app; \(AssetKey.formatHelp)") }
-        let selectors = [!serials.isEmpty, roster != nil, group != nil, allDevices].count { $0 }
+        let selectors = [!serials.isEmpty, roster != nil, group != nil, allDevices, !users.isEmpty, userGroup != nil].count { $0 }
         guard selectors == 1 else {
             throw ValidationError(selectors == 0
-                ? "choose the devices with one of --serial, --roster, --group or --all-devices"
-                : "use only one of --serial, --roster, --group and --all-devices")
+                ? "choose the devices with one of --serial, --roster, --group or --all-devices, or people with --user or --user-group"
+                : "use only one of --serial, --roster, --group, --all-devices, --user and --user-group")
         }
         if dryRun && allOrNothing { throw ValidationError("--dry-run and --all-or-nothing do not go together; a dry run never commits") }
         guard (1...RollOutLimits.chunkItemsMax).contains(chunkSize) else {
@@ -105,6 +114,10 @@ struct BatchOptions: ParsableArguments {
     func run(_ direction: BatchDirection, queue: Bool, rows: RowLimitOptions, global: GlobalOptions) async throws {
         let asset = AssetKey(parsing: app)!
         let allot = try await global.openEngine()
+        if !users.isEmpty || userGroup != nil {
+            try await runUsers(direction, asset: asset, allot: allot, queue: queue, rows: rows, global: global)
+            return
+        }
         let selection = try selectedDevices(direction: direction)
         let verb = direction == .assign ? "assigning" : "revoking"
         let interruption = Interruption.install()
@@ -122,6 +135,28 @@ struct BatchOptions: ParsableArguments {
             BatchText.render(outcome, asset: asset, delivery: delivery, rows: rows)
         }
         if outcome.interrupted { throw ExitCode(ExitStatus.interrupted) }
+        if outcome.failedCount > 0 {
+            throw ExitCode(outcome.committed ? ExitStatus.partial : ExitStatus.refused)
+        }
+    }
+
+    /// `--user` / `--user-group`: one batch of people (at most `BatchLimits.itemsMax`), with the
+    /// device batch's modes, answer, exit codes and delivery.
+    private func runUsers(_ direction: BatchDirection, asset: AssetKey, allot: Allot, queue: Bool, rows: RowLimitOptions,
+                          global: GlobalOptions) async throws {
+        let selection: UserSelection = userGroup.map { .group($0) } ?? .users(users.flatMap { $0.split(separator: ",").map(String.init) })
+        let outcome = try await Progress.around("\(direction == .assign ? "assigning" : "revoking") \(asset)") {
+            try await allot.userBatch(tenant: tenant.tenant, direction: direction, asset: asset, selection, mode: mode,
+                                      idempotencyKey: idempotencyKey, queue: queue)
+        }
+        let changed = (outcome.counts[ItemResult.assigned.rawValue] ?? 0) + (outcome.counts[ItemResult.revoked.rawValue] ?? 0)
+        let delivery = try await Delivery.afterBatch(committed: outcome.committed, mode: outcome.mode, changed: changed,
+                                                     allot: allot, tenant: tenant.tenant, push: !noPush, global: global)
+        if global.json {
+            try JSONOutput.emit(Extended(UserBatchView(outcome, asset: asset), "delivery", delivery))
+        } else {
+            UserBatchText.render(outcome, asset: asset, delivery: delivery, rows: rows)
+        }
         if outcome.failedCount > 0 {
             throw ExitCode(outcome.committed ? ExitStatus.partial : ExitStatus.refused)
         }
@@ -202,6 +237,34 @@ enum BatchText {
         if outcome.interrupted && outcome.committed {
             Standard.output("Interrupted: \(Text.count(outcome.tally.decided, "device")) of \(Text.count(outcome.tally.total)) committed in \(Text.count(outcome.batchIds.count, "batch", "batches")); the rest did not run. Run the same command again to finish (what is done answers \(outcome.direction == .assign ? "already_assigned" : "not_assigned")).")
         }
+        if let note = delivery.note { Standard.output(note) }
+    }
+}
+
+enum UserBatchText {
+    static func render(_ outcome: UserBatchOutcome, asset: AssetKey, delivery: Delivery, rows: RowLimitOptions) {
+        let failed = outcome.items.filter { !$0.result.isSuccess }
+        if !failed.isEmpty {
+            let shown = rows.shown(of: failed.count)
+            var table = Table(.init("USER"), .init("RESULT"), .init("REASON"))
+            for item in failed.prefix(shown) { table.add(Text.printable(item.userId), item.result.rawValue, item.reason ?? "") }
+            Standard.output(table.render())
+            if failed.count > shown { Standard.output(RowLimit.rest(failed.count - shown, " failed", seeAll: "--all lists them, --json lists every item")) }
+        }
+        var tokens: [TokenID: Int] = [:]
+        for item in outcome.items where item.result == .assigned { tokens[item.tokenId ?? TokenID(0), default: 0] += 1 }
+        let counts = ItemResult.allCases.compactMap { result in
+            outcome.counts[result.rawValue].map { "\(Text.count($0)) \(result.rawValue)" }
+        }
+        let fromTokens = tokens.isEmpty ? "" : " (" + tokens.keys.sorted().map { "token \($0): \(Text.count(tokens[$0]!))" }.joined(separator: ", ") + ")"
+        let subject = "\(asset) for \(Text.count(outcome.items.count, "user"))"
+        let head: String
+        switch (outcome.mode, outcome.committed) {
+        case (.dryRun, _): head = "Dry run, nothing changed: \(outcome.direction.rawValue) \(subject) would give"
+        case (_, false): head = "Refused, nothing changed: \(outcome.direction.rawValue) \(subject) is all-or-nothing and would give"
+        case (_, true): head = "Batch \(outcome.batchId.map { "\($0)" } ?? "?"): \(outcome.direction.rawValue) \(subject)"
+        }
+        Standard.output("\(head): \(counts.joined(separator: ", "))\(fromTokens).")
         if let note = delivery.note { Standard.output(note) }
     }
 }

@@ -1,5 +1,6 @@
 import Allot
 import AllotCore
+import AllotStore
 import AllotViews
 import ArgumentParser
 import Foundation
@@ -29,15 +30,19 @@ struct QueueCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let entries = try await global.openEngine().queue(tenant: tenant.tenant, asset: app.flatMap(AssetKey.init(parsing:)))
+            let allot = try await global.openEngine()
+            let entries = try await allot.queue(tenant: tenant.tenant, asset: app.flatMap(AssetKey.init(parsing:)))
+            let users = try await allot.userQueue(tenant: tenant.tenant, asset: app.flatMap(AssetKey.init(parsing:)))
             if global.json {
-                try JSONOutput.emit(QueueView(entries))
+                try JSONOutput.emit(QueueView(entries, users: users))
                 return
             }
             guard !entries.isEmpty else {
                 Standard.output("No device is waiting" + (app.map { " for \(Text.printable($0))" } ?? "") + ".")
+                listUsers(users)
                 return
             }
+            defer { listUsers(users) }
             let shown = rows.shown(of: entries.count)
             var table = Table(.init("APP"), .init("POSITION", .right), .init("SERIAL"), .init("QUEUED (UTC)"))
             for entry in entries.prefix(shown) {
@@ -49,6 +54,20 @@ struct QueueCommand: AsyncParsableCommand {
             }
             let apps = Set(entries.map { "\($0.adamId):\($0.pricingParam)" }).count
             Standard.output("\(Text.count(entries.count, "device")) waiting for \(Text.count(apps, "app")).")
+        }
+
+        /// The people waiting (`assign --user … --queue`), after the devices.
+        private func listUsers(_ users: [UserQueueEntry]) {
+            guard !users.isEmpty else { return }
+            let shown = rows.shown(of: users.count)
+            var table = Table(.init("APP"), .init("POSITION", .right), .init("USER"), .init("QUEUED (UTC)"))
+            for entry in users.prefix(shown) {
+                table.add("\(entry.adamId):\(entry.pricingParam)", Text.count(entry.position), Text.printable(entry.userId), Text.dateTime(entry.queuedAt))
+            }
+            Standard.output(table.render())
+            if users.count > shown { Standard.output(RowLimit.rest(users.count - shown)) }
+            let apps = Set(users.map { "\($0.adamId):\($0.pricingParam)" }).count
+            Standard.output("\(Text.count(users.count, "user")) waiting for \(Text.count(apps, "app")), served after the devices.")
         }
     }
 

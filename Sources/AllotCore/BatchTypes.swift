@@ -13,6 +13,10 @@ public enum ItemResult: String, Sendable, Codable, CaseIterable, Hashable {
     /// No licence was free and the caller asked to wait: the device is in the app's queue of
     /// unmet demand and gets a licence, in order, when one appears (issue 14).
     case queued
+    /// A user batch: no user with this id is in the tenant's roster (or they are retired).
+    case unknownUser = "unknown_user"
+    /// A user batch: the user id is empty, too long, or holds control characters.
+    case invalidUserId = "invalid_user_id"
 
     /// Whether the item ended as the caller wanted. `already_assigned` and `not_assigned` are
     /// successes: assign and revoke are idempotent, so repeating a batch is harmless.
@@ -20,7 +24,7 @@ public enum ItemResult: String, Sendable, Codable, CaseIterable, Hashable {
         switch self {
         case .assigned, .alreadyAssigned, .revoked, .notAssigned: true
         // A queued device holds nothing yet: the batch did not give it the app.
-        case .noLicense, .unknownDevice, .unknownApp, .notDeviceAssignable, .invalidSerial, .queued: false
+        case .noLicense, .unknownDevice, .unknownApp, .notDeviceAssignable, .invalidSerial, .queued, .unknownUser, .invalidUserId: false
         }
     }
 }

@@ -77,6 +77,9 @@ public enum DeliveryCapacity {
                 } else {
                     notYetSent[asset, default: []].formUnion(footprint.serials)
                 }
+            case .registerUsers, .retireUsers:
+                // Users created or retired: no licence moves by this operation itself.
+                continue
             case .disassociate, .revoke:
                 // The engine queues Apple's revoke for no asset but the one it names; a give-back
                 // counts on that asset. Its serials leave once it is applied, whatever else holds

@@ -43,7 +43,7 @@ public enum DeliveryOrder {
             precondition(operation.order >= previousOrder, "operations are given in commit order")
             previousOrder = operation.order
             let blocked: Bool
-            if operation.kind == .revoke {
+            if operation.kind == .revoke || operation.kind.changesUserRecords {
                 blocked = !touched.isEmpty && operation.serials.contains { touched.contains($0) }
             } else {
                 let heldOnAsset = taken[operation.asset]
@@ -56,7 +56,7 @@ public enum DeliveryOrder {
             // of one operation, the usual case of a fleet, costs no hashing at all).
             guard index < unfinished.count - 1 else { break }
             touched.formUnion(operation.serials)
-            if operation.kind == .revoke {
+            if operation.kind == .revoke || operation.kind.changesUserRecords {
                 revoked.formUnion(operation.serials)
             } else {
                 taken[operation.asset, default: []].formUnion(operation.serials)

@@ -35,7 +35,7 @@ public enum DemandQueue {
     /// device still short of a licence (`no_license`) keeps its place.
     public static func leavesQueue(after result: ItemResult) -> Bool {
         switch result {
-        case .assigned, .alreadyAssigned, .unknownDevice, .invalidSerial: true
+        case .assigned, .alreadyAssigned, .unknownDevice, .invalidSerial, .unknownUser, .invalidUserId: true
         case .noLicense, .queued, .unknownApp, .notDeviceAssignable, .revoked, .notAssigned: false
         }
     }

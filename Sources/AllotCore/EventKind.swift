@@ -7,6 +7,11 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case apiKeyRotated = "api_key_rotated"
     case rosterImported = "roster_imported"
     case devicesRetired = "devices_retired"
+    /// A roster of people imported (`allot users import`).
+    case usersImported = "users_imported"
+    case usersRetired = "users_retired"
+    /// Apple changed a user's status at a location (registered, associated, retired).
+    case userStatusChanged = "user_status_changed"
     case reconcileSettingChanged = "reconcile_setting_changed"
 
     // Batches and the outbox

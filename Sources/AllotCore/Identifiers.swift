@@ -19,3 +19,4 @@ public struct TokenID: LedgerIdentifier { public let rawValue: Int64; public ini
 public struct AssetID: LedgerIdentifier { public let rawValue: Int64; public init(_ rawValue: Int64) { self.rawValue = rawValue } }
 public struct DeviceID: LedgerIdentifier { public let rawValue: Int64; public init(_ rawValue: Int64) { self.rawValue = rawValue } }
 public struct BatchID: LedgerIdentifier { public let rawValue: Int64; public init(_ rawValue: Int64) { self.rawValue = rawValue } }
+public struct UserID: LedgerIdentifier { public let rawValue: Int64; public init(_ rawValue: Int64) { self.rawValue = rawValue } }

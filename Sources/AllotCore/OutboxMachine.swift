@@ -43,18 +43,21 @@ public struct OutboxStep: Sendable, Hashable {
     public var kind: OutboxKind
     /// `.pending` (about to be sent) or `.sent` (its event polled).
     public var state: OutboxState
+    /// Its serials, or its users' clientUserIds (`subject`).
     public var serials: [String]
     /// Attempts so far (sends, and failed polls).
     public var attempts: Int
     /// When Apple last accepted it.
     public var sentAt: Int64?
+    public var subject: OutboxSubject
 
-    public init(kind: OutboxKind, state: OutboxState, serials: [String], attempts: Int, sentAt: Int64?) {
+    public init(kind: OutboxKind, state: OutboxState, serials: [String], attempts: Int, sentAt: Int64?, subject: OutboxSubject = .devices) {
         self.kind = kind
         self.state = state
         self.serials = serials
         self.attempts = attempts
         self.sentAt = sentAt
+        self.subject = subject
     }
 }
 
@@ -65,15 +68,33 @@ public struct EventItemFailure: Sendable, Hashable {
     /// The serials Apple names, nil when it names none (APPLE.md: `errorInfo` is present "in
     /// some cases").
     public var serials: [String]?
-    /// Whether Apple names users (`clientUserIds`) only: this engine never sends users, so such
-    /// a failure is about nothing we asked.
+    /// Whether Apple names users (`clientUserIds`) only: about nothing a device operation asked.
     public var namesUsersOnly: Bool
+    /// The users Apple names, nil when it names none.
+    public var clientUserIds: [String]?
 
-    public init(verdict: AppleVerdict, message: String, serials: [String]?, namesUsersOnly: Bool = false) {
+    public init(verdict: AppleVerdict, message: String, serials: [String]?, namesUsersOnly: Bool = false, clientUserIds: [String]? = nil) {
         self.verdict = verdict
         self.message = message
         self.serials = serials
         self.namesUsersOnly = namesUsersOnly
+        self.clientUserIds = clientUserIds
+    }
+
+    /// What the failure names of an operation's subject: its serials, or its users.
+    public func named(_ subject: OutboxSubject) -> [String]? {
+        switch subject {
+        case .devices: serials
+        case .users: clientUserIds
+        }
+    }
+
+    /// Whether the failure names only the other subject: about nothing the operation asked.
+    public func namesOnlyTheOther(than subject: OutboxSubject) -> Bool {
+        switch subject {
+        case .devices: namesUsersOnly
+        case .users: (clientUserIds ?? []).isEmpty && !(serials ?? []).isEmpty
+        }
     }
 }
 
@@ -201,7 +222,7 @@ public enum OutboxMachine {
         // 9616 on an associate and 9610 on a disassociate are the outcome we wanted (re-sent
         // operations meet them); a failure naming only users is about nothing we sent.
         let refused = report.failures.filter { failure in
-            !(failure.namesUsersOnly
+            !(failure.namesOnlyTheOther(than: operation.subject)
               || (failure.verdict == .alreadyAssigned && operation.kind == .associate)
               || (failure.verdict == .licenceNotFound && operation.kind != .associate))
         }
@@ -226,7 +247,7 @@ public enum OutboxMachine {
         var released = Set<String>()
         let ours = Set(operation.serials)
         for failure in refused {
-            if let named = failure.serials, !named.isEmpty {
+            if let named = failure.named(operation.subject), !named.isEmpty {
                 released.formUnion(ours.intersection(named))
             } else if report.numCompleted <= 0 {
                 // Apple completed nothing of the request: it holds none of it from this event.

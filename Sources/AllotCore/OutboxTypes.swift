@@ -3,6 +3,21 @@ public enum OutboxKind: String, Sendable, Hashable, CaseIterable {
     case associate, disassociate
     /// Apple's revoke: every revocable asset of the serials, whatever the asset named.
     case revoke
+    /// Create users at the token's location (`POST /users/create`), before any licence of that
+    /// location goes to them. Users only.
+    case registerUsers = "register_users"
+    /// Retire users at the token's location (`POST /users/retire`). Users only.
+    case retireUsers = "retire_users"
+
+    /// A change to the users themselves at a location, not to a licence: ordered like Apple's
+    /// revoke (on every asset), counted on none.
+    public var changesUserRecords: Bool { self == .registerUsers || self == .retireUsers }
+}
+
+/// What an operation's identifiers name at Apple: devices (serial numbers) or users (our
+/// clientUserIds). One request never carries both.
+public enum OutboxSubject: String, Sendable, Hashable, CaseIterable, Codable {
+    case devices, users
 }
 
 /// Where an operation is in its life. Stored by these spellings.

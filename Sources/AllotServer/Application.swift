@@ -72,6 +72,7 @@ public func buildRouter(configuration: ServerConfiguration, engines: NodeEngines
     tenant.get(use: tenants.show)
     TokensController().addRoutes(to: tenant)
     DevicesController().addRoutes(to: tenant)
+    UsersController().addRoutes(to: tenant)
     BatchesController().addRoutes(to: tenant)
     NotificationsController(engine: engine).addRoutes(to: router)
     WebhooksController().addRoutes(to: tenant)

@@ -24,3 +24,7 @@ extension CreatedWebhookView: ResponseEncodable {}
 extension RemovedWebhookView: ResponseEncodable {}
 extension QueueView: ResponseEncodable {}
 extension QueueCancelView: ResponseEncodable {}
+extension UserListView: ResponseEncodable {}
+extension UserDetailView: ResponseEncodable {}
+extension UserRetirementView: ResponseEncodable {}
+extension UserBatchView: ResponseEncodable {}

@@ -20,7 +20,7 @@ struct QueueController {
     @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> QueueView {
         let tenant = try context.requireTenant()
         let asset = try request.uri.queryParameters["app"].map { try BatchesController.asset(String($0)) }
-        return QueueView(try await context.engine.queue(tenant: tenant, asset: asset))
+        return QueueView(try await context.engine.queue(tenant: tenant, asset: asset), users: try await context.engine.userQueue(tenant: tenant, asset: asset))
     }
 
     @Sendable func cancel(_ request: Request, context: AllotRequestContext) async throws -> QueueCancelView {

@@ -20,6 +20,9 @@ extension Ledger {
             [.integer(tenant.rawValue), .text(key)], row: { ($0.blob(0), $0.optionalString(1)) }), let response else { return nil }
         do {
             return (try JSONDecoder().decode(BatchOutcome.self, from: Data(response)), fingerprint)
+        } catch where (try? JSONDecoder().decode(UserBatchOutcome.self, from: Data(response))) != nil {
+            throw AllotError(.idempotencyKeyReused, "idempotency key '\(key.printableExcerpt)' already answered another request (a batch of users)"
+                             + "; send this request with a new key, or the first request unchanged to read its answer")
         } catch {
             throw StoredValueError(column: "batches.response", value: "\(response.count) bytes that are not a batch's answer")
         }

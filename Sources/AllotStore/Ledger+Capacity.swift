@@ -25,8 +25,10 @@ extension Ledger {
 
     /// Assignment rows of a token's pool that Apple confirmed holding.
     public func confirmedAssignments(token: TokenID, asset: AssetID) throws -> Int {
-        try database.queryFirst("SELECT count(*) FROM assignments WHERE token_id = ? AND asset_id = ? AND status = 1",
-                                [.integer(token.rawValue), .integer(asset.rawValue)]) { $0.int(0) } ?? 0
+        try database.queryFirst("""
+            SELECT (SELECT count(*) FROM assignments WHERE token_id = ?1 AND asset_id = ?2 AND status = 1)
+                 + (SELECT count(*) FROM user_assignments WHERE token_id = ?1 AND asset_id = ?2 AND status = 1)
+            """, [.integer(token.rawValue), .integer(asset.rawValue)]) { $0.int(0) } ?? 0
     }
 
     /// What Apple may count on each of a token's assets because of this ledger: the confirmed
@@ -42,6 +44,10 @@ extension Ledger {
                 (try Self.storedAssetKey(adamId: $0.string(0), pricingParam: $0.string(1)), $0.int(2))
             }) {
             counts[key] = confirmed
+        }
+        // A person's licence counts at Apple as a device's does.
+        for (key, confirmed) in try confirmedUserAssignments(tenant: tenant, token: token) {
+            counts[key, default: 0] += confirmed
         }
         let unfinished = try deliveryWindow(token: token, limit: Int(Int32.max)).map(\.candidate)
         for (key, onTheirWay) in DeliveryCapacity.countsOnTheirWay(LaneRound.unfinished(unfinished, now: now)) {

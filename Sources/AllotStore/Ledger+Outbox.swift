@@ -23,17 +23,19 @@ public struct OutboxOperation: Sendable, Hashable {
     public let order: Int64
     /// Until when a worker holds it, if one does.
     public let leaseExpiresAt: Int64?
+    /// Whether `serials` are serial numbers or users' clientUserIds.
+    public var subject: OutboxSubject = .devices
 
     /// The operation as `Ledger.markSent` leaves it, for a worker that polls at once and so
     /// does not read it back.
     public func sent(eventId: String, at sentAt: Int64, pollAt: Int64, leaseExpiresAt: Int64?) -> OutboxOperation {
         OutboxOperation(id: id, tenantId: tenantId, tokenId: tokenId, kind: kind, asset: asset, serials: serials, state: .sent,
                         attempts: attempts + 1, nextAttemptAt: pollAt, eventId: eventId, sentAt: sentAt, batchId: batchId,
-                        order: order, leaseExpiresAt: leaseExpiresAt)
+                        order: order, leaseExpiresAt: leaseExpiresAt, subject: subject)
     }
 
     /// What the outbox machine reads of it.
-    public var step: OutboxStep { OutboxStep(kind: kind, state: state, serials: serials, attempts: attempts, sentAt: sentAt) }
+    public var step: OutboxStep { OutboxStep(kind: kind, state: state, serials: serials, attempts: attempts, sentAt: sentAt, subject: subject) }
 
     public var footprint: DeliveryOrder.Footprint {
         DeliveryOrder.Footprint(id: id, order: order, kind: kind, asset: asset, serials: serials)
@@ -133,21 +135,35 @@ extension Ledger {
                            [SQLValue(tenant?.rawValue)], row: OutboxRow.operation(from:))
     }
 
-    /// Splits pending operations larger than Apple's limit into several, so each is one request.
+    /// Splits pending operations larger than Apple's limit into several, so each is one request:
+    /// `serialsMax` serials, `clientUserIdsMax` users, `revokeClientUserIdsMax` users of Apple's
+    /// revoke, `usersMax` users created or retired (Apple's `maxSerialNumbers`,
+    /// `maxClientUserIds`, `maxRevokeClientUserIds`, `maxUsers`).
     /// The chunks keep the original's place in the commit order.
-    public func splitOversizedOperations(serialsMax: Int) throws {
-        precondition(serialsMax > 0, "Apple's serial limit is positive")
+    public func splitOversizedOperations(serialsMax: Int, clientUserIdsMax: Int = 1_000, revokeClientUserIdsMax: Int = 100,
+                                         usersMax: Int = 100) throws {
+        precondition(serialsMax > 0 && clientUserIdsMax > 0 && revokeClientUserIdsMax > 0 && usersMax > 0, "Apple's limits are positive")
+        func limit(of operation: OutboxOperation) -> Int {
+            switch (operation.subject, operation.kind) {
+            case (.devices, _): serialsMax
+            case (.users, .revoke): revokeClientUserIdsMax
+            case (.users, .registerUsers), (.users, .retireUsers): usersMax
+            case (.users, _): clientUserIdsMax
+            }
+        }
         try database.transaction {
             // Read inside the transaction: another worker may split (or claim) the same rows.
             let oversized = try database.query("""
                 SELECT \(OutboxRow.columns) FROM outbox WHERE state = \(OutboxState.pending.sql) AND serial_count > ?2 AND \(Self.leaseFree)
-                """, [.integer(now), .integer(Int64(serialsMax))], row: OutboxRow.operation(from:))
-            for operation in oversized {
-                for start in stride(from: 0, to: operation.serials.count, by: serialsMax) {
-                    let chunk = operation.serials[start..<min(start + serialsMax, operation.serials.count)]
+                """, [.integer(now), .integer(Int64(min(serialsMax, clientUserIdsMax, revokeClientUserIdsMax, usersMax)))], row: OutboxRow.operation(from:))
+            for operation in oversized where operation.serials.count > limit(of: operation) {
+                let chunkMax = limit(of: operation)
+                for start in stride(from: 0, to: operation.serials.count, by: chunkMax) {
+                    let chunk = operation.serials[start..<min(start + chunkMax, operation.serials.count)]
                     try insertOperation(tenant: operation.tenantId, token: operation.tokenId, kind: operation.kind,
                                         asset: operation.asset, serials: chunk, batch: operation.batchId,
-                                        queueOrder: operation.order, attempts: operation.attempts, nextAttemptAt: operation.nextAttemptAt)
+                                        queueOrder: operation.order, attempts: operation.attempts, nextAttemptAt: operation.nextAttemptAt,
+                                        subject: operation.subject)
                 }
                 // Its serials go with it (ON DELETE CASCADE).
                 try database.run("DELETE FROM outbox WHERE id = ?", [.integer(operation.id)])
@@ -379,12 +395,16 @@ extension Ledger {
     /// caller can leave an operation without them. A batch's new operation takes the defaults; a
     /// split chunk keeps its original's place in the commit order, attempts and schedule.
     func insertOperation(tenant: TenantID, token: TokenID, kind: OutboxKind, asset: AssetKey, serials: some Collection<String>,
-                         batch: Int64?, queueOrder: Int64? = nil, attempts: Int = 0, nextAttemptAt: Int64 = 0) throws {
+                         batch: Int64?, queueOrder: Int64? = nil, attempts: Int = 0, nextAttemptAt: Int64 = 0,
+                         subject: OutboxSubject = .devices) throws {
+        precondition(subject == .users || !kind.changesUserRecords, "only users are registered or retired")
+        let stored = OutboxRow.stored(kind: kind, subject: subject)
         let inserted = try database.queryFirst("""
-            INSERT INTO outbox (tenant_id, token_id, kind, assets, serial_count, batch_id, created_at, queue_order, attempts, next_attempt_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """, [.integer(tenant.rawValue), .integer(token.rawValue), .text(kind.rawValue), .text(asset.description), .integer(Int64(serials.count)),
-                  SQLValue(batch), .integer(now), SQLValue(queueOrder), .integer(Int64(attempts)), .integer(nextAttemptAt)]) { $0.int64(0) }
+            INSERT INTO outbox (tenant_id, token_id, kind, assets, serial_count, batch_id, created_at, queue_order, attempts, next_attempt_at, subject)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, [.integer(tenant.rawValue), .integer(token.rawValue), .text(stored.kind), .text(asset.description), .integer(Int64(serials.count)),
+                  SQLValue(batch), .integer(now), SQLValue(queueOrder), .integer(Int64(attempts)), .integer(nextAttemptAt),
+                  .text(stored.subject)]) { $0.int64(0) }
         guard let id = inserted else { preconditionFailure("an INSERT INTO outbox … RETURNING id returned no id") }
         try database.run("INSERT INTO outbox_serials (operation_id, serials) VALUES (?, ?)",
                          [.integer(id), .text(serials.joined(separator: "\n"))])

@@ -141,7 +141,9 @@ extension Ledger {
                 SELECT a.asset_id, a.device_id, a.token_id, d.serial FROM assignments a JOIN devices d ON d.id = a.device_id
                 WHERE a.tenant_id = ? AND a.token_id = ?
                 """, [.integer(tenant.rawValue), .integer(token.rawValue)], row: HeldAssignment.init(row:))
-            let report = try revoke(tenant: tenant, held, batchKind: "remove_token")
+            var report = try revoke(tenant: tenant, held, batchKind: "remove_token")
+            // People's licences drawn on it go back too (their users stay registered there).
+            report.revoked += try revokeUserAssignments(tenant: tenant, token: token)
             try database.run("UPDATE tokens SET state = ? WHERE id = ?", [.text(state.rawValue), .integer(token.rawValue)])
             // The pool rows of a removed token give nothing and count nothing any more.
             try database.run("DELETE FROM pool WHERE token_id = ? AND assigned_here = 0", [.integer(token.rawValue)])
@@ -149,6 +151,8 @@ extension Ledger {
                 DELETE FROM assets WHERE tenant_id = ?1
                 AND NOT EXISTS (SELECT 1 FROM pool WHERE pool.asset_id = assets.id)
                 AND NOT EXISTS (SELECT 1 FROM assignments WHERE assignments.asset_id = assets.id)
+                AND NOT EXISTS (SELECT 1 FROM user_assignments WHERE user_assignments.asset_id = assets.id)
+                AND NOT EXISTS (SELECT 1 FROM user_demand_queue WHERE user_demand_queue.asset_id = assets.id)
                 """, [.integer(tenant.rawValue)])
             try recordEvent(tenant: tenant, kind: .tokenRemoved, token: token,
                             detail: ["revoked": report.revoked, "devices": report.devices.count, "assetsDropped": dropped])

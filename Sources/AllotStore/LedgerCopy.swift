@@ -98,7 +98,7 @@ public enum LedgerCopy {
                 throw AllotError.conflict("the copy of table \(table) holds \(after) rows where the SQLite ledger holds \(before); the copy is not complete, drop the PostgreSQL database and copy again")
             }
         }
-        let drifting = try count("pool p WHERE p.assigned_here <> (SELECT count(*) FROM assignments a WHERE a.token_id = p.token_id AND a.asset_id = p.asset_id)", in: target)
+        let drifting = try count("pool p WHERE p.assigned_here <> (SELECT count(*) FROM assignments a WHERE a.token_id = p.token_id AND a.asset_id = p.asset_id) + (SELECT count(*) FROM user_assignments u WHERE u.token_id = p.token_id AND u.asset_id = p.asset_id)", in: target)
         guard drifting == 0 else {
             throw AllotError.conflict("after the copy \(drifting) pools count other than their assignment rows; the SQLite ledger was not consistent: check it before you copy")
         }

@@ -206,6 +206,8 @@ private struct CapacityModel {
                 if apple.count + elsewhere + 1 > total { refusals += 1 } else { apple.insert(serial) }
             case .disassociate, .revoke:
                 apple.remove(serial)
+            case .registerUsers, .retireUsers:
+                continue
             }
         }
         outbox[index].applied = true

@@ -87,6 +87,33 @@ import Testing
             try await r.call(.GET, devices, base + "/devices", key: key, expect: 200)
             try await r.call(.GET, devices, base + "/devices?group=lab", key: key, expect: 200)
 
+            let users = "/v1/tenants/{slug}/users"
+            try await r.call(.POST, users, base + "/users", key: key,
+                             json: ["users": [["userId": "ann", "email": "ann@school.example", "group": "teachers"], ["userId": "ben"], ["userId": " "]]],
+                             expect: 200)
+            try await r.call(.POST, "/v1/tenants/{slug}/users/import", base + "/users/import", key: key,
+                             body: Array("User ID,Email Address,Managed Apple Account,Group\ncid,cid@school.example,,teachers\n,x@y.z,,\n".utf8), expect: 200)
+            try await r.call(.POST, "/v1/tenants/{slug}/users/import", base + "/users/import", key: key, body: Array("email\nx@y.z\n".utf8), expect: 400)
+            try await r.call(.GET, users, base + "/users", key: key, expect: 200)
+            try await r.call(.GET, users, base + "/users?group=teachers", key: key, expect: 200)
+            let userAssignments = "/v1/tenants/{slug}/user-assignments", userRevocations = "/v1/tenants/{slug}/user-revocations"
+            try await r.call(.POST, userAssignments, base + "/user-assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "userGroup": "teachers", "mode": "dry-run"], expect: 200)
+            try await r.call(.POST, userAssignments, base + "/user-assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "userIds": ["ann", "zed"]], expect: 200)
+            try await r.call(.POST, userAssignments, base + "/user-assignments", key: key,
+                             json: ["items": [["app": ServerWorld.mainOnlyApp, "userId": "ben"]], "mode": "all-or-nothing"], expect: 200)
+            try await r.call(.POST, userAssignments, base + "/user-assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "userGroup": "nobody"], expect: 404)
+            try await r.call(.POST, userAssignments, base + "/user-assignments", key: key,
+                             json: ["app": ServerWorld.sharedApp, "userIds": ["ann"], "userGroup": "teachers"], expect: 400)
+            try await r.call(.POST, userRevocations, base + "/user-revocations", key: key,
+                             json: ["app": ServerWorld.mainOnlyApp, "userIds": ["ben"]], expect: 200)
+            try await r.call(.GET, "/v1/tenants/{slug}/users/{userId}", base + "/users/ann", key: key, expect: 200)
+            try await r.call(.GET, "/v1/tenants/{slug}/users/{userId}", base + "/users/zed", key: key, expect: 404)
+            try await r.call(.POST, "/v1/tenants/{slug}/users/retire", base + "/users/retire", key: key, json: ["userIds": ["cid"]], expect: 200)
+            try await r.call(.POST, "/v1/tenants/{slug}/users/retire", base + "/users/retire", key: key, json: ["userIds": ["zed"]], expect: 404)
+
             let assignments = "/v1/tenants/{slug}/assignments", revocations = "/v1/tenants/{slug}/revocations"
             try await r.call(.POST, assignments, base + "/assignments", key: key,
                              json: ["app": ServerWorld.sharedApp, "serialNumbers": ["SPR00000001", "SPR00000002", "NOPE0000001"], "mode": "dry-run"], expect: 200)

@@ -48,6 +48,8 @@ import Testing
             _ = try await live.send(.POST, base + "/tokens", key: tenantKey, body: Array(northFile.utf8))
             _ = try await live.json(.POST, base + "/devices", key: tenantKey,
                                     ["devices": [["serialNumber": "DMPX1234ABCD", "group": "lab"], ["serialNumber": "DMPX1234ABCE", "group": "lab"]]])
+            _ = try await live.json(.POST, base + "/users", key: tenantKey,
+                                    ["users": [["userId": "ann", "group": "teachers"], ["userId": "ben", "group": "teachers"], ["userId": "cid"]]])
             let hook = try await live.json(.POST, base + "/webhooks", key: tenantKey, ["url": "https://mdm.example.invalid/hook"])
             // Renewed only now: a renewal makes the first file stale.
             let renewed = try await world.renewedTokenFile("1001")
@@ -55,8 +57,9 @@ import Testing
             let hookId = try #require((hook.json["webhook"] as? [String: Any])?["id"] as? Int)
 
             var generator = OpenAPIRequestGenerator(spec: spec, fixtures: .init(
-                pathValues: ["slug": "springfield", "token": String(mainId), "webhook": String(hookId)],
+                pathValues: ["slug": "springfield", "token": String(mainId), "webhook": String(hookId), "userId": "ann"],
                 fileBodies: ["addToken": Array(labFile.utf8), "renewToken": Array(renewed.utf8),
+                             "importUsers": Array("user_id,email,group\ndan,dan@school.example,teachers\n".utf8),
                              "importRoster": Array("serial_number,name,model,group\nDMPX1234ABCF,Lab 6,iPad,lab\n".utf8)]),
                 seed: Self.seed)
             let requests = try generator.requests()
