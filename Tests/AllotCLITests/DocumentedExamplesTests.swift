@@ -170,25 +170,26 @@ struct DocumentedExamples {
         return lines
     }
 
-    /// `/bin/sh -c COMMAND`, standard output and standard error into one file, in order.
+    /// `/bin/sh -c COMMAND`, standard output and standard error into one file, in order. Started
+    /// with `posix_spawn` off the pool, like the harness's `allot` runs: Foundation's
+    /// `Process.run` crashed the test process (SIGSEGV in its copying) beside other threads.
     static func shell(_ command: String, in folder: URL, environment: [String: String]) async throws -> (Int32, String) {
-        let outputURL = folder.appendingPathComponent(".doc-output-\(UUID().uuidString)")
-        try #require(FileManager.default.createFile(atPath: outputURL.path, contents: nil), "cannot create \(outputURL.path)")
-        defer { try? FileManager.default.removeItem(at: outputURL) }
-        let output = try FileHandle(forWritingTo: outputURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.environment = environment
-        process.currentDirectoryURL = folder
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.runOneAtATime()
-        await process.endedOrKilled()
-        try output.close()
-        let text = String(decoding: FileManager.default.contents(atPath: outputURL.path) ?? Data(), as: UTF8.self)
-        return (process.terminationStatus, text)
+        let outputPath = folder.appendingPathComponent(".doc-output-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let ending = try await ChildProcessSlots.shared.withSlot {
+            try await OffThePool.run {
+                try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, directory: folder.path,
+                                     standardOutput: outputPath, standardError: nil, secondsMax: TestDeadlines.childProcessSecondsMax)
+            }
+        }
+        let status: Int32
+        switch ending {
+        case .exited(let code): status = code
+        case .signalled(let signal): status = signal
+        case .stoppedAfterBound: throw ChildProcessStuck(arguments: ["sh", "-c", command], seconds: TestDeadlines.childProcessSecondsMax)
+        }
+        let text = String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+        return (status, text)
     }
 }
 

@@ -17,15 +17,20 @@ public enum ChildProcess {
 
     /// Runs `executable ARGUMENTS…` in `directory` with exactly `environment`, its standard
     /// streams from and to files, and waits (blocking this thread) at most `secondsMax`.
+    /// `standardError` nil: into the same file as standard output, in the order written.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String], directory: String,
-                           standardInput: String = "/dev/null", standardOutput: String, standardError: String,
+                           standardInput: String = "/dev/null", standardOutput: String, standardError: String?,
                            secondsMax: Double) throws -> Ending {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if let standardError {
+            posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
         guard let addChangeDirectory = spawnChangesDirectory, addChangeDirectory(&actions, directory) == 0 else {
             throw ChildProcessError("cannot start \(executable) in \(directory): this C library has no posix_spawn_file_actions_addchdir_np")
         }
