@@ -170,6 +170,9 @@ extension Allot {
         }
         // Only a token that still answers as ours is compared: a claimed one is out of the pool.
         let current = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
+        if current.state == .active || current.state == .expired {
+            try await syncSubscriptionSeats(tenant: tenant, token: current, report: &report)
+        }
         guard compareAssignments, current.state == .active || current.state == .expired else { return }
         try await compareAssignmentsWithLedger(tenant: tenant, token: current, bearer: bearer, apple: apple, repair: repair, into: &report)
     }

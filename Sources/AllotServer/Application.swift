@@ -66,6 +66,7 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     TokensController(engine: engine).addRoutes(to: tenant)
     DevicesController(engine: engine).addRoutes(to: tenant)
     UsersController(engine: engine).addRoutes(to: tenant)
+    SubscriptionsController(engine: engine).addRoutes(to: tenant)
     BatchesController(engine: engine).addRoutes(to: tenant)
     NotificationsController(engine: engine).addRoutes(to: router)
     WebhooksController(engine: engine).addRoutes(to: tenant)
