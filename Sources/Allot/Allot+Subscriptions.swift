@@ -46,7 +46,7 @@ extension Allot {
         if state {
             count = try await readSubscriptionSeats(tenant: tenant, token: token, bearer: bearer).count
         } else {
-            try ledger.replaceSubscriptionSeats(tenant: tenant.id, token: token.id, [])
+            try changeSubscriptionSeats(tenant: tenant) { try ledger.replaceSubscriptionSeats(tenant: tenant.id, token: token.id, []) }
         }
         return SubscriptionManagementChange(tokenId: token.id, locationUid: token.locationUid, locationName: token.locationName,
                                             subscriptionManagement: state, subscriptions: count)
@@ -91,8 +91,21 @@ extension Allot {
                 status: subscription.status, periodEnd: subscription.periodEndDate,
                 total: SeatCount(counts?.total), assigned: SeatCount(counts?.assigned), available: SeatCount(counts?.available), readAt: readAt)
         }
-        try ledger.replaceSubscriptionSeats(tenant: tenant.id, token: token.id, seats)
+        try changeSubscriptionSeats(tenant: tenant) { try ledger.replaceSubscriptionSeats(tenant: tenant.id, token: token.id, seats) }
         return seats
+    }
+
+    /// Changes the tenant's stored seats in one write, and records `subscription_seats_low` for
+    /// each subscription that went below a threshold (the tenant's `licences_low` percents).
+    func changeSubscriptionSeats(tenant: Tenant, _ change: () throws -> Void) throws {
+        try ledger.write(tenant: tenant.id) {
+            let before = try ledger.subscriptionSeats(tenant: tenant.id)
+            try change()
+            let after = try ledger.subscriptionSeats(tenant: tenant.id)
+            for low in SubscriptionSeats.lowCrossings(before: before, after: after, thresholds: try ledger.licenceThresholds(tenant: tenant.id)) {
+                try ledger.recordEvent(tenant: tenant.id, kind: .subscriptionSeatsLow, detail: low)
+            }
+        }
     }
 
     /// The sync's part: a token whose location manages subscriptions has its seats read again.
@@ -111,5 +124,57 @@ extension SeatCount {
     /// Apple's count, absent fields read as 0 (Apple marks them optional).
     init(_ apple: SubscriptionCountsBreakdown?) {
         self.init(renewing: max(0, apple?.renewing ?? 0), expiring: max(0, apple?.expiring ?? 0))
+    }
+}
+
+// MARK: Apple's notifications about seats
+
+extension Allot {
+    /// Why a SUBSCRIPTION_COUNT or SUBSCRIPTION_MANAGEMENT cannot be taken (nil: it can).
+    static func subscriptionNotificationProblem(_ type: AppleUserNotificationType, body: [UInt8]) -> String? {
+        switch type {
+        case .subscriptionCount:
+            guard let event = try? JSONDecoder().decode(AppleNotification<SubscriptionCountBody>.self, from: Data(body)).notification,
+                  event.adamId > 0, event.counts.total != nil, event.counts.available != nil else {
+                return "a SUBSCRIPTION_COUNT needs notification{adamId, counts{available, total}}"
+            }
+            let counts = [event.counts.total, event.counts.available].compactMap { $0 }
+            guard counts.allSatisfy({ (0...PoolLimits.totalMax).contains($0.renewing) && (0...PoolLimits.totalMax).contains($0.expiring) }) else {
+                return "the SUBSCRIPTION_COUNT's counts must be whole numbers from 0 to \(PoolLimits.totalMax)"
+            }
+            return nil
+        case .subscriptionManagement:
+            guard let event = try? JSONDecoder().decode(AppleNotification<SubscriptionManagementBody>.self, from: Data(body)).notification,
+                  !event.eventId.isEmpty, event.eventId.utf8.count <= 200 else {
+                return "a SUBSCRIPTION_MANAGEMENT needs notification{eventId, type, result}"
+            }
+            return nil
+        case .userManagement, .userAssociated:
+            return nil
+        }
+    }
+
+    /// SUBSCRIPTION_COUNT moves the stored counts of one subscription at the token's location
+    /// (a subscription not known yet is kept with the counts alone; the next read of the list
+    /// fills in its period and status). SUBSCRIPTION_MANAGEMENT (seats associated or
+    /// disassociated, a deferred one at the period's end) carries no counts: the location's
+    /// list is read again, best effort, when the token still opts in.
+    func processSubscriptionNotification(_ type: AppleUserNotificationType, body: String, token: TokenRecord, tenant: Tenant) async throws {
+        guard try ledger.subscriptionManagement(token: token.id) else { return }
+        switch type {
+        case .subscriptionCount:
+            guard let event = try? JSONDecoder().decode(AppleNotification<SubscriptionCountBody>.self, from: Data(body.utf8)).notification,
+                  let total = event.counts.total, let available = event.counts.available else { return }
+            let stored = try ledger.subscriptionSeats(tenant: tenant.id).first { $0.tokenId == token.id && $0.adamId == event.adamId }
+                ?? TokenSubscriptionSeats(tokenId: token.id, locationUid: token.locationUid, adamId: event.adamId, parentAdamId: event.parentAdamId,
+                                          status: nil, periodEnd: nil, total: .zero, assigned: .zero, available: .zero, readAt: now)
+            let moved = stored.applyingCount(total: SeatCount(total), available: SeatCount(available), readAt: now)
+            try changeSubscriptionSeats(tenant: tenant) { try ledger.putSubscriptionSeats(tenant: tenant.id, moved) }
+        case .subscriptionManagement:
+            guard let bearer = try? bearer(of: token) else { return }
+            _ = try? await readSubscriptionSeats(tenant: tenant, token: token, bearer: bearer)
+        case .userManagement, .userAssociated:
+            return
+        }
     }
 }

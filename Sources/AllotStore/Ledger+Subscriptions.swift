@@ -17,21 +17,27 @@ extension Ledger {
     }
 
     /// Replaces what the ledger knows of a token's subscriptions with Apple's full list.
+    /// Inside the caller's write.
     public func replaceSubscriptionSeats(tenant: TenantID, token: TokenID, _ seats: [TokenSubscriptionSeats]) throws {
-        try write(tenant: tenant) {
-            _ = try database.run("DELETE FROM subscription_seats WHERE token_id = ?1", [.integer(token.rawValue)])
-            for seat in seats {
-                _ = try database.run("""
-                    INSERT INTO subscription_seats (tenant_id, token_id, adam_id, parent_adam_id, status, period_end,
-                        total_renewing, total_expiring, assigned_renewing, assigned_expiring, available_renewing, available_expiring, read_at)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                    """, [.integer(tenant.rawValue), .integer(token.rawValue), .integer(seat.adamId), SQLValue(seat.parentAdamId),
-                          SQLValue(seat.status), SQLValue(seat.periodEnd),
-                          .integer(Int64(seat.total.renewing)), .integer(Int64(seat.total.expiring)),
-                          .integer(Int64(seat.assigned.renewing)), .integer(Int64(seat.assigned.expiring)),
-                          .integer(Int64(seat.available.renewing)), .integer(Int64(seat.available.expiring)), .integer(seat.readAt)])
-            }
-        }
+        _ = try database.run("DELETE FROM subscription_seats WHERE token_id = ?1", [.integer(token.rawValue)])
+        for seat in seats { try putSubscriptionSeats(tenant: tenant, seat) }
+    }
+
+    /// Writes one subscription of one token (a `SUBSCRIPTION_COUNT`). Inside the caller's write.
+    public func putSubscriptionSeats(tenant: TenantID, _ seat: TokenSubscriptionSeats) throws {
+        _ = try database.run("""
+            INSERT INTO subscription_seats (tenant_id, token_id, adam_id, parent_adam_id, status, period_end,
+                total_renewing, total_expiring, assigned_renewing, assigned_expiring, available_renewing, available_expiring, read_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            ON CONFLICT (token_id, adam_id) DO UPDATE SET parent_adam_id = excluded.parent_adam_id, status = excluded.status,
+                period_end = excluded.period_end, total_renewing = excluded.total_renewing, total_expiring = excluded.total_expiring,
+                assigned_renewing = excluded.assigned_renewing, assigned_expiring = excluded.assigned_expiring,
+                available_renewing = excluded.available_renewing, available_expiring = excluded.available_expiring, read_at = excluded.read_at
+            """, [.integer(tenant.rawValue), .integer(seat.tokenId.rawValue), .integer(seat.adamId), SQLValue(seat.parentAdamId),
+                  SQLValue(seat.status), SQLValue(seat.periodEnd),
+                  .integer(Int64(seat.total.renewing)), .integer(Int64(seat.total.expiring)),
+                  .integer(Int64(seat.assigned.renewing)), .integer(Int64(seat.assigned.expiring)),
+                  .integer(Int64(seat.available.renewing)), .integer(Int64(seat.available.expiring)), .integer(seat.readAt)])
     }
 
     /// The subscriptions of a tenant's tokens still in its pool (a removed token's are gone).
