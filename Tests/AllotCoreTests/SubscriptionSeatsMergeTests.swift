@@ -31,4 +31,30 @@ import Testing
         #expect(merged[0].periodEnd == "2027-01-01")
         #expect(SubscriptionSeats.merge([]).isEmpty)
     }
+
+    @Test func aCountToldByAppleLeavesTheRestAssignedKeepingTheExpiringShareThatFits() {
+        var stored = row(1, 500, status: "ACTIVE", periodEnd: "2027-01-15", total: 10, assigned: 6)
+        stored.assigned = SeatCount(renewing: 4, expiring: 2)
+        let moved = stored.applyingCount(total: SeatCount(renewing: 8, expiring: 0), available: SeatCount(renewing: 7, expiring: 0), readAt: 99)
+        #expect(moved.assigned == SeatCount(renewing: 0, expiring: 1))
+        #expect(moved.total.sum == moved.assigned.sum + moved.available.sum)
+        #expect(moved.periodEnd == "2027-01-15" && moved.readAt == 99)
+        let more = stored.applyingCount(total: SeatCount(renewing: 20, expiring: 0), available: SeatCount(renewing: 10, expiring: 0), readAt: 99)
+        #expect(more.assigned == SeatCount(renewing: 8, expiring: 2))
+    }
+
+    @Test func seatsLowIsOncePerCrossingOfTheMergedLevel() throws {
+        let thresholds = try LicenceThresholds(parsing: "20,10")
+        let plenty = [row(1, 500, status: "ACTIVE", periodEnd: nil, total: 19, assigned: 0)]           // 20 of 20 free
+        let few = [row(1, 500, status: "ACTIVE", periodEnd: nil, total: 19, assigned: 17)]             // 3 of 20: below 20%
+        let fewer = [row(1, 500, status: "ACTIVE", periodEnd: nil, total: 19, assigned: 18)]           // 2 of 20: still below 20% only
+        let none = [row(1, 500, status: "ACTIVE", periodEnd: nil, total: 20, assigned: 20), row(2, 500, status: nil, periodEnd: nil, total: 0, assigned: 0)]
+        #expect(SubscriptionSeats.lowCrossings(before: plenty, after: few, thresholds: thresholds).map(\.belowPercent) == [20])
+        #expect(SubscriptionSeats.lowCrossings(before: few, after: fewer, thresholds: thresholds).isEmpty)
+        // Another token's free seats count too: merged, 2 of 22 is below 10%.
+        #expect(SubscriptionSeats.lowCrossings(before: fewer, after: none, thresholds: thresholds).map(\.belowPercent) == [10])
+        #expect(SubscriptionSeats.lowCrossings(before: few, after: plenty, thresholds: thresholds).isEmpty)
+        let first = SubscriptionSeats.lowCrossings(before: [], after: few, thresholds: thresholds).first
+        #expect(first?.adamId == 500 && first?.belowPercent == 20 && first?.available == 3 && first?.total == 20)
+    }
 }
