@@ -2,7 +2,7 @@ import AllotCore
 import Testing
 
 /// The rule that merges a subscription's seats across a tenant's tokens.
-@Suite(.timeLimit(.minutes(1))) struct SubscriptionSeatsMergeTests {
+@Suite(.timeLimit(.minutes(5))) struct SubscriptionSeatsMergeTests {
     func row(_ token: Int64, _ adamId: Int64, status: String?, periodEnd: String?, total: Int, assigned: Int, parent: Int64? = nil) -> TokenSubscriptionSeats {
         TokenSubscriptionSeats(tokenId: TokenID(token), locationUid: "\(1000 + token)", adamId: adamId, parentAdamId: parent, status: status,
                                periodEnd: periodEnd, total: SeatCount(renewing: total, expiring: 1), assigned: SeatCount(renewing: assigned, expiring: 0),
