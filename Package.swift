@@ -195,7 +195,7 @@ let package = Package(
             name: "AllotTests",
             dependencies: [
                 "Allot", "AllotCore", "AllotStore", "AppleAppsAndBooks", "AppleSimulator",
-                "AppleHTTPClient", "AppleSimulatorServer", "PostgresTestCluster",
+                "AppleHTTPClient", "AppleSimulatorServer", "PostgresTestCluster", "TestDeadlines",
             ]
         ),
         .testTarget(

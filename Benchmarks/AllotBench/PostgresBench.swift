@@ -141,26 +141,32 @@ enum PostgresBench {
         for batch in 0..<batches {
             let chunk = Array(devices[batch * batchSize..<(batch + 1) * batchSize])
             let start = DispatchTime.now()
-            try database.transaction {
-                let batchId = try database.queryFirst("""
-                    INSERT INTO batches (tenant_id, kind, item_count, changed_count, created_at) VALUES (?, 'assign', ?, ?, 0) RETURNING id
-                    """, [.integer(ids.0), .integer(Int64(batchSize)), .integer(Int64(batchSize))]) { $0.int64(0) }!
-                var bindings = PostgresBindings()
-                bindings.append(ids.0)
-                bindings.append(ids.1)
-                bindings.append(chunk)
-                bindings.append(ids.2)
-                bindings.append(batchId)
-                let inserted = try database.runNative("""
-                    INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id)
-                    SELECT $1, $2, device_id, $4, 0, $5 FROM unnest($3::bigint[]) AS item (device_id)
-                    """, bindings)
-                precondition(inserted == batchSize, "the bulk insert wrote every row")
-                try database.run("UPDATE pool SET assigned_here = assigned_here + ? WHERE token_id = ? AND asset_id = ?",
-                                 [.integer(Int64(batchSize)), .integer(ids.2), .integer(ids.1)])
-            }
+            try insertBatch(database, tenant: ids.0, asset: ids.1, token: ids.2, devices: chunk)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         }
         return Double(batches * batchSize) / seconds
+    }
+
+    /// One batch's assignment rows by one statement, in one transaction with its batch row and
+    /// the pool's counter: what the engine writes for a batch, with nothing decided.
+    static func insertBatch(_ database: PostgresLedgerDatabase, tenant: Int64, asset: Int64, token: Int64, devices: [Int64]) throws {
+        try database.transaction {
+            let batchId = try database.queryFirst("""
+                INSERT INTO batches (tenant_id, kind, item_count, changed_count, created_at) VALUES (?, 'assign', ?, ?, 0) RETURNING id
+                """, [.integer(tenant), .integer(Int64(devices.count)), .integer(Int64(devices.count))]) { $0.int64(0) }!
+            var bindings = PostgresBindings()
+            bindings.append(tenant)
+            bindings.append(asset)
+            bindings.append(devices)
+            bindings.append(token)
+            bindings.append(batchId)
+            let inserted = try database.runNative("""
+                INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id)
+                SELECT $1, $2, device_id, $4, 0, $5 FROM unnest($3::bigint[]) AS item (device_id)
+                """, bindings)
+            precondition(inserted == devices.count, "the bulk insert wrote every row")
+            try database.run("UPDATE pool SET assigned_here = assigned_here + ? WHERE token_id = ? AND asset_id = ?",
+                             [.integer(Int64(devices.count)), .integer(token), .integer(asset)])
+        }
     }
 }

@@ -37,7 +37,8 @@ struct Options {
           --dir PATH   where the database files go (default: a temporary folder, deleted after)
           --only W     profile one workload alone (planning, engine, limit or roster), e.g. under callgrind
           --postgres URL  only the ledger on PostgreSQL: allocations/s in batches of 10,000 beside the bulk-insert
-                       limit and the SQLite engine, 1 node vs 2 (URL: a server's postgres://user@host:port/db; fresh
+                       limit and the SQLite engine, 1 node vs 2; then one node of 8 engines (8 connections) while 64
+                       tenants send batches of 1,000 at once, beside 1 connection and the limit with 8 (URL: a server's postgres://user@host:port/db; fresh
                        databases are created on it)
           --rollout [N]  only `allot assign --all-devices` end to end on N devices (default 1,000,000;
                        20,000 with --quick): allocations/s and the allot process's peak memory (needs the allot binary)
@@ -247,6 +248,10 @@ if let url = options.postgres {
     guard case .postgres(let server) = try LedgerLocation(parsing: url) else { Options.fail("--postgres takes a postgres:// URL") }
     let batches = options.quick ? 2 : 4
     PostgresBench.report(try PostgresBench.run(server: server, batchSize: batchSize, batches: batches, directory: directory), batchSize: batchSize)
+    // One node serving many tenants at once: batches of 1,000, as tenants' services send them.
+    let nodeTenants = options.quick ? 8 : 64
+    PostgresNodeBench.report(try PostgresNodeBench.run(server: server, serverURL: url, connections: 8, tenants: nodeTenants,
+                                                       batchSize: 1_000, batches: options.quick ? 1 : 2), batchSize: 1_000)
     if temporary { try? FileManager.default.removeItem(atPath: directory) }
     exit(0)
 }

@@ -132,7 +132,7 @@ func serve(database: String) async throws {
     let key = try await engine.rotateAPIKey(tenant: tenantSlug)
     var logger = Logger(label: "allot.load.server")
     logger.logLevel = .warning
-    try await runServer(host: "127.0.0.1", port: 0, engine: engine, adminKey: APIKey.generate(), logger: logger) { port in
+    try await runServer(host: "127.0.0.1", port: 0, engines: NodeEngines(engine), adminKey: APIKey.generate(), logger: logger) { port in
         FileHandle.standardOutput.write(Data("READY \(port) \(key)\n".utf8))
     }
 }

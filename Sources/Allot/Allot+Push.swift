@@ -76,7 +76,13 @@ struct DeliveryBookkeeping {
 extension Allot {
     /// Starts no new Apple call from now on (`allot serve` is stopping); calls in flight finish,
     /// and what is not delivered stays in the outbox.
-    public func stopDelivering() { delivery.stopping = true }
+    public func stopDelivering() {
+        delivery.stopping = true
+        // At once, not when the delivery loop next looks: it may be past its look and about
+        // to act on what the scheduler said before the stop.
+        laneDriver.scheduler.stop()
+        doorbell.ring()
+    }
 
     public var isStoppingDelivery: Bool { delivery.stopping }
 
@@ -96,8 +102,7 @@ extension Allot {
         let tenant = try slug.map { try self.tenant($0) }
         let apple = try requireApple()
         let limits = await liveLimits(apple)
-        try ledger.splitOversizedOperations(serialsMax: limits.maxSerialNumbers, clientUserIdsMax: limits.maxClientUserIds,
-                                            revokeClientUserIdsMax: limits.maxRevokeClientUserIds, usersMax: limits.maxUsers)
+        try ledger.splitOversizedOperations(limits)
         let toSend = try ledger.dueSendCount(tenant: tenant?.id)
         let lanes = try ledger.tokensWithDueOperations(tenant: tenant?.id)
         let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
@@ -157,7 +162,20 @@ extension Allot {
     }
 
     /// Whether a lane goes on after an operation.
-    enum LaneNext: Sendable { case goOn, stop }
+    enum LaneNext: Sendable {
+        case goOn, stop
+        /// Apple accepted the send and its first poll is due now: the scheduler makes it, paced
+        /// like any call (only for a call the scheduler granted; `push` polls in the same step).
+        case pollNow(OutboxOperation)
+    }
+
+    /// How an Apple call of a lane gets its turn.
+    enum CallTurn: Sendable {
+        /// `push`: it waits for the token's pace and a free slot (`withCallSlot`).
+        case waitsForSlot
+        /// `deliverUntilStopped`: the lane scheduler granted it, paced and within the bound.
+        case granted
+    }
 
     /// One token's lane: rounds of (read its window, claim what is due and free, call Apple for
     /// those side by side, paced to the token's rate), until nothing is due, Apple says wait, or
@@ -169,35 +187,21 @@ extension Allot {
         outcome.report.tokens = 1
         delivery.lanesEnding.remove(tokenId)
         defer { delivery.lanesEnding.remove(tokenId) }
-        for _ in 0..<settings.pushRoundsMax where !delivery.stopping {
+        rounds: for _ in 0..<settings.pushRoundsMax where !delivery.stopping {
             if let held = delivery.heldUntil[tokenId], held > now { break }
-            // Read again each round: a delivery (this lane's, or a sync) may change its state.
-            let token = try ledger.requireToken(tenant: tenant.id, String(tokenId.rawValue))
-            guard token.state.deliversToApple else {
-                try ledger.pauseOperations(token: token.id)
-                outcome.report.pausedTokens.append(token.id)
-                break
-            }
-            let window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
-            let candidates = window.map(\.candidate)
-            let pools = try poolsShortOfRoom(tenant: tenant.id, token: token.id, window: candidates)
-            let taken = Set(LaneRound.take(candidates, now: now, operationsMax: settings.laneOperationsPerRoundMax, pools: pools))
-            if taken.isEmpty { break }
-            // Another worker may have taken some since the window was read: only the claimed go.
-            let claimed = try ledger.claim(window.filter { taken.contains($0.id) }, owner: workerId, leaseSeconds: settings.leaseSeconds)
-            if claimed.isEmpty { break }
-            guard let sealed = try ledger.tokenSecret(token: token.id) else {
-                for operation in claimed { try ledger.failOperation(operation, owner: workerId, error: "the token's file is gone") }
-                outcome.report.failed += claimed.count
-                break
-            }
-            let bearer: String
-            do { bearer = try secrets().open(sealed) } catch {
-                // Another key, or a damaged file: nothing is lost, the operations wait (pending,
-                // not given up) and go out once the right key opens the file again.
-                for operation in claimed { try ledger.releaseLease(operation.id, owner: workerId) }
-                outcome.report.unreadableTokens.append(token.id)
-                break
+            let claimed: [OutboxOperation], token: TokenRecord, bearer: String
+            switch try claimRound(tokenId, tenant: tenant) {
+            case .claimed(let operations, let claimant, let secret): (claimed, token, bearer) = (operations, claimant, secret)
+            case .nothing: break rounds
+            case .paused(let paused):
+                outcome.report.pausedTokens.append(paused)
+                break rounds
+            case .unreadable(let unreadable):
+                outcome.report.unreadableTokens.append(unreadable)
+                break rounds
+            case .fileGone(let failed):
+                outcome.report.failed += failed
+                break rounds
             }
             let next = try await withThrowingTaskGroup(of: (LaneNext, LaneOutcome).self) { group in
                 for operation in claimed.dropFirst() {
@@ -211,21 +215,75 @@ extension Allot {
                 var next = first
                 for try await (step, part) in group {
                     outcome.merge(part)
-                    if step == .stop { next = .stop }
+                    if case .stop = step { next = .stop }
                 }
                 return next
             }
-            if next == .stop { break }
+            if case .stop = next { break }
         }
         return outcome
+    }
+
+    /// What one claim of a token's lane took: the ledger half of a round, the same for `push`
+    /// and for the lanes of `deliverUntilStopped`.
+    enum RoundClaim {
+        /// Operations claimed for this worker, with the token and its secret their calls need.
+        case claimed([OutboxOperation], token: TokenRecord, bearer: String)
+        /// Nothing to take now. `nextDueAt` (the ledger's seconds): when something of the token
+        /// not taken may become due; nil when nothing of it is unfinished.
+        case nothing(nextDueAt: Int64?)
+        /// The token cannot deliver (dead, or claimed elsewhere): its operations were paused.
+        case paused(TokenID)
+        /// Its stored file does not open with this engine's key: the operations wait, pending.
+        case unreadable(TokenID)
+        /// Its stored file is gone: the claimed operations were given up (this many).
+        case fileGone(failed: Int)
+    }
+
+    /// Reads the token's window, takes what may go now (`LaneRound`) and claims it for this
+    /// worker. Read again each round: a delivery (a lane's, or a sync) may change its state.
+    func claimRound(_ tokenId: TokenID, tenant: Tenant) throws -> RoundClaim {
+        let token = try ledger.requireToken(tenant: tenant.id, String(tokenId.rawValue))
+        guard token.state.deliversToApple else {
+            try ledger.pauseOperations(token: token.id)
+            return .paused(token.id)
+        }
+        var window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+        // An operation committed after this worker last split the outbox (a batch that landed
+        // during a delivery) may be larger than one request may carry: Apple would refuse it.
+        let limits = limitsCache?.limits ?? ServiceLimits.appleDefaults
+        if window.contains(where: { $0.state == .pending && $0.serials.count > limits.requestMax(of: $0) }) {
+            try ledger.splitOversizedOperations(limits)
+            window = try ledger.deliveryWindow(token: token.id, limit: settings.deliveryWindowOperationsMax)
+        }
+        let candidates = window.map(\.candidate)
+        let pools = try poolsShortOfRoom(tenant: tenant.id, token: token.id, window: candidates)
+        let taken = Set(LaneRound.take(candidates, now: now, operationsMax: settings.laneOperationsPerRoundMax, pools: pools))
+        // Another worker may have taken some since the window was read: only the claimed go.
+        let claimed = taken.isEmpty ? [] : try ledger.claim(window.filter { taken.contains($0.id) }, owner: workerId, leaseSeconds: settings.leaseSeconds)
+        guard !claimed.isEmpty else {
+            return .nothing(nextDueAt: LaneRound.nextDueAt(candidates, windowFull: window.count >= settings.deliveryWindowOperationsMax, now: now))
+        }
+        guard let sealed = try ledger.tokenSecret(token: token.id) else {
+            for operation in claimed { try ledger.failOperation(operation, owner: workerId, error: "the token's file is gone") }
+            return .fileGone(failed: claimed.count)
+        }
+        do {
+            return .claimed(claimed, token: token, bearer: try secrets().open(sealed))
+        } catch {
+            // Another key, or a damaged file: nothing is lost, the operations wait (pending,
+            // not given up) and go out once the right key opens the file again.
+            for operation in claimed { try ledger.releaseLease(operation.id, owner: workerId) }
+            return .unreadable(token.id)
+        }
     }
 
     /// One step of one claimed operation: ask Apple (unless Apple already told us, by a
     /// notification: `told`), let the machine decide, perform it.
     func deliver(_ operation: OutboxOperation, token: TokenRecord, tenant: Tenant, apple: any AppsAndBooksService,
-                 bearer: String, answer told: AppleAnswer? = nil) async throws -> (LaneNext, LaneOutcome) {
+                 bearer: String, answer told: AppleAnswer? = nil, turn: CallTurn = .waitsForSlot) async throws -> (LaneNext, LaneOutcome) {
         var outcome = LaneOutcome()
-        let asked: Asked = if let told { .answered(told) } else { try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant) }
+        let asked: Asked = if let told { .answered(told) } else { try await ask(apple, operation, bearer: bearer, token: token, tenant: tenant, turn: turn) }
         var answer: AppleAnswer
         switch asked {
         case .answered(let answered): answer = answered
@@ -256,6 +314,7 @@ extension Allot {
                 delivery.progress?(PushProgress(sent: delivery.sent, toSend: delivery.toSend, tokensWaiting: delivery.lanesRunning))
                 guard pollsNow else { break }
                 let sent = operation.sent(eventId: eventId, at: sentAt, pollAt: pollAt, leaseExpiresAt: sentAt + settings.leaseSeconds)
+                if turn == .granted { return (.pollNow(sent), outcome) }
                 let (next, polled) = try await deliver(sent, token: token, tenant: tenant, apple: apple, bearer: bearer)
                 outcome.merge(polled)
                 return (next, outcome)
@@ -319,7 +378,7 @@ extension Allot {
 
     /// One Apple call for an operation: its send, or its event's status.
     private func ask(_ apple: any AppsAndBooksService, _ operation: OutboxOperation, bearer: String,
-                     token: TokenRecord, tenant: Tenant) async throws -> Asked {
+                     token: TokenRecord, tenant: Tenant, turn: CallTurn) async throws -> Asked {
         do {
             switch operation.state {
             case .pending:
@@ -327,7 +386,7 @@ extension Allot {
                 // Serials or users, never both in one request.
                 let serials = operation.subject == .devices ? operation.serials : nil
                 let users = operation.subject == .users ? operation.serials : nil
-                let sent = try await withCallSlot(token.id) {
+                let sent = try await withTurn(turn, token.id) {
                     switch operation.kind {
                     case .associate:
                         try await apple.associate(token: bearer, AssociationRequest(assets: [wireAsset], serialNumbers: serials, clientUserIds: users))
@@ -344,7 +403,7 @@ extension Allot {
                 guard let eventId = operation.eventId else {
                     return .answered(.refused(.unknownEvent, message: "the operation was recorded as sent without an event id", retryAfterSeconds: nil))
                 }
-                guard let status = try await withCallSlot(token.id, { try await apple.eventStatus(token: bearer, eventId: eventId) }) else {
+                guard let status = try await withTurn(turn, token.id, { try await apple.eventStatus(token: bearer, eventId: eventId) }) else {
                     return .notCalled
                 }
                 guard try noteOwnership(status.mdmInfo, token: token, tenant: tenant) else { return .claimedElsewhere }
@@ -374,6 +433,18 @@ extension Allot {
                   let held = operation.subject == .devices ? assignment.serialNumber : assignment.clientUserId, wanted.contains(held) else { return nil }
             return held
         })
+    }
+
+    /// Runs one Apple call of a lane in its turn; nil when it is no longer to be made.
+    private func withTurn<T: Sendable>(_ turn: CallTurn, _ token: TokenID, _ call: () async throws -> T) async throws -> T? {
+        switch turn {
+        case .waitsForSlot: return try await withCallSlot(token, call)
+        case .granted:
+            // Paced and bounded by the scheduler already; it grants nothing once stopping, but a
+            // grant may have come just before.
+            guard !delivery.stopping else { return nil }
+            return try await call()
+        }
     }
 
     /// Runs one Apple call of a lane: paced to the token's rate, and within the bound on calls

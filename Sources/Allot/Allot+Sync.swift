@@ -173,6 +173,11 @@ extension Allot {
         if current.state == .active || current.state == .expired {
             try await syncSubscriptionSeats(tenant: tenant, token: current, report: &report)
         }
+        // People who had not accepted their invitation yet: Apple's word on them, in case a
+        // USER_ASSOCIATED never arrived (no receiver, or it was lost). Nothing to read, no call.
+        if current.state == .active {
+            await readUsersBack(try ledger.usersNotYetAssociated(token: token.id), token: current, bearer: bearer, apple: apple)
+        }
         guard compareAssignments, current.state == .active || current.state == .expired else { return }
         try await compareAssignmentsWithLedger(tenant: tenant, token: current, bearer: bearer, apple: apple, repair: repair, into: &report)
     }

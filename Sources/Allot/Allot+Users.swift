@@ -227,3 +227,24 @@ extension Allot {
         }
     }
 }
+
+extension ServiceLimits {
+    /// The most identifiers one Apple request of this operation may carry: serials, users, users
+    /// of Apple's revoke, or users created or retired.
+    func requestMax(of operation: OutboxOperation) -> Int {
+        switch (operation.subject, operation.kind) {
+        case (.devices, _): maxSerialNumbers
+        case (.users, .revoke): maxRevokeClientUserIds
+        case (.users, .registerUsers), (.users, .retireUsers): maxUsers
+        case (.users, _): maxClientUserIds
+        }
+    }
+}
+
+extension Ledger {
+    /// Splits the pending operations larger than Apple's live limits allow in one request.
+    func splitOversizedOperations(_ limits: ServiceLimits) throws {
+        try splitOversizedOperations(serialsMax: limits.maxSerialNumbers, clientUserIdsMax: limits.maxClientUserIds,
+                                     revokeClientUserIdsMax: limits.maxRevokeClientUserIds, usersMax: limits.maxUsers)
+    }
+}

@@ -29,6 +29,10 @@ public actor Allot {
     var lastAppleCall: [TokenID: ContinuousClock.Instant] = [:]
     /// The lanes' shared bookkeeping: calls in flight, tokens told to wait by Apple.
     var delivery = DeliveryBookkeeping()
+    /// The lanes of `deliverUntilStopped` (`allot serve`'s delivery).
+    var laneDriver: LaneDriver
+    /// Wakes `deliverUntilStopped`: rung by the ledger when operations are written.
+    let doorbell = Doorbell()
     /// This engine's name on the leases it writes in the outbox.
     let workerId = UUID().uuidString.lowercased()
     /// Where Apple sends this server's notifications (`allot serve --public-url`); nil: none.
@@ -44,6 +48,8 @@ public actor Allot {
         self.settings = settings
         self.databasePath = databasePath
         secretBox = secrets
+        laneDriver = LaneDriver(callsInFlightMax: settings.appleCallsInFlightMax)
+        ledger.outboxWritten = { [doorbell] in doorbell.ringForWork() }
     }
 
     var now: Int64 { ledger.now }

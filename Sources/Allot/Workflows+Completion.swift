@@ -17,7 +17,12 @@ extension Workflows {
                 let asset = try ledger.resolveAssets(tenant: operation.tenantId, [operation.asset])[operation.asset]
                 let released = try ledger.completeUserOperation(operation, refused: refusedSerials, asset: asset?.id)
                 guard !released.isEmpty else { return [] }
-                try ledger.recordRelease(of: operation, serials: released, reason: refusal ?? "refused by Apple", requeued: false)
+                // As for devices: people answered `assigned` whom Apple refused for want of
+                // licences wait in the app's queue rather than silently holding nothing.
+                if requeue, let asset {
+                    for id in released { try ledger.requeueUser(tenant: operation.tenantId, asset: asset.id, clientUserId: id) }
+                }
+                try ledger.recordRelease(of: operation, serials: released, reason: refusal ?? "refused by Apple", requeued: requeue)
                 return released
             }
             guard try ledger.markDone(operation, owner: owner, refusal: refusal), operation.kind == .associate else { return [] }

@@ -67,7 +67,7 @@ extension Workflows {
         let assets = try ledger.resolveAssets(tenant: tenant.id, Set(items.map(\.asset)))
         let candidates = direction == .assign ? try ledger.poolCandidates(tenant: tenant.id, assets: assets.values.map(\.id)) : [:]
         var planner = UserBatchPlanner(direction: direction, policy: tenant.policy, assets: assets, candidates: candidates)
-        var plan = try ledger.decideUsers(items, tenant: tenant.id, batch: batch, planner: &planner)
+        var plan = try ledger.decideUsers(items, tenant: tenant.id, batch: batch, assets: assets, planner: &planner)
         switch direction {
         case .assign where queue:
             var queued = 0

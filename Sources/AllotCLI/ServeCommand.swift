@@ -1,6 +1,7 @@
 import Allot
 import AllotCore
 import AllotServer
+import AllotStore
 import ArgumentParser
 import Foundation
 
@@ -32,6 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
     var listenBacklog = ServerLimits.listenBacklog
     @Option(help: ArgumentHelp("A reverse proxy's address or block: its connections are exempt from --connections-per-address (bound each client at the proxy) and X-Forwarded-For names the client in the log; repeat for more.", valueName: "cidr"))
     var trustedProxy: [String] = []
+    @Option(help: ArgumentHelp("With a PostgreSQL ledger: the database connections this node holds, one engine each, so different tenants' requests run at once; a tenant's always go to the same one (default: two per core, at most \(NodeEngines.countMax)). A SQLite ledger has one writer, so one.", valueName: "n"))
+    var dbConnections: Int?
     @OptionGroup var webhookTargets: WebhookTargetOptions
     @OptionGroup var log: LogOptions
     @OptionGroup(title: "Global options") var global: GlobalOptions
@@ -47,6 +50,14 @@ struct ServeCommand: AsyncParsableCommand {
         _ = try reconcile()
         _ = try webhookTargets.policy()
         _ = try connections()
+        if let dbConnections {
+            guard (1...NodeEngines.countMax).contains(dbConnections) else {
+                throw ValidationError("--db-connections must be 1 to \(NodeEngines.countMax)")
+            }
+            guard dbConnections == 1 || LedgerLocation.isPostgresURL(global.databasePath) else {
+                throw ValidationError("--db-connections needs a PostgreSQL ledger (--db postgres://…); a SQLite ledger has one writer, so leave it out")
+            }
+        }
     }
 
     /// The connection bounds, from `--connections-*`, `--listen-backlog` and `--trusted-proxy`.
@@ -83,13 +94,19 @@ struct ServeCommand: AsyncParsableCommand {
         settings.leaseSeconds = Int64(leaseSeconds)
         settings.webhookTargets = try webhookTargets.policy()
         let engine = try await global.openEngine(creatingDatabase: true, settings: settings)
+        var engines = [engine]
+        if LedgerLocation.isPostgresURL(global.databasePath) {
+            for _ in 1..<(dbConnections ?? NodeEngines.countDefault) { engines.append(try await global.openEngine(settings: settings)) }
+        }
+        let node = await NodeEngines.node(engines)
+        let databaseConnections = engines.count > 1 ? ", \(engines.count) database connections" : ""
         let host = host
         let reconcile = try reconcile()
         let keptInStep = "syncing every token every \(reconcile.interval?.description ?? "-")"
             + (reconcile.publicURL.map { "; Apple's notifications to \($0)/\(Allot.notificationPathPrefix)/" } ?? "")
-        try await runServer(host: host, port: port, engine: engine, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
+        try await runServer(host: host, port: port, engines: node, shutdown: ShutdownSettings(drainSeconds: drainSeconds),
                             reconcile: reconcile, connections: try connections(), logger: logger) { bound in
-            Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep) (SIGTERM or Ctrl-C stops it gracefully)")
+            Standard.error("allot: serving the HTTP API on http://\(host):\(bound), \(keptInStep)\(databaseConnections) (SIGTERM or Ctrl-C stops it gracefully)")
         }
     }
 }

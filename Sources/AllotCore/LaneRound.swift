@@ -56,6 +56,17 @@ public enum LaneRound {
         window.map { DeliveryCapacity.Unfinished(footprint: $0.footprint, mayHaveReachedApple: $0.mayHaveReachedApple(now: now)) }
     }
 
+    /// When something of a window that a round took nothing from may become due (seconds, as
+    /// `now`): the earliest next attempt or lease end of its operations that meet Apple, or
+    /// `now` when the window was full (what lies past it is unknown). Nil: nothing to wait for.
+    /// A due time that has passed means the operation waits on something else (an earlier one
+    /// on its serials, room at Apple): the caller asks again later, not at once.
+    public static func nextDueAt(_ window: [Candidate], windowFull: Bool, now: Int64) -> Int64? {
+        let due = window.lazy.filter(\.state.meetsApple).map { max($0.nextAttemptAt, $0.leaseExpiresAt ?? .min) }.min()
+        guard windowFull else { return due }
+        return min(due ?? now, now)
+    }
+
     /// The ids to take this round, in window (commit) order. `pools`: the token's pools of
     /// `assetsNeedingRoom` that may be short of room; an asset left out is not limited.
     public static func take(_ window: [Candidate], now: Int64, operationsMax: Int = LaneRound.operationsMax,

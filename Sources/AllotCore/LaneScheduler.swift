@@ -97,6 +97,9 @@ public struct LaneScheduler: Sendable {
     /// The tokens whose lane is open (they have due work, or calls in flight).
     public var openLanes: Set<TokenID> { Set(lanes.keys) }
 
+    /// Whether the token's lane is open.
+    public func isOpen(_ token: TokenID) -> Bool { lanes[token] != nil }
+
     /// Whether nothing is open and nothing in flight: an engine that stops may return.
     public var isIdle: Bool { lanes.isEmpty }
 
@@ -154,12 +157,19 @@ public struct LaneScheduler: Sendable {
     /// the wait), and the lane claims again when the hold ends.
     public mutating func held(_ token: TokenID, until: Int64) {
         holds[token] = max(until, holds[token] ?? .min)
+        gaveBack(token, dueAt: until)
+    }
+
+    /// The engine gave back the lane's claimed operations not yet called, and dropped its
+    /// follow-ups (Apple held the token, the token died or was claimed elsewhere): the lane
+    /// claims again from `dueAt`, and that claim reads what the token then has due.
+    public mutating func gaveBack(_ token: TokenID, dueAt: Int64) {
         guard var lane = lanes[token] else { return }
         // A follow-up not made is the engine's to reschedule, like the claimed operations.
         lane.followUps = 0
         switch lane.phase {
-        case .calling, .draining, .due: lane.phase = .due(at: until)
-        case .claiming(let more): lane.phase = .claiming(moreDueAt: max(more ?? until, until))
+        case .calling, .draining, .due: lane.phase = .due(at: dueAt)
+        case .claiming(let more): lane.phase = .claiming(moreDueAt: max(more ?? dueAt, dueAt))
         }
         lanes[token] = lane
     }

@@ -46,6 +46,13 @@ public struct ServerConfiguration: Sendable {
 
 /// The routes of the API. Public so the OpenAPI agreement test can list them.
 public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Router<AllotRequestContext> {
+    buildRouter(configuration: configuration, engines: NodeEngines(engine))
+}
+
+/// The routes of the API over a node's engines: a tenant's routes go to the engine that serves
+/// it, the rest to the primary.
+public func buildRouter(configuration: ServerConfiguration, engines: NodeEngines) -> Router<AllotRequestContext> {
+    let engine = engines.primary
     let router = Router(context: AllotRequestContext.self)
     let routeTable = RouteTable()
     // Outermost: one log line per request, with the status the client gets.
@@ -61,16 +68,16 @@ public func buildRouter(configuration: ServerConfiguration, engine: Allot) -> Ro
     tenants.addAdminRoutes(to: router.group("v1/tenants").add(middleware: AdminMiddleware(adminKeyHash: configuration.adminKeyHash)))
 
     let tenant = router.group("v1/tenants/{slug}")
-        .add(middleware: TenantMiddleware(engine: engine, adminKeyHash: configuration.adminKeyHash))
+        .add(middleware: TenantMiddleware(engines: engines, adminKeyHash: configuration.adminKeyHash))
     tenant.get(use: tenants.show)
-    TokensController(engine: engine).addRoutes(to: tenant)
-    DevicesController(engine: engine).addRoutes(to: tenant)
-    UsersController(engine: engine).addRoutes(to: tenant)
-    SubscriptionsController(engine: engine).addRoutes(to: tenant)
-    BatchesController(engine: engine).addRoutes(to: tenant)
+    TokensController().addRoutes(to: tenant)
+    DevicesController().addRoutes(to: tenant)
+    UsersController().addRoutes(to: tenant)
+    SubscriptionsController().addRoutes(to: tenant)
+    BatchesController().addRoutes(to: tenant)
     NotificationsController(engine: engine).addRoutes(to: router)
-    WebhooksController(engine: engine).addRoutes(to: tenant)
-    QueueController(engine: engine).addRoutes(to: tenant)
+    WebhooksController().addRoutes(to: tenant)
+    QueueController().addRoutes(to: tenant)
     routeTable.record(router.routes.map { (method: $0.method, path: $0.path.description) })
     return router
 }
@@ -83,9 +90,14 @@ struct HealthAnswer: ResponseEncodable {
 /// actually bound (useful with port 0).
 public func buildApplication(configuration: ServerConfiguration, engine: Allot,
                              onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    buildApplication(configuration: configuration, engines: NodeEngines(engine), onServerRunning: onServerRunning)
+}
+
+public func buildApplication(configuration: ServerConfiguration, engines: NodeEngines,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let registry = ConnectionRegistry(settings: configuration.connections, metrics: configuration.metricsRegistry)
     return Application(
-        router: buildRouter(configuration: configuration, engine: engine),
+        router: buildRouter(configuration: configuration, engines: engines),
         server: .http1(configuration: .init(
             // Admission first: a refused connection or request goes no further.
             additionalChannelHandlers: [ConnectionAdmissionHandler(registry: registry, logger: configuration.logger),
@@ -138,12 +150,16 @@ public struct ShutdownSettings: Sendable {
 /// The admin key is `adminKey`, else `$ALLOT_ADMIN_KEY`, else a key created on first start
 /// whose SHA-256 is kept beside the database (`DB.admin-key-sha256`) and which is printed
 /// once on standard error.
-public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allot, adminKey: String? = nil,
+///
+/// The node's engines (`NodeEngines`): the primary delivers, syncs, posts webhooks and hears
+/// Apple; each tenant's requests go to its engine.
+public func runServer(host: String = "127.0.0.1", port: Int = 8080, engines: NodeEngines, adminKey: String? = nil,
                       shutdown: ShutdownSettings = ShutdownSettings(),
                       reconcile: ReconcileSettings = ReconcileSettings(),
                       connections: ConnectionSettings = ConnectionSettings(),
                       logger: Logger = Logger(label: "allot.server"),
                       onReady: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    let engine = engines.primary
     var configuration = ServerConfiguration(host: host, port: port, adminKey: adminKey, logger: logger)
     configuration.connections = connections
     configuration.metricsRegistry = ServerMetrics.processRegistry
@@ -154,7 +170,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     // Set once the server listens: the schedule's first receivers need it (Apple's test notification).
     let listening = OutboxWorker.Finished()
     let boundPort = BoundPort()
-    let app = buildApplication(configuration: configuration, engine: engine, onServerRunning: { port in
+    let app = buildApplication(configuration: configuration, engines: engines, onServerRunning: { port in
         boundPort.value.store(port, ordering: .releasing)
         listening.flag.store(true, ordering: .releasing)
         await onReady(port)
@@ -172,7 +188,7 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
     // mid-post, and its leases are given back.
     let webhooks = WebhookSender(engine: engine, logger: logger, listeningPort: boundPort.port)
     var group = ServiceGroupConfiguration(services: [webhooks, scheduler, worker, app,
-                                                     StopDeliveryOnShutdown(engine: engine, deadline: deadline)],
+                                                     StopDeliveryOnShutdown(engines: engines, deadline: deadline)],
                                           gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     // Past this the group cancels the services: a request still running at the deadline is
     // cancelled (its client gets no answer) rather than hold the process. The second is room
@@ -185,20 +201,22 @@ public func runServer(host: String = "127.0.0.1", port: Int = 8080, engine: Allo
 /// more Apple calls, so in-flight HTTP requests that call Apple (a batch's push, a sync) answer
 /// once their call in flight has.
 struct StopDeliveryOnShutdown: Service {
-    let engine: Allot
+    let engines: NodeEngines
     let deadline: ShutdownDeadline
 
     func run() async throws {
         try? await gracefulShutdown()
         deadline.start()
-        await engine.stopDelivering()
+        // Every engine: a tenant's HTTP push or sync runs on its own.
+        for engine in engines.all { await engine.stopDelivering() }
     }
 }
 
 
-/// The outbox worker as a service: pushes while there is work, idles otherwise. On shutdown it
-/// lets the push in progress finish its Apple calls in flight (it starts no new one once the
-/// engine is told to stop) until the drain's deadline: a call cut short is a call Apple may
+/// The outbox worker as a service: the engine's delivery lanes (`Allot.deliverUntilStopped`),
+/// one per token with due work, woken by this process's commits and looking at the outbox every
+/// `idleSeconds` for other nodes' work. On shutdown it lets the Apple calls in flight finish
+/// (no new one starts once the engine is told to stop) until the drain's deadline: a call cut short is a call Apple may
 /// have acted on without this node knowing, so it would be sent again after the restart. Past
 /// the deadline it cancels them and gives back their leases: an Apple call that hangs does not
 /// hold the process past its bound.
@@ -230,7 +248,7 @@ public struct OutboxWorker: Service {
         let finished = Finished()
         // Unstructured, so that shutdown can stop waiting for it.
         let pushes = Task {
-            await pushUntilStopped()
+            await deliverUntilStopped()
             finished.flag.store(true, ordering: .releasing)
         }
         try? await gracefulShutdown()
@@ -251,25 +269,15 @@ public struct OutboxWorker: Service {
         }
     }
 
-    private func pushUntilStopped() async {
-        while !Task.isCancelled {
-            // A push begins with a call to Apple (its live limits): none once stopping.
-            if await engine.isStoppingDelivery { return }
-            var busy = false
-            do {
-                let report = try await engine.push()
-                busy = report.sent + report.completed > 0
-            } catch let error as AllotError {
+    /// Delivers through the engine's lanes until it is told to stop.
+    private func deliverUntilStopped() async {
+        let logger = self.logger
+        await engine.deliverUntilStopped(pollSeconds: idleSeconds) { error in
+            if let error = error as? AllotError {
                 // Messages of the engine never carry a token's secret.
-                logger.warning("outbox push failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
-            } catch {
-                logger.warning("outbox push failed", metadata: ["error": "\(String(describing: type(of: error)))"])
-            }
-            // Idle in short naps: a stop ends the wait at once instead of after `idleSeconds`.
-            let naps = max(1, Int(((busy ? Self.drainCheckSeconds : idleSeconds) / Self.drainCheckSeconds).rounded()))
-            for _ in 0..<naps {
-                if await engine.isStoppingDelivery { return }
-                do { try await Task.sleep(for: .seconds(Self.drainCheckSeconds)) } catch { return }
+                logger.warning("outbox delivery failed", metadata: ["code": "\(error.code.rawValue)", "message": "\(error.message)"])
+            } else {
+                logger.warning("outbox delivery failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }
         }
     }

@@ -7,7 +7,6 @@ import Hummingbird
 /// near-duplicates that differ by a sign). Item failures are data in the answer (200), not
 /// HTTP errors; a malformed request is a 400, an oversized one a 413.
 struct BatchesController {
-    let engine: Allot
 
     /// Either `app` with one selector (`serialNumbers`, `group`, `allDevices`), or `items`.
     struct BatchRequest: Decodable {
@@ -54,7 +53,7 @@ struct BatchesController {
         let queue = body.queue ?? false
         if queue && direction == .revoke { throw APIError.invalidInput("`queue` is for assignments: a revocation never waits for a licence") }
         if let selection = try Self.selection(of: body) {
-            let outcome = try await engine.rollOut(tenant: tenant, direction: direction, asset: selection.asset, devices: selection.devices,
+            let outcome = try await context.engine.rollOut(tenant: tenant, direction: direction, asset: selection.asset, devices: selection.devices,
                                                    mode: mode, idempotencyKey: idempotencyKey, queue: queue)
             return .rollOut(RollOutView(outcome, asset: selection.asset))
         }
@@ -62,8 +61,8 @@ struct BatchesController {
         // The batch's one app, when it names one (`items` name theirs).
         let asset = body.items == nil ? try body.app.map(Self.asset) : nil
         switch direction {
-        case .assign: return .batch(BatchView(try await engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey, queue: queue), asset: asset))
-        case .revoke: return .batch(BatchView(try await engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
+        case .assign: return .batch(BatchView(try await context.engine.assign(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey, queue: queue), asset: asset))
+        case .revoke: return .batch(BatchView(try await context.engine.revoke(tenant: tenant, items, mode: mode, idempotencyKey: idempotencyKey), asset: asset))
         }
     }
 
@@ -136,7 +135,7 @@ struct BatchesController {
     // MARK: Pools, events, push
 
     @Sendable func apps(_ request: Request, context: AllotRequestContext) async throws -> AppListView {
-        AppListView(try await engine.apps(tenant: try context.requireTenant()))
+        AppListView(try await context.engine.apps(tenant: try context.requireTenant()))
     }
 
     @Sendable func events(_ request: Request, context: AllotRequestContext) async throws -> EventListView {
@@ -146,11 +145,11 @@ struct BatchesController {
             throw APIError.invalidInput("limit must be between 1 and \(ServerLimits.eventsLimitMax)")
         }
         let kind = request.uri.queryParameters["kind"].map(String.init)
-        let listing = try await engine.eventListing(tenant: tenant, limit: limit, kind: kind)
+        let listing = try await context.engine.eventListing(tenant: tenant, limit: limit, kind: kind)
         return EventListView(listing.events, omitted: listing.omitted)
     }
 
     @Sendable func push(_ request: Request, context: AllotRequestContext) async throws -> PushView {
-        PushView(try await engine.push(tenant: try context.requireTenant()))
+        PushView(try await context.engine.push(tenant: try context.requireTenant()))
     }
 }

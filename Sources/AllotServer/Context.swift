@@ -66,6 +66,8 @@ public struct AllotRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `TenantMiddleware` once the tenant's API key matched; nil on other routes.
     public var tenant: String?
+    /// The node's engine that serves that tenant (`NodeEngines.serving`), set with it.
+    var tenantEngine: Allot?
     /// The address of the connection's other end (a proxy's, behind one); nil on a Unix socket.
     public let peer: IPAddress?
 
@@ -80,6 +82,12 @@ public struct AllotRequestContext: RequestContext {
     func requireTenant() throws -> String {
         guard let tenant else { preconditionFailure("a tenant route was registered without TenantMiddleware") }
         return tenant
+    }
+
+    /// The engine of the authenticated tenant. Only routes behind `TenantMiddleware` use it.
+    var engine: Allot {
+        guard let tenantEngine else { preconditionFailure("a tenant route was registered without TenantMiddleware") }
+        return tenantEngine
     }
 }
 
@@ -211,15 +219,17 @@ func bearerKey(_ request: Request) -> String? {
 /// key never tells whether some other tenant exists; no key or an unknown key gets 401.
 struct TenantMiddleware: RouterMiddleware {
     typealias Context = AllotRequestContext
-    let engine: Allot
+    let engines: NodeEngines
     let adminKeyHash: String?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let slug = try context.parameters.require("slug")
         guard let key = bearerKey(request) else { throw APIError.unauthorized }
+        let engine = engines.serving(tenant: slug)
         if try await engine.authenticate(tenant: slug, key: key) {
             var context = context
             context.tenant = slug
+            context.tenantEngine = engine
             return try await next(request, context)
         }
         let isAdmin = adminKeyHash.map { APIKey.constantTimeEqual($0, APIKey.hash(key)) } ?? false

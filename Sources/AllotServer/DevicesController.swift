@@ -6,7 +6,6 @@ import Hummingbird
 
 /// A tenant's devices: register a batch (JSON), upload a CSV roster, retire, list.
 struct DevicesController {
-    let engine: Allot
 
     struct RegisterRequest: Decodable {
         struct Item: Decodable {
@@ -31,7 +30,7 @@ struct DevicesController {
 
     @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> DeviceListView {
         let group = request.uri.queryParameters["group"].map(String.init)
-        return DeviceListView(try await engine.devices(tenant: try context.requireTenant(), group: group))
+        return DeviceListView(try await context.engine.devices(tenant: try context.requireTenant(), group: group))
     }
 
     /// Registers (or updates) devices. A bad serial is rejected with its 1-based position in
@@ -52,7 +51,7 @@ struct DevicesController {
             }
             inputs.append(DeviceInput(serial: serial, name: item.name, model: item.model, group: item.group))
         }
-        let report = inputs.isEmpty ? ImportReport() : try await engine.registerDevices(tenant: tenant, inputs)
+        let report = inputs.isEmpty ? ImportReport() : try await context.engine.registerDevices(tenant: tenant, inputs)
         return ImportView(report, alsoRejected: rejected)
     }
 
@@ -61,12 +60,12 @@ struct DevicesController {
         let tenant = try context.requireTenant()
         let bytes = try await request.bodyBytes()
         guard !bytes.isEmpty else { throw APIError.invalidInput("send the CSV roster as the request body, e.g. curl --data-binary @roster.csv") }
-        return ImportView(try await engine.importRoster(tenant: tenant, csv: bytes))
+        return ImportView(try await context.engine.importRoster(tenant: tenant, csv: bytes))
     }
 
     @Sendable func retire(_ request: Request, context: AllotRequestContext) async throws -> RevocationView {
         let tenant = try context.requireTenant()
         let body = try await request.decodeJSON(RetireRequest.self)
-        return RevocationView(try await engine.retireDevices(tenant: tenant, serials: body.serialNumbers))
+        return RevocationView(try await context.engine.retireDevices(tenant: tenant, serials: body.serialNumbers))
     }
 }

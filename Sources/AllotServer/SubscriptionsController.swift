@@ -5,8 +5,6 @@ import Hummingbird
 /// A tenant's subscription seats, merged across its tokens, and each token's opt-in to them
 /// (Apple requires a location to enable subscriptions before it holds seats).
 struct SubscriptionsController {
-    let engine: Allot
-
     func addRoutes(to group: RouterGroup<AllotRequestContext>) {
         group.get("subscriptions", use: list)
         group.post("tokens/{token}/subscriptions/enable") { request, context in try await setManagement(true, context) }
@@ -14,11 +12,11 @@ struct SubscriptionsController {
     }
 
     @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> SubscriptionListView {
-        SubscriptionListView(try await engine.subscriptions(tenant: try context.requireTenant()))
+        SubscriptionListView(try await context.engine.subscriptions(tenant: try context.requireTenant()))
     }
 
     func setManagement(_ enabled: Bool, _ context: AllotRequestContext) async throws -> SubscriptionManagementView {
-        SubscriptionManagementView(try await engine.setSubscriptionManagement(
+        SubscriptionManagementView(try await context.engine.setSubscriptionManagement(
             tenant: try context.requireTenant(), token: try context.parameters.require("token"), enabled: enabled))
     }
 }

@@ -44,6 +44,6 @@ struct TenantsController {
 
     /// The tenant itself, with its own key.
     @Sendable func show(_ request: Request, context: AllotRequestContext) async throws -> TenantView {
-        TenantView(try await engine.tenant(try context.requireTenant()))
+        TenantView(try await context.engine.tenant(try context.requireTenant()))
     }
 }

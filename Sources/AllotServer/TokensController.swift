@@ -7,7 +7,6 @@ import Hummingbird
 /// A tenant's content tokens: upload a `.vpptoken`, renew, remove, take over, sync, list.
 /// A token file travels only in request bodies; no answer carries it or any part of it.
 struct TokensController {
-    let engine: Allot
 
     func addRoutes(to group: RouterGroup<AllotRequestContext>) {
         group.get("tokens", use: list)
@@ -20,7 +19,7 @@ struct TokensController {
     }
 
     @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> TokenListView {
-        TokenListView(try await engine.tokenList(tenant: try context.requireTenant()))
+        TokenListView(try await context.engine.tokenList(tenant: try context.requireTenant()))
     }
 
     /// Adds the token (201), or with `dryRun=true` says what adding would do and changes
@@ -32,10 +31,10 @@ struct TokensController {
         let dryRun = try request.queryBool("dryRun")
         let file = try await Self.tokenFile(request)
         if dryRun {
-            let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, takeover: takeover)
+            let inspection = try await context.engine.inspectTokenFile(tenant: tenant, fileContents: file, takeover: takeover)
             return try TokenInspectionView(inspection).response(from: request, context: context)
         }
-        let token = try await engine.addToken(tenant: tenant, fileContents: file, takeover: takeover, priority: priority)
+        let token = try await context.engine.addToken(tenant: tenant, fileContents: file, takeover: takeover, priority: priority)
         return try EditedResponse(status: .created, response: TokenView(token)).response(from: request, context: context)
     }
 
@@ -46,27 +45,27 @@ struct TokensController {
         let dryRun = try request.queryBool("dryRun")
         let file = try await Self.tokenFile(request)
         if dryRun {
-            let inspection = try await engine.inspectTokenFile(tenant: tenant, fileContents: file, renewing: reference)
+            let inspection = try await context.engine.inspectTokenFile(tenant: tenant, fileContents: file, renewing: reference)
             return try TokenInspectionView(inspection).response(from: request, context: context)
         }
-        return try TokenView(try await engine.renewToken(tenant: tenant, token: reference, fileContents: file)).response(from: request, context: context)
+        return try TokenView(try await context.engine.renewToken(tenant: tenant, token: reference, fileContents: file)).response(from: request, context: context)
     }
 
     @Sendable func remove(_ request: Request, context: AllotRequestContext) async throws -> RevocationView {
-        RevocationView(try await engine.removeToken(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
+        RevocationView(try await context.engine.removeToken(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
     }
 
     @Sendable func takeOver(_ request: Request, context: AllotRequestContext) async throws -> TakeoverView {
         let tenant = try context.requireTenant()
-        return TakeoverView(try await engine.takeOver(tenant: tenant, token: try context.parameters.require("token"), cleanUp: try request.queryBool("cleanUp")))
+        return TakeoverView(try await context.engine.takeOver(tenant: tenant, token: try context.parameters.require("token"), cleanUp: try request.queryBool("cleanUp")))
     }
 
     @Sendable func syncOne(_ request: Request, context: AllotRequestContext) async throws -> SyncView {
-        SyncView(try await engine.sync(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
+        SyncView(try await context.engine.sync(tenant: try context.requireTenant(), token: try context.parameters.require("token")))
     }
 
     @Sendable func syncAll(_ request: Request, context: AllotRequestContext) async throws -> SyncView {
-        SyncView(try await engine.sync(tenant: try context.requireTenant()))
+        SyncView(try await context.engine.sync(tenant: try context.requireTenant()))
     }
 
     /// The raw `.vpptoken` file of the body (as `curl --data-binary @file.vpptoken` sends it).

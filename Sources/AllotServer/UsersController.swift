@@ -7,7 +7,6 @@ import Hummingbird
 /// A tenant's people: register a list (JSON), upload a CSV roster, retire, list, show; and their
 /// licences, from the same merged pools as the devices' (`user-assignments`, `user-revocations`).
 struct UsersController {
-    let engine: Allot
 
     struct RegisterRequest: Decodable {
         struct Item: Decodable {
@@ -49,11 +48,11 @@ struct UsersController {
 
     @Sendable func list(_ request: Request, context: AllotRequestContext) async throws -> UserListView {
         let group = request.uri.queryParameters["group"].map(String.init)
-        return UserListView(try await engine.users(tenant: try context.requireTenant(), group: group))
+        return UserListView(try await context.engine.users(tenant: try context.requireTenant(), group: group))
     }
 
     @Sendable func show(_ request: Request, context: AllotRequestContext) async throws -> UserDetailView {
-        let found = try await engine.user(tenant: try context.requireTenant(), userId: try context.parameters.require("userId"))
+        let found = try await context.engine.user(tenant: try context.requireTenant(), userId: try context.parameters.require("userId"))
         return UserDetailView(found.user, locations: found.locations, holdings: found.holdings)
     }
 
@@ -74,7 +73,7 @@ struct UsersController {
             }
             inputs.append(UserInput(userId: key, email: item.email, managedAppleId: item.managedAppleId, group: item.group))
         }
-        let report = inputs.isEmpty ? ImportReport() : try await engine.registerUsers(tenant: tenant, inputs)
+        let report = inputs.isEmpty ? ImportReport() : try await context.engine.registerUsers(tenant: tenant, inputs)
         return ImportView(report, alsoRejected: rejected)
     }
 
@@ -83,13 +82,13 @@ struct UsersController {
         let tenant = try context.requireTenant()
         let bytes = try await request.bodyBytes()
         guard !bytes.isEmpty else { throw APIError.invalidInput("send the CSV roster as the request body, e.g. curl --data-binary @people.csv") }
-        return ImportView(try await engine.importUsers(tenant: tenant, csv: bytes))
+        return ImportView(try await context.engine.importUsers(tenant: tenant, csv: bytes))
     }
 
     @Sendable func retire(_ request: Request, context: AllotRequestContext) async throws -> UserRetirementView {
         let tenant = try context.requireTenant()
         let body = try await request.decodeJSON(RetireRequest.self)
-        return UserRetirementView(try await engine.retireUsers(tenant: tenant, userIds: body.userIds))
+        return UserRetirementView(try await context.engine.retireUsers(tenant: tenant, userIds: body.userIds))
     }
 
     func run(_ direction: BatchDirection, _ request: Request, _ context: AllotRequestContext) async throws -> UserBatchView {
@@ -107,7 +106,7 @@ struct UsersController {
                 try BatchesController.checkCount(items.count)
                 try Self.refuseEmptyUserId(items.map(\.userId), field: { "items[\($0)].userId" })
                 let batch = try items.map { UserItem(asset: try BatchesController.asset($0.app), userId: $0.userId) }
-                return UserBatchView(try await engine.userBatch(tenant: tenant, direction: direction, items: batch, mode: mode,
+                return UserBatchView(try await context.engine.userBatch(tenant: tenant, direction: direction, items: batch, mode: mode,
                                                                 idempotencyKey: idempotencyKey, queue: queue), asset: nil)
             }
             guard let app = body.app else { throw APIError.invalidInput("`app` is required, e.g. \"361309726:STDQ\"") }
@@ -117,7 +116,7 @@ struct UsersController {
                 try Self.refuseEmptyUserId(ids, field: { "userIds[\($0)]" })
             }
             let selection: UserSelection = body.userGroup.map { .group($0) } ?? .users(body.userIds ?? [])
-            return UserBatchView(try await engine.userBatch(tenant: tenant, direction: direction, asset: asset, selection, mode: mode,
+            return UserBatchView(try await context.engine.userBatch(tenant: tenant, direction: direction, asset: asset, selection, mode: mode,
                                                             idempotencyKey: idempotencyKey, queue: queue), asset: asset)
         } catch let refusal as AllotError where refusal.code == .unknownApp {
             throw AllotError(refusal.code, "\(refusal.message) (GET /v1/tenants/\(tenant)/apps, POST /v1/tenants/\(tenant)/sync)",

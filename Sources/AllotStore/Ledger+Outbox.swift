@@ -408,6 +408,7 @@ extension Ledger {
         guard let id = inserted else { preconditionFailure("an INSERT INTO outbox … RETURNING id returned no id") }
         try database.run("INSERT INTO outbox_serials (operation_id, serials) VALUES (?, ?)",
                          [.integer(id), .text(serials.joined(separator: "\n"))])
+        outboxWritten?()
     }
 
     /// The non-empty lines of a stored serials column. Split on the contiguous UTF-8 bytes:

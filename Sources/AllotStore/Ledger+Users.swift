@@ -239,8 +239,16 @@ extension Ledger {
     // MARK: User batches
 
     /// Decides `items` with `planner` against the tenant's users and their assignment rows,
-    /// writing the rows it decided (portable SQL, one statement per item).
-    public func decideUsers(_ items: [UserItem], tenant: TenantID, batch: BatchID, planner: inout UserBatchPlanner) throws -> UserBatchPlan {
+    /// writing the rows it decided: on SQLite a statement per step (in-process), on PostgreSQL
+    /// set-based (a round trip per item would cost a network wait each).
+    public func decideUsers(_ items: [UserItem], tenant: TenantID, batch: BatchID, assets: [AssetKey: AssetRef],
+                            planner: inout UserBatchPlanner) throws -> UserBatchPlan {
+        if let postgres {
+            var ledger = try PostgresUserBatchLedger(database: postgres, tenant: tenant, items: items, assets: assets)
+            let plan = try planner.plan(items, ledger: &ledger.model)
+            try ledger.write(batch: batch)
+            return plan
+        }
         var ledger = SQLUserLedger(database: database, tenant: tenant, batch: batch)
         return try planner.plan(items, ledger: &ledger)
     }
@@ -381,13 +389,13 @@ extension Ledger {
         return changed
     }
 
-    /// The clientUserIds of users registered (or registering) at a token that Apple has not
-    /// told the invitation of yet: what a read of Apple's users fills in.
-    public func usersAwaitingDetails(token: TokenID) throws -> [String] {
+    /// The clientUserIds of users registered at a token who have not accepted their invitation
+    /// (as far as the ledger knows): what a sync asks Apple about.
+    public func usersNotYetAssociated(token: TokenID) throws -> [String] {
         try database.query("""
             SELECT u.client_user_id FROM user_locations l JOIN users u ON u.id = l.user_id
-            WHERE l.token_id = ? AND l.status IN ('registering', 'registered') AND l.apple_user_id IS NULL ORDER BY u.id
-            """, [.integer(token.rawValue)]) { $0.string(0) }
+            WHERE l.token_id = ? AND l.status = ? ORDER BY u.id
+            """, [.integer(token.rawValue), .text(UserLocationStatus.registered.rawValue)]) { $0.string(0) }
     }
 
     /// Confirmed user licences per asset of a token (what Apple counts of ours, with the devices').
@@ -564,5 +572,17 @@ extension Ledger {
             return UserQueueEntry(adamId: row.asset.adamId, pricingParam: row.asset.pricingParam.rawValue,
                                   position: positions[row.asset]!, userId: row.user, queuedAt: row.at)
         }
+    }
+}
+
+extension Ledger {
+    /// A released person joins the app's queue again, unless retired meanwhile (one who waits
+    /// already keeps their place).
+    public func requeueUser(tenant: TenantID, asset: AssetID, clientUserId: String) throws {
+        try database.run("""
+            INSERT INTO user_demand_queue (tenant_id, asset_id, user_id, queued_at)
+            SELECT ?1, ?2, id, ?3 FROM users WHERE tenant_id = ?1 AND client_user_id = ?4 AND retired_at IS NULL
+            ON CONFLICT (tenant_id, asset_id, user_id) DO NOTHING
+            """, [.integer(tenant.rawValue), .integer(asset.rawValue), .integer(now), .text(clientUserId)])
     }
 }

@@ -13,6 +13,9 @@ public final class Ledger {
     let postgres: PostgresLedgerDatabase?
     /// Seconds since 1970; tests set it to move time.
     public var clock: @Sendable () -> Int64
+    /// Told after operations are written to the outbox (inside the transaction that writes
+    /// them): the engine's delivery wakes for them instead of waiting for its next look.
+    public var outboxWritten: (@Sendable () -> Void)?
     /// The tenants' devices by serial for the assign and revoke hot path (see `DeviceCache`).
     let deviceCache = DeviceCache()
 

@@ -20,6 +20,8 @@ struct CLIResult: CustomStringConvertible {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// From the child's start to its exit: not the wait for a slot to start it in.
+    var seconds = 0.0
 
     /// stdout as the one JSON object `--json` promises.
     func json(sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
@@ -89,6 +91,7 @@ final class Workspace: @unchecked Sendable {
         }
         // Bounded: a child that hangs is stopped and reaped, and the test fails saying so,
         // instead of the run hanging with a stuck process.
+        let started = Date()
         let ending = try ChildProcess.run(AllotBinary.path, arguments, environment: environment.merging(extra) { $1 },
                                           directory: folder.path, standardOutput: outPath, standardError: errPath,
                                           secondsMax: TestDeadlines.childProcessSecondsMax)
@@ -101,7 +104,8 @@ final class Workspace: @unchecked Sendable {
         }
         return CLIResult(status: status,
                          stdout: String(decoding: FileManager.default.contents(atPath: outPath) ?? Data(), as: UTF8.self),
-                         stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self))
+                         stderr: String(decoding: FileManager.default.contents(atPath: errPath) ?? Data(), as: UTF8.self),
+                         seconds: Date().timeIntervalSince(started))
     }
 
     /// Runs and requires exit 0, returning the JSON object printed.

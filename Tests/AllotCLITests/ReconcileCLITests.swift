@@ -90,6 +90,8 @@ import Testing
                                       (["serve", "--sync-interval", "0s"], "45s, 10m, 1h"),
                                       (["serve", "--public-url", "ftp://example.com"], "--public-url"),
                                       (["serve", "--lease-seconds", "5"], "--lease-seconds must be 35 to 3600"),
+                                      (["serve", "--db-connections", "0"], "--db-connections must be 1 to 32"),
+                                      (["serve", "--db-connections", "4"], "needs a PostgreSQL ledger"),
                                       (["sync"], "--all"),
                                       (["sync", "--all", "--tenant", "springfield"], "cannot go together"),
                                       (["sync", "--all", "--token", "1"], "--token")] {

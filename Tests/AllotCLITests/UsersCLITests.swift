@@ -160,4 +160,41 @@ import Testing
         #expect(revoked[array: "items"].first?["result"] as? String == "not_assigned")
         #expect(try await workspace.json("queue", "list", "--tenant", "springfield")[array: "users"].isEmpty)
     }
+
+    /// Without a receiver of Apple's notifications, a sync asks Apple about the people who had
+    /// not accepted their invitation yet.
+    @Test func aSyncLearnsOfAnAcceptedInvitation() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data("user_id\nann\n".utf8))
+        #expect(try await workspace.run("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann").status == 0)
+        let ann = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(ann[array: "locations"].first?["status"] as? String == "registered")
+        let clientUserId = try #require(ann[object: "user"]["clientUserId"] as? String)
+        let accepted = try await workspace.run("sim", "accept-invitation", "--state", workspace.path("sim.json"), "--location", "1001", "--user", clientUserId)
+        #expect(accepted.status == 0, "\(accepted)")
+        #expect(try await workspace.json("users", "show", "--tenant", "springfield", "ann")[array: "locations"].first?["status"] as? String == "registered")
+        #expect(try await workspace.run("sync", "--tenant", "springfield").status == 0)
+        let after = try await workspace.json("users", "show", "--tenant", "springfield", "ann")
+        #expect(after[array: "locations"].first?["status"] as? String == "associated", "\(after)")
+    }
+
+    /// Apple short of licences when the association arrives (a refund meanwhile): the people it
+    /// refused are given back and wait in the app's queue, as devices would.
+    @Test func peopleAppleRefusesForWantOfLicencesWaitInTheQueue() async throws {
+        let workspace = try Workspace()
+        try await workspace.world(devices: 1)
+        _ = try await workspace.run(["users", "import", "--tenant", "springfield", "-"], stdin: Data(Self.roster.utf8))
+        let assigned = try await workspace.json("assign", "--tenant", "springfield", "--app", Workspace.book, "--user", "ann", "ben", "cid", "--no-push")
+        #expect(assigned[object: "counts"]["assigned"] as? Int == 3)
+        let refund = try await workspace.run("sim", "set-total", "--state", workspace.path("sim.json"), "--location", "1001", "--app", Workspace.book, "--total", "1")
+        #expect(refund.status == 0, "\(refund)")
+        _ = try await workspace.run("push", "--tenant", "springfield")
+        let book = try await workspace.json("apps", "--tenant", "springfield")[array: "apps"].first { $0["adamId"] as? String == Workspace.book } ?? [:]
+        #expect(book[int: "assigned"] == 1, "\(book)")
+        let waiting = try await workspace.json("queue", "list", "--tenant", "springfield")[array: "users"]
+        #expect(waiting.count == 2, "\(waiting)")
+        let released = try await workspace.json("events", "--tenant", "springfield", "--kind", "licences_released")[array: "events"]
+        #expect(released.first.flatMap { ($0["detail"] as? [String: Any])?["requeued"] as? Bool } == true, "\(released)")
+    }
 }

@@ -127,6 +127,20 @@ import Testing
         #expect(machine.next(now: 3 * spacing) == .claim(token), "two queued calls and one owed: three calls, then the next round")
     }
 
+    @Test func aLaneThatGaveBackItsClaimCallsNothingMoreAndClaimsAgainWhenTold() {
+        let token = TokenID(7)
+        // Five claimed, one called; the token died under that call: the other four are given back.
+        var machine = oneCall(token, claimed: 5)
+        machine.gaveBack(token, dueAt: 0)
+        #expect(machine.next(now: 0) == .claim(token), "the next claim reads what the token has due now")
+        machine.claimed(token, operations: 0, nextDueAt: nil)
+        #expect(machine.next(now: Self.second) == .sleep(until: nil), "none of the four given back is called")
+        machine.callFinished(token)
+        #expect(machine.next(now: Self.second) == .claim(token))
+        machine.claimed(token, operations: 0, nextDueAt: nil)
+        #expect(machine.isIdle, "nothing due, nothing in flight: the lane ends")
+    }
+
     @Test func aStoppedMachineStartsNothingAndEndsItsLanesAsTheirCallsAnswer() {
         let token = TokenID(7)
         var machine = oneCall(token, claimed: 5)

@@ -14,10 +14,15 @@ struct LedgerCopyTests {
         let sqlite = try LedgerFixture(.sqlite)
         let tenant = try sqlite.tenant("springfield")
         let token = try sqlite.token(tenant, uid: "1001")
-        try sqlite.snapshot(tenant, token, [(app, total: 5, apple: 1)])
+        let book = AssetKey(adamId: "1448295111")
+        try sqlite.snapshot(tenant, token, [(app, total: 5, apple: 1), (book, total: 1, apple: 0)])
         let serials = try sqlite.devices(tenant, prefix: "COPY", count: 8, group: "lab")
         _ = try sqlite.assign(tenant, app, serials, key: "first")
         _ = try sqlite.revoke(tenant, app, [serials[0]])
+        // People too: one holds a licence (registered at the location), one waits for one.
+        _ = try sqlite.ledger.importUsers(tenant: tenant.id, csv: Array("user_id,email\nann,ann@x.example\nben,\n".utf8))
+        _ = try Workflows(sqlite.ledger).runUserBatch(tenant: tenant, direction: .assign,
+                                                      items: ["ann", "ben"].map { UserItem(asset: book, userId: $0) }, queue: true)
 
         let target = try TestPostgres.freshDatabase("copy")
         let postgres = try PostgresLedgerDatabase(target)
@@ -25,6 +30,8 @@ struct LedgerCopyTests {
         let report = try LedgerCopy.copy(from: sqlite.ledger.sqlite!, to: postgres)
         #expect(report.rows["assignments"] == 3)   // 4 free licences assigned, one revoked
         #expect(report.rows["devices"] == 8)
+        #expect(report.rows["users"] == 2 && report.rows["user_assignments"] == 1 && report.rows["user_locations"] == 1
+                && report.rows["user_demand_queue"] == 1, "\(report.rows)")
 
         let copy = try Ledger(database: postgres, clock: sqlite.clock.closure)
         let copied = LedgerFixtureView(ledger: copy)
@@ -38,6 +45,8 @@ struct LedgerCopyTests {
         let next = try Workflows(copy).runBatch(tenant: copiedTenant, direction: .assign, items: [BatchItem(asset: app, serial: serials[0])])
         #expect(next.items.map(\.result) == [.assigned])
         #expect(try #require(next.batchId).rawValue > (repeated.batchId?.rawValue ?? 0))
+        let person = try Workflows(copy).runUserBatch(tenant: copiedTenant, direction: .assign, items: [UserItem(asset: book, userId: "ann")])
+        #expect(person.items.map(\.result) == [.alreadyAssigned])
         #expect(try ledgerInvariantViolations(copy.database) == [])
 
         // A second copy into the same database is refused and changes nothing.
@@ -62,6 +71,10 @@ struct LedgerFixtureView {
             "SELECT 'batch', id, tenant_id, kind, coalesce(idempotency_key, '-'), length(response) FROM batches ORDER BY 2",
             "SELECT 'outbox', id, token_id, kind, assets, s.serials FROM outbox JOIN outbox_serials s ON s.operation_id = outbox.id ORDER BY 2",
             "SELECT 'event', id, tenant_id, kind, at, detail FROM events ORDER BY 2",
+            "SELECT 'user', id, tenant_id, user_key, client_user_id, coalesce(email, '-') FROM users ORDER BY 2",
+            "SELECT 'user_location', user_id, token_id, status, tenant_id, updated_at FROM user_locations ORDER BY 2, 3",
+            "SELECT 'user_assignment', tenant_id, asset_id, user_id, token_id, batch_id FROM user_assignments ORDER BY 2, 3, 4",
+            "SELECT 'outbox_subject', id, subject, kind, token_id, serial_count FROM outbox ORDER BY 2",
         ]
         return try queries.flatMap { sql in
             try ledger.database.query(sql) { row in (0..<6).map { row.string(Int32($0)) }.joined(separator: "|") }
