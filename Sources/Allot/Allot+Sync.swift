@@ -170,6 +170,9 @@ extension Allot {
         }
         // Only a token that still answers as ours is compared: a claimed one is out of the pool.
         let current = try ledger.requireToken(tenant: tenant.id, String(token.id.rawValue))
+        if current.state == .active || current.state == .expired {
+            try await syncSubscriptionSeats(tenant: tenant, token: current, report: &report)
+        }
         // People who had not accepted their invitation yet: Apple's word on them, in case a
         // USER_ASSOCIATED never arrived (no receiver, or it was lost). Nothing to read, no call.
         if current.state == .active {

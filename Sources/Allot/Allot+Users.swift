@@ -162,8 +162,8 @@ extension Allot {
 // MARK: Apple's notifications about users
 
 extension Allot {
-    /// The user notifications this engine works on (subscriptions' are not its business).
-    static let userNotificationTypes: Set<AppleUserNotificationType> = [.userManagement, .userAssociated]
+    /// The user and subscription notifications this engine works on.
+    static let userNotificationTypes: Set<AppleUserNotificationType> = [.userManagement, .userAssociated, .subscriptionCount, .subscriptionManagement]
 
     /// Checks and queues a USER_MANAGEMENT or USER_ASSOCIATED (the bearer already checked).
     func acceptUserNotification(_ type: AppleUserNotificationType, envelope: AppleNotificationEnvelope, token tokenId: Int64,
@@ -188,7 +188,7 @@ extension Allot {
                 return .invalid("a USER_ASSOCIATED needs notification{associatedUsers}")
             }
         case .subscriptionCount, .subscriptionManagement:
-            return .invalid("notificationType '\(type.rawValue)' is not one this server subscribes to")
+            if let problem = Self.subscriptionNotificationProblem(type, body: body) { return .invalid(problem) }
         }
         let queued = try ledger.queueNotification(id: envelope.notificationId, token: token.id, kind: type.rawValue,
                                                   body: String(decoding: body, as: UTF8.self))
@@ -223,7 +223,7 @@ extension Allot {
                 return associated
             }, token: token.id, config: nil)
         case .subscriptionCount, .subscriptionManagement:
-            return
+            try await processSubscriptionNotification(type, body: body, token: token, tenant: tenant)
         }
     }
 }

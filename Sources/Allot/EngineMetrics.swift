@@ -141,3 +141,33 @@ extension MeasuredAppleService: AppleUsersService {
         try await measured("users") { try await usersService().users(token: token, query: query) }
     }
 }
+
+/// Apple's subscription calls, measured as the others; refused as a bug of ours when the
+/// service given to the engine does not answer them.
+extension MeasuredAppleService: AppleSubscriptionsService {
+    private func subscriptionsService() throws -> any AppleSubscriptionsService {
+        guard let subscriptions = service as? any AppleSubscriptionsService else {
+            throw AppleServiceError(errorNumber: 9602, message: "the Apple service given to this engine does not manage subscriptions", httpStatus: 400)
+        }
+        return subscriptions
+    }
+
+    func enableSubscriptions(token: String) async throws -> SubscriptionManagementResponse {
+        try await measured("enable_subscriptions") { try await subscriptionsService().enableSubscriptions(token: token) }
+    }
+    func disableSubscriptions(token: String) async throws -> SubscriptionManagementResponse {
+        try await measured("disable_subscriptions") { try await subscriptionsService().disableSubscriptions(token: token) }
+    }
+    func subscriptions(token: String, query: SubscriptionsQuery) async throws -> SubscriptionsPage {
+        try await measured("subscriptions") { try await subscriptionsService().subscriptions(token: token, query: query) }
+    }
+    func subscriptionAssignments(token: String, query: SubscriptionAssignmentsQuery) async throws -> SubscriptionAssignmentsPage {
+        try await measured("subscription_assignments") { try await subscriptionsService().subscriptionAssignments(token: token, query: query) }
+    }
+    func associateSubscriptions(token: String, _ request: ManageSubscriptionsRequest) async throws -> EventResponse {
+        try await measured("associate_subscriptions") { try await subscriptionsService().associateSubscriptions(token: token, request) }
+    }
+    func disassociateSubscriptions(token: String, _ request: ManageSubscriptionsRequest) async throws -> EventResponse {
+        try await measured("disassociate_subscriptions") { try await subscriptionsService().disassociateSubscriptions(token: token, request) }
+    }
+}

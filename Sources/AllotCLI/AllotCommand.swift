@@ -20,7 +20,7 @@ struct AllotCommand: AsyncParsableCommand {
             """,
         version: AllotCommand.version,
         subcommands: [
-            TenantCommand.self, TokenCommand.self, SyncCommand.self, DevicesCommand.self, UsersCommand.self, AppsCommand.self,
+            TenantCommand.self, TokenCommand.self, SyncCommand.self, DevicesCommand.self, UsersCommand.self, SubscriptionsCommand.self, AppsCommand.self,
             AssignCommand.self, RevokeCommand.self, QueueCommand.self, PushCommand.self, EventsCommand.self, WebhooksCommand.self,
             SimCommand.self, ServeCommand.self, DemoCommand.self, DbCommand.self,
         ]

@@ -11,7 +11,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token",
         abstract: "Add, renew, remove, take over and list a tenant's content tokens (one per Apple location).",
-        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self, Inspect.self, Resolve.self]
+        subcommands: [Add.self, Renew.self, Remove.self, Takeover.self, List.self, Inspect.self, Resolve.self, Subscriptions.self]
     )
 
     struct Add: AsyncParsableCommand {

@@ -51,6 +51,9 @@ public enum EventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case overAllocated = "over_allocated"
     /// An app's available licences fell below one of the tenant's thresholds (`LicenceLevels`).
     case licencesLow = "licences_low"
+    /// A subscription's available seats, merged across the tenant's tokens, fell below one of
+    /// the tenant's thresholds (the `licences_low` percents).
+    case subscriptionSeatsLow = "subscription_seats_low"
 
     // Apple's notifications (issue 12, point 2)
     /// Apple accepted this server's notification receiver for a token.

@@ -73,6 +73,7 @@ public func buildRouter(configuration: ServerConfiguration, engines: NodeEngines
     TokensController().addRoutes(to: tenant)
     DevicesController().addRoutes(to: tenant)
     UsersController().addRoutes(to: tenant)
+    SubscriptionsController().addRoutes(to: tenant)
     BatchesController().addRoutes(to: tenant)
     NotificationsController(engine: engine).addRoutes(to: router)
     WebhooksController().addRoutes(to: tenant)

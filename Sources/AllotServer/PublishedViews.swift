@@ -28,3 +28,5 @@ extension UserListView: ResponseEncodable {}
 extension UserDetailView: ResponseEncodable {}
 extension UserRetirementView: ResponseEncodable {}
 extension UserBatchView: ResponseEncodable {}
+extension SubscriptionListView: ResponseEncodable {}
+extension SubscriptionManagementView: ResponseEncodable {}

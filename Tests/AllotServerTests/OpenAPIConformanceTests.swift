@@ -137,6 +137,16 @@ import Testing
             try await r.call(.POST, "/v1/tenants/{slug}/push", base + "/push", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/tokens/{token}/sync", base + "/tokens/\(mainId)/sync", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/sync", base + "/sync", key: key, expect: 200)
+            let optIn = "/v1/tenants/{slug}/tokens/{token}/subscriptions/enable", optOut = "/v1/tenants/{slug}/tokens/{token}/subscriptions/disable"
+            try await r.call(.POST, optIn, base + "/tokens/\(mainId)/subscriptions/enable", key: key, expect: 200)
+            try await r.call(.POST, optIn, base + "/tokens/999/subscriptions/enable", key: key, expect: 404)
+            try await world.simulator.setSubscriptionSeats(location: "1001", adamId: 1_500_000_001, parentAdamId: 54321, renewing: 2, expiring: 1,
+                                                           periodEnd: "2027-01-15")
+            try await r.call(.POST, "/v1/tenants/{slug}/tokens/{token}/sync", base + "/tokens/\(mainId)/sync", key: key, expect: 200)
+            let seats = try await r.call(.GET, "/v1/tenants/{slug}/subscriptions", base + "/subscriptions", key: key, expect: 200)
+            #expect((seats.json["subscriptions"] as? [Any])?.count == 1)
+            try await r.call(.POST, optIn, base + "/tokens/\(northId)/subscriptions/enable", key: key, expect: 200)
+            try await r.call(.POST, optOut, base + "/tokens/\(northId)/subscriptions/disable", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/tokens/{token}/takeover", base + "/tokens/\(labId)/takeover?cleanUp=true", key: key, expect: 200)
             try await r.call(.POST, "/v1/tenants/{slug}/devices/retire", base + "/devices/retire", key: key, json: ["serialNumbers": ["SPR00000003"]], expect: 200)
             try await r.call(.DELETE, "/v1/tenants/{slug}/tokens/{token}", base + "/tokens/\(northId)", key: key, expect: 200)
