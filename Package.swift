@@ -116,6 +116,7 @@ let package = Package(
             name: "AllotCLI",
             dependencies: [
                 "Allot", "AllotCore", "AllotViews", "AppleAppsAndBooks", "AppleSimulator", "AppleServiceFactory", "AppleSimulatorServer", "AllotServer",
+                "DedicatedThread",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

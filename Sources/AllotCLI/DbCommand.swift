@@ -2,6 +2,7 @@ import Allot
 import AllotStore
 import AllotViews
 import ArgumentParser
+import DedicatedThread
 import Foundation
 
 /// `allot db`: the ledger's database itself.
@@ -39,12 +40,15 @@ struct DbCopyCommand: AsyncParsableCommand {
     func run() async throws {
         guard case .postgres(let target) = try LedgerLocation(parsing: to) else { preconditionFailure("validate() checked --to") }
         let from = source
-        let ledger = try Ledger(path: from, create: false)
-        guard let sqlite = ledger.sqlite else { preconditionFailure("a ledger opened from a path is SQLite") }
-        // Migrations only (no Ledger): a refused target must be left exactly as it was.
-        let postgres = try PostgresLedgerDatabase(target)
-        try Migrations.apply(to: postgres)
-        let report = try LedgerCopy.copy(from: sqlite, to: postgres)
+        // The ledgers are synchronous (PostgreSQL's answers are waited for): off the pool.
+        let report = try await onAThreadOfItsOwn(named: "allot-db-copy") {
+            let ledger = try Ledger(path: from, create: false)
+            guard let sqlite = ledger.sqlite else { preconditionFailure("a ledger opened from a path is SQLite") }
+            // Migrations only (no Ledger): a refused target must be left exactly as it was.
+            let postgres = try PostgresLedgerDatabase(target)
+            try Migrations.apply(to: postgres)
+            return try LedgerCopy.copy(from: sqlite, to: postgres)
+        }
         if global.json {
             try JSONOutput.emit(LedgerCopyView(from: from, to: target.printable, report: report))
             return

@@ -43,8 +43,9 @@ public final class PostgresLedgerDatabase {
 
     // The ledger is synchronous, so its statements wait (`.wait()`, and `usleep` between
     // connection attempts). It is used by the engine, which runs on a thread of its own
-    // (`DedicatedThreadExecutor`), so these waits never hold Swift's cooperative pool; an async
-    // ledger on a connection pool is the way past this one connection.
+    // (`DedicatedThreadExecutor`), and by `allot db copy` on one too (`onAThreadOfItsOwn`), so
+    // these waits never hold Swift's cooperative pool. A node's concurrency on PostgreSQL comes
+    // from several engines, each with its connection (`NodeEngines`).
     deinit {
         // Waited for: postgres-nio requires a connection closed before it is released. The
         // owner releases it on its own thread, never on an event loop.

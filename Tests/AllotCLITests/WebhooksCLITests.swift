@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 
+/// Webhooks registered and refused through the CLI. Nothing here is ever posted to: no
+/// `allot serve` (and so no webhook sender) runs, and the one receiver registered is under
+/// `.invalid`, a name that never resolves (RFC 6761); the private addresses are only refused.
 @Suite(.timeLimit(.minutes(5))) struct WebhooksCLITests {
     @Test func aWebhookIsAddedWithItsSecretShownOnceListedWithoutItAndRemoved() async throws {
         let workspace = try Workspace()

@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// Issue 28.3 over HTTP: a tenant key can no longer register a webhook that points inside.
-/// Nothing here is ever posted to: registration refuses without DNS and without connecting.
+/// Nothing here is ever posted to: registration refuses without DNS and without connecting,
+/// and the live server runs the HTTP API alone (no webhook sender), so even the receiver it
+/// accepts (under `.invalid`, which never resolves) is never contacted.
 @Suite(.timeLimit(.minutes(5))) struct WebhookTargetRoutesTests {
     @Test func everyInsideTargetTheIssueRegisteredIsRefusedWithOneSentence() async throws {
         let world = try ServerWorld()
