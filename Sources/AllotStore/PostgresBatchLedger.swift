@@ -29,18 +29,9 @@ struct PostgresBatchLedger {
             devices[serial] = DeviceRef(id: DeviceID(reader.int64(1)), retired: reader.bool(2))
         }
         var assignments: [InMemoryAssignmentLedger.AssignmentKey: TokenID] = [:]
-        if !devices.isEmpty && !assets.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(devices.values.map(\.id.rawValue))
-            bindings.append(assets.values.map(\.id.rawValue))
-            for row in try database.send("""
-                SELECT asset_id, device_id, token_id FROM assignments
-                WHERE tenant_id = $1 AND device_id = ANY($2::bigint[]) AND asset_id = ANY($3::bigint[])
-                """, bindings, original: "SELECT … FROM assignments WHERE device_id = ANY(…)").rows {
-                let reader = try PostgresRowReader(row)
-                assignments[.init(asset: AssetID(reader.int64(0)), device: DeviceID(reader.int64(1)))] = TokenID(reader.int64(2))
-            }
+        for row in try PostgresHoldings.devices.read(database, tenant: tenant, holders: devices.values.map(\.id.rawValue),
+                                                     assets: assets.values.map(\.id.rawValue)) {
+            assignments[.init(asset: AssetID(row.asset), device: DeviceID(row.holder))] = TokenID(row.token)
         }
         before = assignments
         model = InMemoryAssignmentLedger(devices: devices, assignments: assignments)
@@ -49,32 +40,10 @@ struct PostgresBatchLedger {
     /// Writes what the planner changed: the new rows in one INSERT, the removed ones in one
     /// DELETE, each checked to have changed exactly the rows decided.
     func write(batch: BatchID) throws {
-        var inserted: [(key: InMemoryAssignmentLedger.AssignmentKey, token: TokenID)] = []
-        for (key, token) in model.assignments where before[key] == nil { inserted.append((key, token)) }
-        let deleted = before.keys.filter { model.assignments[$0] == nil }
-        if !inserted.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(inserted.map(\.key.asset.rawValue))
-            bindings.append(inserted.map(\.key.device.rawValue))
-            bindings.append(inserted.map(\.token.rawValue))
-            bindings.append(batch.rawValue)
-            let written = try database.send("""
-                INSERT INTO assignments (tenant_id, asset_id, device_id, token_id, status, batch_id)
-                SELECT $1, asset_id, device_id, token_id, 0, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS item (asset_id, device_id, token_id)
-                """, bindings, original: "INSERT INTO assignments … unnest(…)").metadata.rows ?? 0
-            precondition(written == inserted.count, "a batch inserted \(written) assignment rows where it decided \(inserted.count)")
+        let inserted = model.assignments.compactMap { key, token in
+            before[key] == nil ? PostgresHoldings.Row(asset: key.asset.rawValue, holder: key.device.rawValue, token: token.rawValue) : nil
         }
-        if !deleted.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(deleted.map(\.asset.rawValue))
-            bindings.append(deleted.map(\.device.rawValue))
-            let removed = try database.send("""
-                DELETE FROM assignments WHERE tenant_id = $1
-                AND (asset_id, device_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))
-                """, bindings, original: "DELETE FROM assignments … unnest(…)").metadata.rows ?? 0
-            precondition(removed == deleted.count, "a batch deleted \(removed) assignment rows where it decided \(deleted.count)")
-        }
+        let deleted = before.keys.filter { model.assignments[$0] == nil }.map { (asset: $0.asset.rawValue, holder: $0.device.rawValue) }
+        try PostgresHoldings.devices.write(database, tenant: tenant, batch: batch, inserted: inserted, deleted: deleted)
     }
 }

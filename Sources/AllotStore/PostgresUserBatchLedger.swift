@@ -27,18 +27,9 @@ struct PostgresUserBatchLedger {
             users[reader.string(0)] = UserRef(id: UserID(reader.int64(1)), retired: reader.bool(2))
         }
         var assignments: [InMemoryUserLedger.UserAssignmentKey: TokenID] = [:]
-        if !users.isEmpty && !assets.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(users.values.map(\.id.rawValue))
-            bindings.append(assets.values.map(\.id.rawValue))
-            for row in try database.send("""
-                SELECT asset_id, user_id, token_id FROM user_assignments
-                WHERE tenant_id = $1 AND user_id = ANY($2::bigint[]) AND asset_id = ANY($3::bigint[])
-                """, bindings, original: "SELECT … FROM user_assignments WHERE user_id = ANY(…)").rows {
-                let reader = try PostgresRowReader(row)
-                assignments[.init(asset: AssetID(reader.int64(0)), user: UserID(reader.int64(1)))] = TokenID(reader.int64(2))
-            }
+        for row in try PostgresHoldings.users.read(database, tenant: tenant, holders: users.values.map(\.id.rawValue),
+                                                   assets: assets.values.map(\.id.rawValue)) {
+            assignments[.init(asset: AssetID(row.asset), user: UserID(row.holder))] = TokenID(row.token)
         }
         before = assignments
         model = InMemoryUserLedger(users: users, assignments: assignments)
@@ -46,32 +37,10 @@ struct PostgresUserBatchLedger {
 
     /// Writes what the planner changed, each statement checked to change exactly the rows decided.
     func write(batch: BatchID) throws {
-        var inserted: [(key: InMemoryUserLedger.UserAssignmentKey, token: TokenID)] = []
-        for (key, token) in model.assignments where before[key] == nil { inserted.append((key, token)) }
-        let deleted = before.keys.filter { model.assignments[$0] == nil }
-        if !inserted.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(inserted.map(\.key.asset.rawValue))
-            bindings.append(inserted.map(\.key.user.rawValue))
-            bindings.append(inserted.map(\.token.rawValue))
-            bindings.append(batch.rawValue)
-            let written = try database.send("""
-                INSERT INTO user_assignments (tenant_id, asset_id, user_id, token_id, status, batch_id)
-                SELECT $1, asset_id, user_id, token_id, 0, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[]) AS item (asset_id, user_id, token_id)
-                """, bindings, original: "INSERT INTO user_assignments … unnest(…)").metadata.rows ?? 0
-            precondition(written == inserted.count, "a user batch inserted \(written) assignment rows where it decided \(inserted.count)")
+        let inserted = model.assignments.compactMap { key, token in
+            before[key] == nil ? PostgresHoldings.Row(asset: key.asset.rawValue, holder: key.user.rawValue, token: token.rawValue) : nil
         }
-        if !deleted.isEmpty {
-            var bindings = PostgresBindings()
-            bindings.append(tenant.rawValue)
-            bindings.append(deleted.map(\.asset.rawValue))
-            bindings.append(deleted.map(\.user.rawValue))
-            let removed = try database.send("""
-                DELETE FROM user_assignments WHERE tenant_id = $1
-                AND (asset_id, user_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))
-                """, bindings, original: "DELETE FROM user_assignments … unnest(…)").metadata.rows ?? 0
-            precondition(removed == deleted.count, "a user batch deleted \(removed) assignment rows where it decided \(deleted.count)")
-        }
+        let deleted = before.keys.filter { model.assignments[$0] == nil }.map { (asset: $0.asset.rawValue, holder: $0.user.rawValue) }
+        try PostgresHoldings.users.write(database, tenant: tenant, batch: batch, inserted: inserted, deleted: deleted)
     }
 }
