@@ -60,7 +60,7 @@ public struct BatchItem: Sendable, Hashable, Codable {
 }
 
 /// The result of one item, in the order of the batch.
-public struct ItemOutcome: Sendable, Hashable, Codable {
+public struct ItemOutcome: BatchItemOutcome {
     public let serialNumber: String
     public let adamId: String
     public let pricingParam: PricingParam
@@ -78,17 +78,24 @@ public struct ItemOutcome: Sendable, Hashable, Codable {
     }
 }
 
-/// The whole answer to a batch: one outcome per item, the counts per result.
-public struct BatchOutcome: Sendable, Hashable, Codable {
+/// One item's outcome in a batch's answer: a device's (`ItemOutcome`) or a person's
+/// (`UserItemOutcome`).
+public protocol BatchItemOutcome: Sendable, Hashable, Codable {
+    var result: ItemResult { get }
+}
+
+/// The whole answer to a batch: one outcome per item, the counts per result. The same shape
+/// for devices (`BatchOutcome`) and people (`UserBatchOutcome`).
+public struct BatchOutcomeOf<Item: BatchItemOutcome>: Sendable, Hashable, Codable {
     /// Nil when nothing was committed (dry-run, or all-or-nothing with a failure).
     public let batchId: BatchID?
     public let direction: BatchDirection
     public let mode: BatchMode
     public let committed: Bool
     public let counts: [String: Int]
-    public let items: [ItemOutcome]
+    public let items: [Item]
 
-    public init(batchId: BatchID?, direction: BatchDirection, mode: BatchMode, committed: Bool, items: [ItemOutcome]) {
+    public init(batchId: BatchID?, direction: BatchDirection, mode: BatchMode, committed: Bool, items: [Item]) {
         self.batchId = batchId
         self.direction = direction
         self.mode = mode
@@ -101,6 +108,9 @@ public struct BatchOutcome: Sendable, Hashable, Codable {
 
     public var failedCount: Int { items.count { !$0.result.isSuccess } }
 }
+
+/// A device batch's answer.
+public typealias BatchOutcome = BatchOutcomeOf<ItemOutcome>
 
 /// Bounds on batches: every loop over a caller's input has one.
 public enum BatchLimits {

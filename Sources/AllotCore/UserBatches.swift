@@ -45,7 +45,7 @@ public struct UserItem: Sendable, Hashable, Codable {
 }
 
 /// The result of one item of a user batch, in the order of the batch.
-public struct UserItemOutcome: Sendable, Hashable, Codable {
+public struct UserItemOutcome: BatchItemOutcome {
     public let userId: String
     public let adamId: String
     public let pricingParam: PricingParam
@@ -65,29 +65,8 @@ public struct UserItemOutcome: Sendable, Hashable, Codable {
     public var asset: AssetKey { AssetKey(adamId: adamId, pricingParam: pricingParam) }
 }
 
-/// The whole answer to a user batch: one outcome per item, the counts per result. The same
-/// shape as a device batch's (`BatchOutcome`), its items naming users.
-public struct UserBatchOutcome: Sendable, Hashable, Codable {
-    public let batchId: BatchID?
-    public let direction: BatchDirection
-    public let mode: BatchMode
-    public let committed: Bool
-    public let counts: [String: Int]
-    public let items: [UserItemOutcome]
-
-    public init(batchId: BatchID?, direction: BatchDirection, mode: BatchMode, committed: Bool, items: [UserItemOutcome]) {
-        self.batchId = batchId
-        self.direction = direction
-        self.mode = mode
-        self.committed = committed
-        self.items = items
-        var counts: [String: Int] = [:]
-        for item in items { counts[item.result.rawValue, default: 0] += 1 }
-        self.counts = counts
-    }
-
-    public var failedCount: Int { items.count { !$0.result.isSuccess } }
-}
+/// A people batch's answer: a device batch's shape, its items naming users.
+public typealias UserBatchOutcome = BatchOutcomeOf<UserItemOutcome>
 
 /// Where the user planner reads users and writes user assignment rows: the SQL ledgers, and an
 /// in-memory model for the property tests.
