@@ -81,7 +81,7 @@ extension Allot {
                     laneDriver.scheduler.stop()
                     if laneDriver.scheduler.isIdle || Task.isCancelled { break }
                 } else if laneDriver.nanoseconds >= nextLook || doorbell.takeWorkCommitted() {
-                    do { try await lookForDueWork(apple) } catch { onError(error) }
+                    do { try await lookForDueWork(apple, onError: onError) } catch { onError(error) }
                     nextLook = laneDriver.nanoseconds + pollNanoseconds
                 }
                 switch laneDriver.scheduler.next(now: laneDriver.nanoseconds) {
@@ -112,11 +112,11 @@ extension Allot {
     /// Opens a lane for every token with work due now (a look at the outbox), with what
     /// `push` prepares first: Apple's live limits, oversized operations split, drained secrets
     /// erased, and the syncs answers asked for.
-    private func lookForDueWork(_ apple: any AppsAndBooksService) async throws {
+    private func lookForDueWork(_ apple: any AppsAndBooksService, onError: @Sendable (any Error) -> Void) async throws {
         let limits = await liveLimits(apple)
         if settings.paceRequests { laneDriver.scheduler.perSecondDefault = max(1, limits.maxRequestPerSecond) }
         try ledger.splitOversizedOperations(limits)
-        await resyncAfterDelivery(onError: { _ in })
+        await resyncAfterDelivery(onError: onError)
         try ledger.eraseDrainedSecrets()
         let due = try ledger.tokensWithDueOperations(tenant: nil)
         if due.contains(where: { laneDriver.tenants[$0.tenant] == nil }) {
@@ -195,16 +195,19 @@ extension Allot {
         }
     }
 
-    /// Syncs the tokens whose answers asked for it, as `push` does after its laneDriver.
+    /// Syncs the tokens whose answers asked for it (`resync`), as `push` does after its lanes.
     private func resyncAfterDelivery(onError: @Sendable (any Error) -> Void) async {
         guard !laneDriver.resync.isEmpty, !delivery.stopping else { return }
         let tokens = laneDriver.resync
         laneDriver.resync = []
-        do {
-            let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
-            for record in try ledger.allTokens() where tokens.contains(record.id) {
-                if let owner = tenants[record.tenantId] { _ = try await syncToken(tenant: owner, token: record) }
-            }
-        } catch { onError(error) }
+        do { try await resync(tokens) } catch { onError(error) }
+    }
+
+    /// Syncs these tokens with Apple: an answer showed that Apple's side moved under them.
+    func resync(_ tokens: Set<TokenID>) async throws {
+        let tenants = Dictionary(uniqueKeysWithValues: try ledger.tenants().map { ($0.id, $0) })
+        for record in try ledger.allTokens() where tokens.contains(record.id) {
+            if let owner = tenants[record.tenantId] { _ = try await syncToken(tenant: owner, token: record) }
+        }
     }
 }

@@ -137,11 +137,7 @@ extension Allot {
             }
         }
         if let firstError { throw firstError }
-        if !resync.isEmpty && !delivery.stopping {
-            for record in try ledger.allTokens() where resync.contains(record.id) {
-                if let owner = tenants[record.tenantId] { _ = try await syncToken(tenant: owner, token: record) }
-            }
-        }
+        if !resync.isEmpty && !delivery.stopping { try await self.resync(resync) }
         try ledger.eraseDrainedSecrets()
         report.unfinished = try ledger.unfinishedOperationCount(tenant: tenant?.id)
         return report
