@@ -70,9 +70,11 @@ import Testing
         let running = try workspace.launch(["assign", "--tenant", "springfield", "--app", Workspace.sharedApp, "--all-devices",
                                             "--chunk-size", "2", "--no-push", "--json"])
         // Wait until some chunks have committed (their batch events are visible), then Ctrl-C.
+        // The look is launched at once, not queued for a child slot: on a loaded run the queue
+        // outlasted the whole roll-out, which then ended before the Ctrl-C.
         let deadline = TestDeadlines.date(after: 30)
         while Date() < deadline {
-            let events = try await workspace.run("events", "--tenant", "springfield", "--kind", "assign_batch", "--limit", "1", "--json")
+            let events = try await workspace.launch(["events", "--tenant", "springfield", "--kind", "assign_batch", "--limit", "1", "--json"]).wait()
             if events.status == 0, try !events.json()[array: "events"].isEmpty { break }
             try await Task.sleep(for: .milliseconds(50))
         }
